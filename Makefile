@@ -1,0 +1,90 @@
+# SPDX-License-Identifier: GPL-2.0
+# blkqos: build the BPF object, its skeleton, the loader, and the tests.
+# Quiet unless V=1. CLANG=clang-16 selects another clang.
+
+CLANG	?= clang
+BPFTOOL	?= bpftool
+CC	?= gcc
+PKG_CONFIG ?= pkg-config
+
+BUILD	:= build
+BIN	:= tests/bin
+
+ifeq ($(V),1)
+Q	:=
+msg	= @true
+else
+Q	:= @
+msg	= @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+# Where the BPF object's program ELF lives; vmlinux.h is at the top.
+BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_x86 \
+	-Wall -Werror -I. -Iinclude -Ibpf
+CFLAGS	?= -O2 -g
+CFLAGS	+= -Wall -Wextra -Werror -Iinclude -Iloader -I$(BUILD) \
+	$(shell $(PKG_CONFIG) --cflags libbpf xenstore 2>/dev/null)
+LIBS	:= $(shell $(PKG_CONFIG) --libs libbpf xenstore 2>/dev/null || echo -lbpf -lxenstore) -lelf -lz
+
+BPF_OBJ	:= $(BUILD)/blkqos.bpf.o
+SKEL	:= $(BUILD)/blkqos.skel.h
+
+LOADER_SRCS := $(wildcard loader/*.c)
+LOADER_HDRS := $(wildcard loader/*.h) include/blkqos.h
+
+.PHONY: all clean test bench deps help
+all: blkqos
+
+$(BUILD):
+	$(Q)mkdir -p $@
+
+$(BIN):
+	$(Q)mkdir -p $@
+
+$(BPF_OBJ): bpf/blkqos.bpf.c bpf/engine.bpf.h include/blkqos.h vmlinux.h | $(BUILD)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $(@:.o=.tmp.o)
+	$(Q)$(BPFTOOL) gen object $@ $(@:.o=.tmp.o) && rm -f $(@:.o=.tmp.o)
+
+$(SKEL): $(BPF_OBJ)
+	$(call msg,SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name blkqos_bpf > $@.tmp && mv $@.tmp $@
+
+blkqos: $(LOADER_SRCS) $(LOADER_HDRS) $(SKEL)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -o $@ $(LOADER_SRCS) $(LIBS)
+
+# --- tests ---------------------------------------------------------------
+
+TEST_COMMON := tests/bpf/harness.c tests/bpf/refmodel.c loader/limits.c
+
+$(BIN)/test_engine: tests/bpf/test_engine.c $(TEST_COMMON) tests/bpf/*.h $(SKEL) | $(BIN)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -Itests/bpf -o $@ tests/bpf/test_engine.c $(TEST_COMMON) $(LIBS) -lpthread
+
+$(BIN)/bench_engine: tests/bpf/bench_engine.c $(TEST_COMMON) tests/bpf/*.h $(SKEL) | $(BIN)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -Itests/bpf -o $@ tests/bpf/bench_engine.c $(TEST_COMMON) $(LIBS)
+
+-include tests/unit/Makefile.inc
+
+test: blkqos $(BIN)/test_engine $(UNIT_TESTS)
+	$(Q)tests/run-tests.sh $(BIN)/test_engine $(UNIT_TESTS)
+
+bench: $(BIN)/bench_engine
+	$(Q)$(BIN)/bench_engine
+
+# Install the Debian 12 packages the build and tests need.
+deps:
+	$(Q)tests/deps.sh
+
+clean:
+	$(call msg,CLEAN,)
+	$(Q)rm -rf $(BUILD)/*.o $(BUILD)/*.skel.h $(BIN) blkqos
+
+help:
+	@echo "make          build the BPF object, skeleton and the blkqos loader"
+	@echo "make test     run the tests (root, BPF-capable kernel)"
+	@echo "make bench    run the benchmarks, one 'BENCH name value unit' line each"
+	@echo "make deps     apt-get install what the build needs (Debian 12)"
+	@echo "V=1           show the commands; CLANG=clang-16 picks another clang"

@@ -1,0 +1,217 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * blkqos: per-guest disk I/O limits for xen-blkback, enforced in BPF.
+ *
+ * Algorithm
+ *   Every virtual disk (VBD: domid + device id) and every domain may carry up
+ *   to six limits: iops, read-iops, write-iops, bps, read-bps, write-bps. Each
+ *   limit is a token bucket refilled at `rate` tokens/s up to `burst` tokens,
+ *   plus, when `peak` is set, a second bucket refilled at `peak` tokens/s that
+ *   holds BLKQOS_PEAK_WINDOW_NS worth of it: while the burst is being spent,
+ *   requests are spaced at the peak rate instead of all leaving at once. A
+ *   request is governed by the limits of its direction and the totals, in its
+ *   VBD and in its domain; it must pass all of them.
+ *
+ *   Debt model: a request is admitted when every governing bucket is at or
+ *   above zero; its exact cost (ops, after iops_size normalisation, and bytes)
+ *   is charged when it is dispatched, which may drive a bucket negative. So a
+ *   request larger than a bucket is never stuck, and the admission check does
+ *   not need to know the size (blkback learns an indirect request's size only
+ *   while dispatching it). A refused request is told to wait until every
+ *   governing bucket is back at zero: the exact, ceiling-rounded time, capped
+ *   at BLKQOS_WAIT_MAX_NS per sleep.
+ *
+ * Units
+ *   A level is in nano-tokens (tokens * 1e9) and time in ns, so refilling at
+ *   R tokens/s for dt ns adds exactly R * dt: integer arithmetic, no drift, no
+ *   lost fraction, no division on the admitted path. Bounds (include/blkqos.h,
+ *   enforced by the loader) keep every sum inside s64: burst * 1e9 <= 2^61,
+ *   debt >= -2^62, and dt is clamped to full_ns, the time in which any bucket
+ *   is full again, which userspace precomputes.
+ *
+ * Refill is lazy: a bucket is brought up to date from bpf_ktime_get_ns() when
+ * a governing request touches it. There are no timers, and userspace is never
+ * in the data path. An interval is credited at the rate in force when it is
+ * credited, so after a live rate change the time since a bucket was last
+ * touched earns the new rate. A live change keeps the level (clamped to a
+ * lowered size); a limit that was unlimited gets a new epoch and its bucket
+ * starts full.
+ *
+ * Concurrency (lock-free: 6.1 refuses bpf_spin_lock in tracing programs)
+ *   - Refill: the CPU whose cmpxchg advances last_ns owns [last, now] and adds
+ *     it with an atomic add, so every ns is credited exactly once. The clamp
+ *     to the bucket size is a cmpxchg retried a bounded number of times.
+ *   - Charge: an atomic add of the cost. No update is ever lost.
+ * Races accepted:
+ *   - Admission is a check, not a reservation: CPUs serving different rings
+ *     of the same VBD or domain may each admit a request on the same tokens;
+ *     the overshoot is bounded by the requests in flight and is paid back as
+ *     debt by the next requests.
+ *   - A charge landing between another CPU's refill and its clamp can be
+ *     absorbed by tokens above the size (same bound).
+ *   - While one CPU sets up a new bucket (epoch change), a charge from another
+ *     CPU can be overwritten by the initial fill: once per new bucket.
+ *   - Per-CPU stats are plain increments; userspace sums the CPUs.
+ *
+ * Programs
+ *   blkqos_admit_fentry / blkqos_admit_fmod_ret: admission on the patched
+ *   blkback's xen_blkif_bpf_admit(); fentry asks for the deferral through the
+ *   bpf_xen_blkif_defer() kfunc, fmod_ret returns it in microseconds.
+ *   blkqos_dispatch: charging from the xen_blkif_dispatch tracepoint.
+ *   blkqos_test: a SEC("syscall") entry running the same code on a synthetic
+ *   clock, for the tests and the benchmark.
+ *   All but blkqos_test are '?'-sections: the object loads on kernels without
+ *   the patched xen_blkback, and the loader enables what the probe found.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include "engine.bpf.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+/* blkif.h operations */
+#define BLKIF_OP_READ			0
+#define BLKIF_OP_WRITE			1
+#define BLKIF_OP_WRITE_BARRIER		2
+#define BLKIF_OP_FLUSH_DISKCACHE	3
+#define BLKIF_OP_DISCARD		5
+#define BLKIF_OP_INDIRECT		6
+
+#define SECTOR_SIZE			512
+#define NOT_LIMITED			BLKQOS_NR_KINDS
+
+/* Provided by the patched xen-blkback (kernel/). Weak: absent on this kernel. */
+extern int bpf_xen_blkif_defer(struct xen_blkif_ring *ring, __u64 delay_ns) __ksym __weak;
+
+static __always_inline __u32 blkif_op_kind(__u32 op)
+{
+	switch (op) {
+	case BLKIF_OP_READ:
+		return BLKQOS_KIND_READ;
+	case BLKIF_OP_WRITE:
+		return BLKQOS_KIND_WRITE;
+	case BLKIF_OP_WRITE_BARRIER:
+	case BLKIF_OP_FLUSH_DISKCACHE:
+		return BLKQOS_KIND_FLUSH;
+	case BLKIF_OP_DISCARD:
+		return BLKQOS_KIND_DISCARD;
+	}
+	/* Unknown operations are left to blkback, which fails them. */
+	return NOT_LIMITED;
+}
+
+static __always_inline __u64 ring_admit(struct xen_blkif_ring *ring,
+					const struct blkif_request *req)
+{
+	struct blkqos_vbd_key key = {
+		.domid = BPF_CORE_READ(ring, blkif, domid),
+		.devid = BPF_CORE_READ(ring, blkif, vbd.handle),
+	};
+	__u32 op = BPF_CORE_READ(req, operation);
+	__u32 kind;
+
+	if (op == BLKIF_OP_INDIRECT)
+		op = BPF_CORE_READ(req, u.indirect.indirect_op);
+	kind = blkif_op_kind(op);
+	if (kind == NOT_LIMITED)
+		return 0;
+	return blkqos_admit(&key, kind, bpf_ktime_get_ns());
+}
+
+SEC("?fentry/xen_blkif_bpf_admit")
+int BPF_PROG(blkqos_admit_fentry, struct xen_blkif_ring *ring, const struct blkif_request *req)
+{
+	__u64 wait = ring_admit(ring, req);
+
+	if (wait)
+		bpf_xen_blkif_defer(ring, wait);
+	return 0;
+}
+
+SEC("?fmod_ret/xen_blkif_bpf_admit")
+int BPF_PROG(blkqos_admit_fmod_ret, struct xen_blkif_ring *ring,
+	     const struct blkif_request *req, int ret)
+{
+	__u64 wait = ring_admit(ring, req);
+
+	/* The hook's result is in microseconds; never round a wait down to 0. */
+	return wait ? (int)div_round_up_u64(wait, 1000) : 0;
+}
+
+SEC("?tp_btf/xen_blkif_dispatch")
+int BPF_PROG(blkqos_dispatch, struct xen_blkif_ring *ring, unsigned short domid,
+	     unsigned int handle, unsigned int operation, __u64 nr_sectors)
+{
+	struct blkqos_vbd_key key = { .domid = domid, .devid = handle & 0xffff };
+	__u32 kind = blkif_op_kind(operation);
+
+	if (kind != NOT_LIMITED)
+		blkqos_charge(&key, kind, nr_sectors * SECTOR_SIZE, bpf_ktime_get_ns());
+	return 0;
+}
+
+/* --- test and benchmark entry (synthetic clock) --- */
+
+struct bench_state {
+	struct blkqos_vbd_key key;
+	__u32 kind;
+	__u64 bytes;
+	__u64 now;
+	__u64 step;
+	__u64 admitted;
+};
+
+static long bench_one(__u64 i, void *data)
+{
+	struct bench_state *b = data;
+
+	b->now += b->step;
+	if (!blkqos_admit(&b->key, b->kind, b->now)) {
+		blkqos_charge(&b->key, b->kind, b->bytes, b->now);
+		b->admitted++;
+	}
+	return 0;
+}
+
+SEC("syscall")
+int blkqos_test(struct blkqos_test_ctx *ctx)
+{
+	struct blkqos_vbd_key key = { .domid = ctx->domid, .devid = ctx->devid };
+	struct bench_state b = {};
+	__u32 kind = ctx->kind;
+	__s64 verdict = 0;
+	__u64 wait = 0, t0;
+
+	if (kind >= BLKQOS_NR_KINDS) {
+		ctx->verdict = -22;
+		return 0;
+	}
+	switch (ctx->op) {
+	case BLKQOS_TEST_ADMIT:
+		wait = blkqos_admit(&key, kind, ctx->now_ns);
+		verdict = wait == 0;
+		break;
+	case BLKQOS_TEST_CHARGE:
+		blkqos_charge(&key, kind, ctx->bytes, ctx->now_ns);
+		break;
+	case BLKQOS_TEST_BENCH:
+		b.key = key;
+		b.kind = kind;
+		b.bytes = ctx->bytes;
+		b.now = ctx->now_ns;
+		b.step = ctx->step_ns;
+		t0 = bpf_ktime_get_ns();
+		bpf_loop(ctx->loops, bench_one, &b, 0);
+		ctx->elapsed_ns = bpf_ktime_get_ns() - t0;
+		ctx->admitted = b.admitted;
+		ctx->now_ns = b.now;
+		break;
+	default:
+		verdict = -22;
+	}
+	ctx->verdict = verdict;
+	ctx->wait_ns = wait;
+	return 0;
+}

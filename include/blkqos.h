@@ -1,0 +1,179 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Types shared by the BPF programs (bpf/) and userspace (loader/, tests/).
+ * Plain fixed-width types only: this header is included after vmlinux.h on
+ * the BPF side and after <linux/types.h> in userspace.
+ *
+ * Units: a bucket's level is kept in "nano-tokens" (tokens * BLKQOS_SCALE),
+ * so refilling at R tokens/s for dt ns adds exactly R * dt: no division and
+ * no lost fraction of a token on the hot path.
+ */
+#ifndef BLKQOS_H
+#define BLKQOS_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+#define BLKQOS_SCALE		1000000000ULL	/* level units per token */
+
+/*
+ * Bounds the loader enforces on every limit, chosen so that no sum in the
+ * engine can overflow a signed 64-bit level (see the design comment in
+ * bpf/blkqos.bpf.c):
+ *   burst * SCALE <= 2^61, peak * PEAK_WINDOW_NS <= 2^61, debt >= -2^62.
+ */
+#define BLKQOS_RATE_MAX		(1ULL << 37)	/* tokens/s: 128 Gi ops or bytes */
+#define BLKQOS_BURST_MAX	(1ULL << 31)	/* tokens: 2 GiB or 2 Gi ops */
+#define BLKQOS_COST_MAX		(1ULL << 30)	/* tokens charged by one request */
+#define BLKQOS_DEBT_MAX		(1LL << 62)	/* deepest level, nano-tokens */
+#define BLKQOS_PEAK_WINDOW_NS	10000000ULL	/* peak bucket holds 10 ms of peak */
+#define BLKQOS_WAIT_MAX_NS	1000000000ULL	/* one deferral sleeps at most 1 s */
+
+/* What a request is, for charging and stats. */
+enum blkqos_kind {
+	BLKQOS_KIND_READ = 0,
+	BLKQOS_KIND_WRITE,
+	BLKQOS_KIND_FLUSH,
+	BLKQOS_KIND_DISCARD,
+	BLKQOS_NR_KINDS,
+};
+
+/* The limits of one scope, in the order of struct blkqos_limits. */
+enum blkqos_limit_id {
+	BLKQOS_LIM_IOPS = 0,
+	BLKQOS_LIM_READ_IOPS,
+	BLKQOS_LIM_WRITE_IOPS,
+	BLKQOS_LIM_BPS,
+	BLKQOS_LIM_READ_BPS,
+	BLKQOS_LIM_WRITE_BPS,
+	BLKQOS_NR_LIMITS,
+};
+
+/* How flush (and barrier) requests are charged. */
+enum blkqos_flush_mode {
+	BLKQOS_FLUSH_OP = 0,		/* one write op, no bytes (default) */
+	BLKQOS_FLUSH_EXEMPT,		/* not limited, still counted in stats */
+};
+
+/* How discard requests are charged. */
+enum blkqos_discard_mode {
+	BLKQOS_DISCARD_OP = 0,		/* one write op, no bytes (default) */
+	BLKQOS_DISCARD_EXEMPT,		/* not limited, still counted in stats */
+	BLKQOS_DISCARD_BYTES,		/* one write op and the extent as bytes */
+};
+
+/*
+ * One limit: a sustained token bucket and an optional peak bucket.
+ * rate == 0 means unlimited; then the other fields are ignored.
+ * The derived fields are filled by blkqos_limit_derive() (include/blkqos_cfg.h)
+ * in userspace so the BPF side never divides on the hot path.
+ */
+struct blkqos_limit {
+	__u64 rate;		/* tokens per second */
+	__u64 burst;		/* bucket size, tokens */
+	__u64 peak;		/* tokens per second while spending the burst; 0 = none */
+	__u64 epoch;		/* new value = new bucket: its state starts full */
+	__u64 peak_epoch;	/* same, for the peak bucket */
+	__u64 full_ns;		/* derived: ns from deepest debt to full */
+	__u64 peak_full_ns;	/* derived: same, for the peak bucket */
+};
+
+/* Value of the vbd_limits and dom_limits maps. */
+struct blkqos_limits {
+	struct blkqos_limit iops;
+	struct blkqos_limit read_iops;
+	struct blkqos_limit write_iops;
+	struct blkqos_limit bps;
+	struct blkqos_limit read_bps;
+	struct blkqos_limit write_bps;
+	__u64 iops_size;	/* bytes; a larger request counts ceil(bytes/iops_size) ops */
+	__u32 flush_mode;	/* enum blkqos_flush_mode (VBD scope only) */
+	__u32 discard_mode;	/* enum blkqos_discard_mode (VBD scope only) */
+};
+
+/* State of one token bucket. Updated lock-free (atomics and cmpxchg). */
+struct blkqos_bucket {
+	__s64 level;		/* nano-tokens; negative = debt */
+	__u64 last_ns;		/* refilled up to this time */
+	__u64 epoch;		/* the limit epoch this state belongs to */
+};
+
+struct blkqos_bucket_pair {
+	struct blkqos_bucket sustained;
+	struct blkqos_bucket peak;
+};
+
+/* Value of the vbd_buckets and dom_buckets maps. */
+struct blkqos_buckets {
+	struct blkqos_bucket_pair iops;
+	struct blkqos_bucket_pair read_iops;
+	struct blkqos_bucket_pair write_iops;
+	struct blkqos_bucket_pair bps;
+	struct blkqos_bucket_pair read_bps;
+	struct blkqos_bucket_pair write_bps;
+};
+
+#define BLKQOS_MAX_VBDS		16384
+#define BLKQOS_MAX_DOMS		8192
+
+/*
+ * Key of the vbd_* maps: a virtual disk. blkback keeps the device id in a
+ * 16-bit blkif_vdev_t, so the key holds its low 16 bits (51712 for xvda);
+ * the loader folds xenstore's devid the same way.
+ */
+struct blkqos_vbd_key {
+	__u32 domid;
+	__u32 devid;
+};
+
+static inline __u32 blkqos_devid_key(__u32 devid)
+{
+	return devid & 0xffff;
+}
+
+/* Key of the dom_* maps is the domid as a __u32. */
+
+struct blkqos_kind_stats {
+	__u64 ops;		/* requests dispatched */
+	__u64 bytes;		/* bytes they moved (discard: its extent) */
+};
+
+/* Value of the per-CPU vbd_stats map; userspace sums the CPUs. */
+struct blkqos_stats {
+	struct blkqos_kind_stats read;
+	struct blkqos_kind_stats write;
+	struct blkqos_kind_stats flush;
+	struct blkqos_kind_stats discard;
+	__u64 deferrals;	/* admission refusals */
+	__u64 deferred_ns;	/* sum of the waits handed back with them */
+};
+
+/*
+ * Context of the SEC("syscall") test entry, blkqos_test. The kernel writes
+ * the context back into ctx_in after the run, so results come back here.
+ */
+enum blkqos_test_op {
+	BLKQOS_TEST_ADMIT = 0,	/* admission check only */
+	BLKQOS_TEST_CHARGE,	/* charge at dispatch only */
+	BLKQOS_TEST_BENCH,	/* loops admit+charge, times itself */
+};
+
+struct blkqos_test_ctx {
+	/* in */
+	__u32 op;		/* enum blkqos_test_op */
+	__u32 domid;
+	__u32 devid;
+	__u32 kind;		/* enum blkqos_kind */
+	__u64 bytes;
+	__u64 now_ns;		/* synthetic clock */
+	__u64 loops;		/* BENCH: iterations */
+	__u64 step_ns;		/* BENCH: clock advance per iteration */
+	/* out */
+	__s64 verdict;		/* ADMIT: 1 admitted, 0 deferred; <0 error */
+	__u64 wait_ns;		/* ADMIT: wait until every bucket is back at zero */
+	__u64 elapsed_ns;	/* BENCH: bpf_ktime_get_ns() after - before */
+	__u64 admitted;		/* BENCH: iterations admitted */
+};
+
+#endif /* BLKQOS_H */

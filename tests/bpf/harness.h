@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Test harness: loads the real BPF object (skeleton), drives its syscall
+ * entry with bpf_prog_test_run_opts on a synthetic clock, and offers
+ * kernel-selftest style ASSERT_* checks that print expected and seen values.
+ */
+#ifndef BLKQOS_TEST_HARNESS_H
+#define BLKQOS_TEST_HARNESS_H
+
+#include <stdbool.h>
+#include <stdio.h>
+#include "blkqos.h"
+#include "blkqos.skel.h"
+
+extern int test_passed, test_failed;
+
+#define ASSERT_EQ(seen, expected, what) ({					\
+	long long __s = (long long)(seen), __e = (long long)(expected);		\
+	bool __ok = __s == __e;							\
+	if (__ok)								\
+		test_passed++;							\
+	else {									\
+		test_failed++;							\
+		fprintf(stderr, "FAIL %s:%d %s: expected %lld, seen %lld\n",	\
+			__FILE__, __LINE__, (what), __e, __s);			\
+	}									\
+	__ok;									\
+})
+
+#define ASSERT_TRUE(cond, what) ASSERT_EQ(!!(cond), 1, what)
+
+/* Open and load the object; mount bpffs if absent. Exits 77 (skip) without BPF. */
+struct blkqos_bpf *harness_load(void);
+
+/* One admission check: returns the wait (0 = admitted); -1 on a run error. */
+long long run_admit(struct blkqos_bpf *skel, __u32 domid, __u32 devid, __u32 kind, __u64 now);
+/* Charge one dispatched request; returns 0 or -1. */
+int run_charge(struct blkqos_bpf *skel, __u32 domid, __u32 devid, __u32 kind, __u64 bytes,
+	       __u64 now);
+/* Run the syscall entry with a full context; returns the run's error or 0. */
+int run_ctx(struct blkqos_bpf *skel, struct blkqos_test_ctx *ctx);
+
+/* Set (derive + fresh epochs as the loader would) or delete limits. */
+int set_vbd_limits(struct blkqos_bpf *skel, __u32 domid, __u32 devid, struct blkqos_limits *l);
+int set_dom_limits(struct blkqos_bpf *skel, __u32 domid, struct blkqos_limits *l);
+int get_vbd_buckets(struct blkqos_bpf *skel, __u32 domid, __u32 devid, struct blkqos_buckets *b);
+int get_dom_buckets(struct blkqos_bpf *skel, __u32 domid, struct blkqos_buckets *b);
+/* Sum of the per-CPU stats of a VBD. */
+int get_vbd_stats(struct blkqos_bpf *skel, __u32 domid, __u32 devid, struct blkqos_stats *s);
+/* Empty every map. */
+void clear_maps(struct blkqos_bpf *skel);
+
+/* Shorthand for one limit. */
+static inline struct blkqos_limit lim(__u64 rate, __u64 burst, __u64 peak)
+{
+	return (struct blkqos_limit){ .rate = rate, .burst = burst, .peak = peak };
+}
+
+int harness_report(const char *suite);
+
+#endif

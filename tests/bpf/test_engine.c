@@ -1,0 +1,545 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * In-kernel tests of the token-bucket engine: the real object, the real
+ * verifier and JIT, driven through the blkqos_test syscall entry with a
+ * synthetic clock. Nothing here reads the wall clock.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "harness.h"
+#include "refmodel.h"
+
+#define SEC_NS	1000000000ULL
+#define MS_NS	1000000ULL
+#define T0	(100 * SEC_NS)	/* synthetic boot-relative start time */
+#define TOKENS(n) ((long long)(n) * (long long)BLKQOS_SCALE)
+
+static struct blkqos_bpf *skel;
+
+#define R BLKQOS_KIND_READ
+#define W BLKQOS_KIND_WRITE
+#define F BLKQOS_KIND_FLUSH
+#define D BLKQOS_KIND_DISCARD
+
+/* Admit then charge, as blkback's hook and tracepoint do. Returns the wait. */
+static long long io(__u32 dom, __u32 dev, __u32 kind, __u64 bytes, __u64 now)
+{
+	long long wait = run_admit(skel, dom, dev, kind, now);
+
+	if (wait == 0 && run_charge(skel, dom, dev, kind, bytes, now))
+		return -1;
+	return wait;
+}
+
+static long long vbd_level(__u32 dom, __u32 dev, int limit, bool peak)
+{
+	struct blkqos_buckets b;
+	struct blkqos_bucket_pair *p = &b.iops + limit;
+
+	if (get_vbd_buckets(skel, dom, dev, &b))
+		return -999;
+	return peak ? p->peak.level : p->sustained.level;
+}
+
+static void test_admit_until_empty(void)
+{
+	struct blkqos_limits l = { .iops = lim(100, 10, 0) };
+	int i, admitted = 0;
+
+	clear_maps(skel);
+	set_vbd_limits(skel, 1, 51712, &l);
+	/* Debt model: 10 tokens admit 11 requests (the 11th goes to -1). */
+	for (i = 0; i < 20; i++)
+		admitted += io(1, 51712, R, 4096, T0) == 0;
+	ASSERT_EQ(admitted, 11, "requests admitted from a full 10-op bucket at one instant");
+	ASSERT_EQ(vbd_level(1, 51712, BLKQOS_LIM_IOPS, false), TOKENS(-1),
+		  "level after 11 single-op charges on 10 tokens");
+}
+
+static void test_exact_wait(void)
+{
+	struct blkqos_limits l = { .iops = lim(100, 10, 0) };
+	int i;
+
+	clear_maps(skel);
+	set_vbd_limits(skel, 1, 1, &l);
+	for (i = 0; i < 11; i++)
+		io(1, 1, R, 4096, T0);
+	/* -1 token at 100 ops/s is back at zero after exactly 10 ms. */
+	ASSERT_EQ(run_admit(skel, 1, 1, R, T0), 10 * MS_NS, "wait for one op of debt at 100/s");
+	ASSERT_EQ(run_admit(skel, 1, 1, R, T0 + 10 * MS_NS - 1), 1, "wait 1 ns before zero");
+	ASSERT_EQ(run_admit(skel, 1, 1, R, T0 + 10 * MS_NS), 0, "admitted exactly at zero");
+
+	/* A fractional rate: 3 ops/s, 1 op of debt = ceil(1e9 / 3) ns. */
+	l = (struct blkqos_limits){ .iops = lim(3, 1, 0) };
+	clear_maps(skel);
+	set_vbd_limits(skel, 1, 1, &l);
+	io(1, 1, R, 512, T0);
+	io(1, 1, R, 512, T0);
+	ASSERT_EQ(run_admit(skel, 1, 1, R, T0), 333333334, "wait rounds up, 1 op at 3/s");
+	ASSERT_EQ(run_admit(skel, 1, 1, R, T0 + 333333334), 0, "admitted after the rounded-up wait");
+	ASSERT_EQ(vbd_level(1, 1, BLKQOS_LIM_IOPS, false), 2, "no fraction lost: 3*333333334-1e9 nano-tokens");
+}
+
+static void test_refill_capped(void)
+{
+	struct blkqos_limits l = { .bps = lim(1000000, 65536, 0) };
+
+	clear_maps(skel);
+	set_vbd_limits(skel, 2, 1, &l);
+	io(2, 1, W, 1 << 20, T0);
+	ASSERT_EQ(vbd_level(2, 1, BLKQOS_LIM_BPS, false), TOKENS(65536 - (1 << 20)),
+		  "a request larger than the bucket is admitted and charged in full");
+	/* An hour idle: full, not more. */
+	io(2, 1, W, 0, T0 + 3600 * SEC_NS);
+	ASSERT_EQ(vbd_level(2, 1, BLKQOS_LIM_BPS, false), TOKENS(65536), "level after an hour idle");
+	/* Exactly 0.5 s refills 500000 bytes from debt. */
+	io(2, 1, W, 1 << 20, T0 + 3601 * SEC_NS);
+	io(2, 1, W, 0, T0 + 3601 * SEC_NS + SEC_NS / 2);
+	ASSERT_EQ(vbd_level(2, 1, BLKQOS_LIM_BPS, false), TOKENS(65536 - (1 << 20) + 500000),
+		  "refill over 0.5 s at 1 MB/s");
+}
+
+static void test_direction_separation(void)
+{
+	struct blkqos_limits l = { .read_iops = lim(10, 1, 0), .write_bps = lim(4096, 4096, 0) };
+
+	clear_maps(skel);
+	set_vbd_limits(skel, 3, 1, &l);
+	ASSERT_EQ(io(3, 1, R, 4096, T0), 0, "first read");
+	ASSERT_EQ(io(3, 1, R, 4096, T0), 0, "second read (debt)");
+	ASSERT_EQ(io(3, 1, R, 4096, T0), 100 * MS_NS, "third read waits 1 op at 10/s");
+	ASSERT_EQ(io(3, 1, W, 8192, T0), 0, "writes ignore the read limit");
+	ASSERT_EQ(io(3, 1, W, 4096, T0), SEC_NS, "write waits 4096 bytes at 4096/s");
+	ASSERT_EQ(io(3, 1, R, 4096, T0 + 100 * MS_NS), 0, "reads ignore the write limit");
+
+	/* A total limit governs both directions. */
+	l = (struct blkqos_limits){ .iops = lim(1, 1, 0) };
+	clear_maps(skel);
+	set_vbd_limits(skel, 3, 1, &l);
+	io(3, 1, R, 4096, T0);
+	io(3, 1, W, 4096, T0);
+	ASSERT_EQ(io(3, 1, R, 4096, T0), SEC_NS, "total limit holds back a read after a write");
+	ASSERT_EQ(io(3, 1, W, 4096, T0), SEC_NS, "and a write");
+}
+
+static void test_iops_size(void)
+{
+	struct blkqos_limits l = { .iops = lim(100, 10, 0), .iops_size = 4096 };
+
+	clear_maps(skel);
+	set_vbd_limits(skel, 4, 1, &l);
+	io(4, 1, R, 65536, T0);
+	ASSERT_EQ(vbd_level(4, 1, BLKQOS_LIM_IOPS, false), TOKENS(10 - 16), "64 KiB = 16 ops of 4 KiB");
+	ASSERT_EQ(run_admit(skel, 4, 1, R, T0), 60 * MS_NS, "wait for 6 ops of debt at 100/s");
+	io(4, 1, R, 4097, T0 + 60 * MS_NS);
+	ASSERT_EQ(vbd_level(4, 1, BLKQOS_LIM_IOPS, false), TOKENS(-2), "4097 bytes = 2 ops");
+	io(4, 1, R, 512, T0 + 80 * MS_NS);
+	ASSERT_EQ(vbd_level(4, 1, BLKQOS_LIM_IOPS, false), TOKENS(-1), "a small request is 1 op");
+}
+
+static void test_peak_and_burst(void)
+{
+	/* 10 ops/s sustained, 100 ops of burst, spent at most at 1000 ops/s. */
+	struct blkqos_limits l = { .iops = lim(10, 100, 1000) };
+	__u64 t = T0;
+	int i, admitted = 0;
+
+	clear_maps(skel);
+	set_vbd_limits(skel, 5, 1, &l);
+	/* The peak bucket holds 10 ms of peak = 10 ops: 11 pass at once (debt model). */
+	for (i = 0; i < 20; i++)
+		admitted += io(5, 1, R, 4096, t) == 0;
+	ASSERT_EQ(admitted, 11, "requests passing at one instant with a peak rate");
+	ASSERT_EQ(run_admit(skel, 5, 1, R, t), MS_NS, "then one every 1 ms (peak 1000/s)");
+	/* Spend the rest of the burst at the peak rate: 1 ms apart. */
+	for (i = 0; i < 200; i++) {
+		long long w = run_admit(skel, 5, 1, R, t);
+
+		if (w) {
+			t += w;
+			continue;
+		}
+		io(5, 1, R, 4096, t);
+		admitted++;
+		if (admitted == 101)
+			break;
+	}
+	ASSERT_EQ(admitted, 101, "the whole burst passed");
+	ASSERT_TRUE(t - T0 <= 91 * MS_NS && t - T0 >= 89 * MS_NS,
+		    "burst of 101 spent in ~90 ms at the peak rate");
+	/* Burst spent: the sustained 10/s rate holds (100 ms per op). */
+	ASSERT_EQ(run_admit(skel, 5, 1, R, t), 10 * MS_NS,
+		  "burst spent: 0.1 op of debt at the sustained 10/s");
+}
+
+static void test_vbd_and_domain(void)
+{
+	struct blkqos_limits dl = { .iops = lim(10, 4, 0) };
+	struct blkqos_limits vl = { .bps = lim(1 << 20, 1 << 20, 0) };
+	struct blkqos_buckets b;
+	int i, a = 0;
+
+	clear_maps(skel);
+	set_dom_limits(skel, 6, &dl);
+	set_vbd_limits(skel, 6, 51712, &vl);
+	/* Two disks share the domain's 4 + 1 requests. */
+	for (i = 0; i < 6; i++) {
+		a += io(6, 51712, R, 4096, T0) == 0;
+		a += io(6, 51728, W, 4096, T0) == 0;
+	}
+	ASSERT_EQ(a, 5, "two VBDs share one domain bucket of 4 (+1 debt)");
+	ASSERT_EQ(get_dom_buckets(skel, 6, &b), 0, "domain bucket exists");
+	ASSERT_EQ(b.iops.sustained.level, TOKENS(-1), "domain level");
+	/* The VBD's own byte limit still applies on top. */
+	io(6, 51712, R, 3 << 19, T0 + SEC_NS);
+	ASSERT_EQ(run_admit(skel, 6, 51712, R, T0 + SEC_NS), 500 * MS_NS,
+		  "VBD byte debt of 0.5 MiB at 1 MiB/s");
+	ASSERT_EQ(run_admit(skel, 6, 51728, R, T0 + SEC_NS), 0, "the other VBD is not held by it");
+	/* The wait covers every bucket: both in debt, the longer wins. */
+	for (i = 0; i < 10; i++)
+		run_charge(skel, 6, 51728, R, 4096, T0 + SEC_NS);
+	ASSERT_EQ(run_admit(skel, 6, 51712, R, T0 + SEC_NS), 700 * MS_NS,
+		  "longest wait of VBD (0.5 s) and domain (7 ops at 10/s)");
+}
+
+static void test_live_change(void)
+{
+	struct blkqos_limits l = { .iops = lim(100, 10, 0) };
+	struct blkqos_buckets b;
+
+	clear_maps(skel);
+	set_vbd_limits(skel, 7, 1, &l);
+	for (int i = 0; i < 5; i++)
+		io(7, 1, R, 4096, T0);
+	ASSERT_EQ(vbd_level(7, 1, BLKQOS_LIM_IOPS, false), TOKENS(5), "level before the change");
+	l.iops = lim(200, 20, 0);
+	set_vbd_limits(skel, 7, 1, &l);
+	io(7, 1, R, 4096, T0);
+	ASSERT_EQ(vbd_level(7, 1, BLKQOS_LIM_IOPS, false), TOKENS(4), "raising the limit keeps the level");
+	l.iops = lim(200, 2, 0);
+	set_vbd_limits(skel, 7, 1, &l);
+	ASSERT_EQ(run_admit(skel, 7, 1, R, T0), 0, "still admitted");
+	ASSERT_EQ(vbd_level(7, 1, BLKQOS_LIM_IOPS, false), TOKENS(2), "lowering the burst clamps the level");
+	/* The new rate applies from now: 10 ms at 200/s = 2 ops. */
+	io(7, 1, R, 4096, T0);
+	io(7, 1, R, 4096, T0);
+	io(7, 1, R, 4096, T0);
+	ASSERT_EQ(vbd_level(7, 1, BLKQOS_LIM_IOPS, false), TOKENS(-1), "charged under the new limit");
+	ASSERT_EQ(run_admit(skel, 7, 1, R, T0), 5 * MS_NS, "wait at the new rate");
+
+	/* A limit that was unlimited is a new bucket and starts full. */
+	l.bps = lim(1000, 500, 0);
+	set_vbd_limits(skel, 7, 1, &l);
+	io(7, 1, R, 100, T0 + 10 * MS_NS);
+	ASSERT_EQ(get_vbd_buckets(skel, 7, 1, &b), 0, "buckets");
+	ASSERT_EQ(b.bps.sustained.level, TOKENS(400), "new bps bucket started full (500-100)");
+	ASSERT_EQ(b.iops.sustained.level, TOKENS(0), "iops bucket kept its level (-1+2-1)");
+}
+
+static void test_flush_discard(void)
+{
+	struct blkqos_limits l = { .write_iops = lim(1, 1, 0), .write_bps = lim(4000, 1000, 0) };
+	struct blkqos_buckets b;
+
+	clear_maps(skel);
+	set_vbd_limits(skel, 8, 1, &l);
+	io(8, 1, F, 0, T0);
+	io(8, 1, D, 1 << 30, T0);
+	ASSERT_EQ(vbd_level(8, 1, BLKQOS_LIM_WRITE_IOPS, false), TOKENS(-1), "flush and discard: 1 write op each");
+	ASSERT_EQ(get_vbd_buckets(skel, 8, 1, &b), 0, "buckets");
+	ASSERT_EQ(b.write_bps.sustained.epoch, 0, "and no bytes by default: bps bucket untouched");
+	ASSERT_EQ(run_admit(skel, 8, 1, F, T0), SEC_NS, "a flush waits on the write-iops bucket");
+
+	l.flush_mode = BLKQOS_FLUSH_EXEMPT;
+	l.discard_mode = BLKQOS_DISCARD_EXEMPT;
+	set_vbd_limits(skel, 8, 1, &l);
+	ASSERT_EQ(io(8, 1, F, 0, T0), 0, "exempt flush is not held");
+	ASSERT_EQ(io(8, 1, D, 4096, T0), 0, "exempt discard is not held");
+	ASSERT_EQ(vbd_level(8, 1, BLKQOS_LIM_WRITE_IOPS, false), TOKENS(-1), "nor charged");
+
+	l.discard_mode = BLKQOS_DISCARD_BYTES;
+	set_vbd_limits(skel, 8, 1, &l);
+	io(8, 1, D, 3000, T0 + 2 * SEC_NS);
+	ASSERT_EQ(vbd_level(8, 1, BLKQOS_LIM_WRITE_BPS, false), TOKENS(1000 - 3000),
+		  "discard in bytes mode charges its extent");
+	ASSERT_EQ(run_admit(skel, 8, 1, D, T0 + 2 * SEC_NS), 500 * MS_NS,
+		  "and then waits on the byte bucket");
+	ASSERT_EQ(run_admit(skel, 8, 1, R, T0 + 2 * SEC_NS), 0, "reads are not held by write limits");
+}
+
+static void test_stats(void)
+{
+	struct blkqos_limits l = { .iops = lim(1, 1, 0) };
+	struct blkqos_stats s;
+
+	clear_maps(skel);
+	set_vbd_limits(skel, 9, 1, &l);
+	io(9, 1, R, 4096, T0);
+	io(9, 1, W, 8192, T0);
+	io(9, 1, R, 4096, T0);			/* deferred 1 s */
+	io(9, 1, R, 4096, T0 + SEC_NS);
+	run_charge(skel, 9, 1, F, 0, T0 + SEC_NS);
+	run_charge(skel, 9, 1, D, 1 << 20, T0 + SEC_NS);
+	io(9, 1, R, 4096, T0 + SEC_NS);		/* 3 ops of debt: 3 s, capped at 1 s */
+	io(9, 2, R, 512, T0);			/* unlimited VBD: counted too */
+	ASSERT_EQ(get_vbd_stats(skel, 9, 1, &s), 0, "stats entry exists");
+	ASSERT_EQ(s.read.ops, 2, "read ops");
+	ASSERT_EQ(s.read.bytes, 8192, "read bytes");
+	ASSERT_EQ(s.write.ops, 1, "write ops");
+	ASSERT_EQ(s.write.bytes, 8192, "write bytes");
+	ASSERT_EQ(s.flush.ops, 1, "flush ops");
+	ASSERT_EQ(s.discard.bytes, 1 << 20, "discard bytes (its extent)");
+	ASSERT_EQ(s.deferrals, 2, "deferrals");
+	ASSERT_EQ(s.deferred_ns, 2 * SEC_NS, "deferred ns (1 s + 3 s capped at 1 s)");
+	ASSERT_EQ(get_vbd_stats(skel, 9, 2, &s), 0, "unlimited VBD has stats");
+	ASSERT_EQ(s.read.ops, 1, "unlimited VBD read ops");
+	/* A huge debt waits at most BLKQOS_WAIT_MAX_NS per deferral. */
+	l = (struct blkqos_limits){ .bps = lim(1000, 1000, 0) };
+	set_vbd_limits(skel, 9, 3, &l);
+	io(9, 3, R, 1 << 30, T0);
+	ASSERT_EQ(run_admit(skel, 9, 3, R, T0), BLKQOS_WAIT_MAX_NS, "wait capped per sleep");
+}
+
+/* --- differential test against the reference model --- */
+
+static __u64 rnd_state = 0x9e3779b97f4a7c15ULL;
+
+static __u64 rnd(void)
+{
+	rnd_state ^= rnd_state << 13;
+	rnd_state ^= rnd_state >> 7;
+	rnd_state ^= rnd_state << 17;
+	return rnd_state;
+}
+
+static __u64 pick(const __u64 *v, int n)
+{
+	return v[rnd() % n];
+}
+
+static void random_limits(struct blkqos_limits *l)
+{
+	static const __u64 rates[] = { 0, 0, 1, 3, 7, 100, 333, 1000, 4096, 1000000, 123456789,
+				       BLKQOS_RATE_MAX };
+	static const __u64 bursts[] = { 0, 1, 2, 10, 100, 4096, 65536, 1 << 20, BLKQOS_BURST_MAX };
+	static const __u64 sizes[] = { 0, 0, 512, 4096, 65536 };
+	int i;
+
+	memset(l, 0, sizeof(*l));
+	for (i = 0; i < BLKQOS_NR_LIMITS; i++) {
+		struct blkqos_limit *x = &l->iops + i;
+
+		if (rnd() % 3)
+			continue;
+		x->rate = pick(rates, 12);
+		x->burst = pick(bursts, 9);
+		if (x->rate && rnd() % 3 == 0) {
+			x->peak = x->rate * (1 + rnd() % 20);
+			if (x->peak > BLKQOS_RATE_MAX)
+				x->peak = BLKQOS_RATE_MAX;
+		}
+	}
+	l->iops_size = pick(sizes, 5);
+	l->flush_mode = rnd() % 2;
+	l->discard_mode = rnd() % 3;
+}
+
+static int compare_levels(struct ref_model *m, bool domain, __u32 dom, __u32 dev, long step)
+{
+	struct blkqos_buckets b;
+	int i, bad = 0;
+
+	if ((domain ? get_dom_buckets(skel, dom, &b) : get_vbd_buckets(skel, dom, dev, &b)))
+		return 0;
+	for (i = 0; i < BLKQOS_NR_LIMITS * 2; i++) {
+		struct blkqos_bucket_pair *p = &b.iops + i / 2;
+		long long want;
+
+		if (!ref_level(m, domain, dom, dev, i / 2, i % 2, &want))
+			continue;
+		if ((i % 2 ? p->peak.level : p->sustained.level) != want) {
+			fprintf(stderr, "step %ld: %s %u/%u limit %d %s level: expected %lld, seen %lld\n",
+				step, domain ? "domain" : "vbd", dom, dev, i / 2,
+				i % 2 ? "peak" : "sustained", want,
+				(long long)(i % 2 ? p->peak.level : p->sustained.level));
+			bad++;
+		}
+	}
+	return bad;
+}
+
+static void test_differential(int steps)
+{
+	static const __u64 byte_sizes[] = { 0, 512, 4096, 4097, 65536, 1 << 20, 11 * 4096,
+					    (__u64)1 << 31, (__u64)1 << 40 };
+	static const __u64 clock_steps[] = { 0, 0, 1, 7, 1000, 999999, 10 * MS_NS, 333333333,
+					     SEC_NS, 3600 * SEC_NS };
+	struct ref_model *m = calloc(1, sizeof(*m));
+	__u64 now = T0;
+	long i, admits = 0, deferred = 0, mismatches = 0, level_bad = 0;
+
+	clear_maps(skel);
+	ref_init(m);
+	for (i = 0; i < steps && mismatches + level_bad < 10; i++) {
+		__u32 dom = 1 + rnd() % 2, dev = 1 + rnd() % 2, kind = rnd() % BLKQOS_NR_KINDS;
+		struct blkqos_limits l;
+		__u64 r = rnd() % 100;
+
+		if (r < 3) {			/* change a VBD's limits */
+			random_limits(&l);
+			if (set_vbd_limits(skel, dom, dev, &l))
+				break;
+			ref_set_vbd(m, dom, dev, &l);
+		} else if (r < 5) {		/* change a domain's limits */
+			random_limits(&l);
+			if (set_dom_limits(skel, dom, &l))
+				break;
+			ref_set_dom(m, dom, &l);
+		} else if (r < 6) {		/* remove a VBD's limits, as the loader does */
+			struct blkqos_vbd_key key = { dom, dev };
+
+			bpf_map_delete_elem(bpf_map__fd(skel->maps.vbd_limits), &key);
+			bpf_map_delete_elem(bpf_map__fd(skel->maps.vbd_buckets), &key);
+			ref_set_vbd(m, dom, dev, NULL);
+		} else if (r < 30) {
+			now += pick(clock_steps, 10);
+		} else if (r < 75) {		/* a request: admit, then charge if admitted */
+			long long got = run_admit(skel, dom, dev, kind, now);
+			__u64 want = ref_admit(m, dom, dev, kind, now);
+			__u64 bytes = kind == BLKQOS_KIND_FLUSH ? 0 : pick(byte_sizes, 9);
+
+			admits++;
+			if (got != (long long)want) {
+				fprintf(stderr, "step %ld: admit dom %u dev %u kind %u at %llu: expected wait %llu, seen %lld\n",
+					i, dom, dev, kind, (unsigned long long)now,
+					(unsigned long long)want, got);
+				mismatches++;
+			}
+			if (want) {
+				deferred++;
+			} else {
+				run_charge(skel, dom, dev, kind, bytes, now);
+				ref_charge(m, dom, dev, kind, bytes, now);
+			}
+		} else {			/* a charge alone (e.g. after a wake-up) */
+			__u64 bytes = pick(byte_sizes, 9);
+
+			run_charge(skel, dom, dev, kind, bytes, now);
+			ref_charge(m, dom, dev, kind, bytes, now);
+		}
+		for (__u32 d = 1; d <= 2; d++) {
+			level_bad += compare_levels(m, true, d, 0, i);
+			for (__u32 v = 1; v <= 2; v++)
+				level_bad += compare_levels(m, false, d, v, i);
+		}
+	}
+	ASSERT_EQ(mismatches, 0, "admission decisions and waits differing from the model");
+	ASSERT_EQ(level_bad, 0, "bucket levels differing from the model");
+	ASSERT_TRUE(deferred > admits / 10 && deferred < admits,
+		    "the random mix exercises both admitted and deferred paths");
+	for (__u32 d = 1; d <= 2; d++)
+		for (__u32 v = 1; v <= 2; v++) {
+			struct blkqos_stats s;
+			const struct blkqos_stats *w = ref_stats(m, d, v);
+
+			if (get_vbd_stats(skel, d, v, &s))
+				memset(&s, 0, sizeof(s));
+			ASSERT_EQ(memcmp(&s, w, sizeof(s)), 0, "stats equal to the model's");
+		}
+	printf("differential: %ld steps, %ld admission checks, %ld deferred\n", i, admits, deferred);
+	free(m);
+}
+
+/* --- concurrency: two CPUs hammer one domain bucket --- */
+
+struct hammer {
+	int cpu;
+	int n;
+	__u64 start;
+	int errors;
+};
+
+static void *hammer_thread(void *arg)
+{
+	struct hammer *h = arg;
+	cpu_set_t set;
+	int i;
+
+	CPU_ZERO(&set);
+	CPU_SET(h->cpu, &set);
+	pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+	for (i = 0; i < h->n; i++) {
+		/* Both threads walk the same timeline; refills race on last_ns. */
+		__u64 now = h->start + (__u64)i * 1000;
+
+		h->errors += run_charge(skel, 10, 1 + h->cpu, BLKQOS_KIND_WRITE, 4096, now) != 0;
+		if (i % 4 == 0)
+			h->errors += run_admit(skel, 10, 1 + h->cpu, BLKQOS_KIND_WRITE, now) < 0;
+	}
+	return NULL;
+}
+
+static void test_concurrency(int n)
+{
+	/* 1000 ops/s, 1 op per us of clock: the domain sinks deep into debt. */
+	struct blkqos_limits l = { .iops = lim(1000, 1000, 0), .bps = lim(1 << 20, 1 << 20, 0) };
+	struct hammer h[2] = { { .cpu = 0, .n = n, .start = T0 }, { .cpu = 1, .n = n, .start = T0 } };
+	struct blkqos_buckets b;
+	struct blkqos_stats s0, s1;
+	pthread_t t[2];
+	__u64 end = T0 + (__u64)(n - 1) * 1000;
+	long long want_iops, want_bps;
+
+	if (libbpf_num_possible_cpus() < 2) {
+		printf("SKIP concurrency: one CPU\n");
+		return;
+	}
+	clear_maps(skel);
+	set_dom_limits(skel, 10, &l);
+	/* Start the bucket (full) at T0 so the whole timeline is credited. */
+	run_admit(skel, 10, 1, BLKQOS_KIND_WRITE, T0);
+	for (int i = 0; i < 2; i++)
+		pthread_create(&t[i], NULL, hammer_thread, &h[i]);
+	for (int i = 0; i < 2; i++)
+		pthread_join(t[i], NULL);
+	/* A final refill at the end of the timeline settles every interval. */
+	run_admit(skel, 10, 1, BLKQOS_KIND_WRITE, end);
+	ASSERT_EQ(h[0].errors + h[1].errors, 0, "test runs failing");
+	ASSERT_EQ(get_dom_buckets(skel, 10, &b), 0, "domain buckets");
+	want_iops = TOKENS(1000) + 1000LL * (long long)(end - T0) - TOKENS(2LL * n);
+	want_bps = TOKENS(1 << 20) + (1LL << 20) * (long long)(end - T0) - TOKENS(2LL * n * 4096);
+	ASSERT_EQ(b.iops.sustained.level, want_iops, "iops level: every charge and every ns counted once");
+	ASSERT_EQ(b.bps.sustained.level, want_bps, "bps level: every charge and every ns counted once");
+	get_vbd_stats(skel, 10, 1, &s0);
+	get_vbd_stats(skel, 10, 2, &s1);
+	ASSERT_EQ(s0.write.ops + s1.write.ops, 2 * n, "write ops counted across CPUs");
+	printf("concurrency: 2 threads x %d charges on one domain bucket\n", n);
+}
+
+int main(int argc, char **argv)
+{
+	int steps = argc > 1 ? atoi(argv[1]) : 20000;
+
+	skel = harness_load();
+	test_admit_until_empty();
+	test_exact_wait();
+	test_refill_capped();
+	test_direction_separation();
+	test_iops_size();
+	test_peak_and_burst();
+	test_vbd_and_domain();
+	test_live_change();
+	test_flush_discard();
+	test_stats();
+	test_differential(steps);
+	test_concurrency(200000);
+	blkqos_bpf__destroy(skel);
+	return harness_report("test_engine");
+}
