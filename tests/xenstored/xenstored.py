@@ -202,6 +202,10 @@ class GlobalView:
 class TxView:
     """Copy-on-write overlay over the store with optimistic conflict check.
 
+    A node is copied into the transaction the first time it is accessed
+    (repeatable reads per node, like xenstored >= 4.9); nodes never touched
+    are read from the live store.
+
     Every node the transaction looks at (or changes) is remembered with the
     generation it had in the store; at commit all of them must be unchanged,
     otherwise the commit fails with EAGAIN (like xenstored's generation
@@ -215,6 +219,7 @@ class TxView:
         self.txid = txid
         self.overlay = {}    # path -> Node | None (deleted)
         self.accessed = {}   # path -> generation seen (-1 = absent)
+        self.seen = {}       # path -> Node | None as first seen
         self.events = []     # queued watch events, fired at commit
         self.actions = []    # queued control actions, run at commit
 
@@ -222,12 +227,15 @@ class TxView:
         if path not in self.accessed:
             n = self.store.get(path)
             self.accessed[path] = n.gen if n else -1
+            self.seen[path] = n
 
     def get(self, path):
         if path in self.overlay:
             return self.overlay[path]
+        # repeatable reads: a node keeps the state it had when this
+        # transaction first looked at it (nodes are never mutated in place)
         self._note(path)
-        return self.store.get(path)
+        return self.seen[path]
 
     def put(self, path, node):
         self._note(path)
