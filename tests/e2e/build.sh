@@ -1,0 +1,352 @@
+#!/bin/bash
+# tests/e2e/build.sh - build the inputs of the emulated Xen end-to-end run.
+#
+#   build.sh prepare            fetch + extract packages, xen, vmlinux.gz, loadgen (cached)
+#   build.sh initramfs SCENARIO OUTDIR
+#                               build OUTDIR/guest.cpio and OUTDIR/dom0.cpio for a scenario
+#
+# Outputs under build/ at the repo top (git-ignored):
+#   build/debs/            downloaded .deb files (cache; reused if already there)
+#   build/e2e/root/        all packages extracted with dpkg-deb -x
+#   build/e2e/xen          the hypervisor (gunzipped, for qemu -kernel)
+#   build/e2e/vmlinux.gz   the Debian kernel as an ELF vmlinux, gzip -1
+#   build/e2e/loadgen      static load generator
+#
+# Environment used by 'initramfs' (all optional):
+#   E2E_BLKBACK_KO=path      replace xen-blkback.ko in dom0 with this file
+#   E2E_DOM0_EXTRA="host:guest ..."
+#                            extra files for dom0; dynamic ELF files get their
+#                            libraries too (from the packages first, then the host)
+#   E2E_DOM0_SCRIPT=path     hook script for dom0 (else the scenario's DOM0_SCRIPT,
+#                            else tests/e2e/hooks/default.sh)
+set -euo pipefail
+
+E2E_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+TOP=$(cd "$E2E_DIR/../.." && pwd)
+B=$TOP/build/e2e
+DEBS=$TOP/build/debs
+ROOT=$B/root
+KVER=6.1.0-56-amd64
+XENVER=4.17
+EPOCH=1700000000	# fixed mtime for reproducible cpio archives
+
+PKGS="xen-hypervisor-$XENVER-amd64 linux-image-$KVER xen-utils-$XENVER xen-utils-common
+ xenstore-utils libxencall1 libxenevtchn1 libxenforeignmemory1 libxengnttab1
+ libxenmisc$XENVER libxenstore4 libxentoollog1 libxendevicemodel1 libxenhypfs1
+ libxentoolcore1 libyajl2 libncurses6 libtinfo6 libc6 libgcc-s1 libuuid1 liblzma5
+ zlib1g libzstd1 busybox-static bash util-linux"
+
+log() { echo "e2e-build: $*" >&2; }
+die() { echo "e2e-build: ERROR: $*" >&2; exit 1; }
+
+# newest cached .deb of a package, or nothing
+deb_of() {
+	ls "$DEBS/$1"_*.deb 2>/dev/null | sort -V | tail -n 1
+}
+
+fetch() {
+	mkdir -p "$DEBS"
+	local missing="" p
+	for p in $PKGS; do
+		[ -n "$(deb_of "$p")" ] || missing="$missing $p"
+	done
+	[ -z "$missing" ] && return 0
+	log "apt-get download:$missing"
+	local tmp
+	tmp=$(mktemp -d "$DEBS/.dl.XXXXXX")
+	chmod 755 "$tmp"
+	# apt's _apt user must be able to write there
+	chown _apt "$tmp" 2>/dev/null || chmod 777 "$tmp"
+	if ! (cd "$tmp" && apt-get download -q $missing >&2); then
+		rm -rf "$tmp"
+		die "apt-get download failed (run tests/e2e/deps.sh, which runs apt-get update)"
+	fi
+	mv "$tmp"/*.deb "$DEBS"/
+	rm -rf "$tmp"
+}
+
+extract() {
+	local key="" p d
+	for p in $PKGS; do
+		d=$(deb_of "$p")
+		key="$key $(basename "$d")"
+	done
+	if [ -f "$ROOT.stamp" ] && [ "$(cat "$ROOT.stamp")" = "$key" ]; then
+		return 0
+	fi
+	log "extracting packages into $ROOT"
+	rm -rf "$ROOT" "$B/xen" "$B/vmlinux.gz"
+	mkdir -p "$ROOT"
+	for p in $PKGS; do
+		dpkg-deb -x "$(deb_of "$p")" "$ROOT"
+	done
+	echo "$key" > "$ROOT.stamp"
+}
+
+kernel_images() {
+	if [ ! -s "$B/xen" ]; then
+		log "xen: gunzip boot/xen-$XENVER-amd64.gz"
+		gzip -dc "$ROOT/boot/xen-$XENVER-amd64.gz" > "$B/xen.tmp"
+		mv "$B/xen.tmp" "$B/xen"
+	fi
+	if [ ! -s "$B/vmlinux.gz" ]; then
+		local z="$ROOT/boot/vmlinuz-$KVER" off
+		# the bzImage payload is xz: find its magic FD 37 7A 58 5A 00
+		off=$(LC_ALL=C grep -obUaP '\xfd7zXZ\x00' "$z" | head -n 1 | cut -d: -f1)
+		[ -n "$off" ] || die "no xz payload in $z"
+		log "vmlinux: unxz at offset $off, gzip -1"
+		# xz complains about the data after the stream: the ELF is checked below
+		tail -c +$((off + 1)) "$z" | xz -dcq > "$B/vmlinux.tmp" 2>/dev/null || true
+		readelf -h "$B/vmlinux.tmp" 2>/dev/null | grep -q 'EXEC' || die "no ELF vmlinux in $z"
+		gzip -1 -n -c "$B/vmlinux.tmp" > "$B/vmlinux.gz.tmp"
+		rm -f "$B/vmlinux.tmp"
+		mv "$B/vmlinux.gz.tmp" "$B/vmlinux.gz"
+	fi
+}
+
+build_loadgen() {
+	if [ ! -x "$B/loadgen" ] || [ "$E2E_DIR/loadgen.c" -nt "$B/loadgen" ]; then
+		log "gcc -static loadgen"
+		gcc -static -O2 -Wall -Wextra -o "$B/loadgen.tmp" "$E2E_DIR/loadgen.c"
+		mv "$B/loadgen.tmp" "$B/loadgen"
+	fi
+}
+
+prepare() {
+	mkdir -p "$B"
+	fetch
+	extract
+	kernel_images
+	build_loadgen
+}
+
+# ---------------------------------------------------------------- initramfs
+
+# library search: the extracted packages first, then the host
+LIBDIRS="$ROOT/lib/x86_64-linux-gnu $ROOT/usr/lib/x86_64-linux-gnu
+ /lib/x86_64-linux-gnu /usr/lib/x86_64-linux-gnu"
+
+find_lib() {
+	local d
+	for d in $LIBDIRS; do
+		if [ -e "$d/$1" ]; then
+			echo "$d/$1"
+			return 0
+		fi
+	done
+	return 1
+}
+
+# copy_libs STAGE ELF...: copy the NEEDED closure into STAGE/lib/x86_64-linux-gnu
+copy_libs() {
+	local stage=$1
+	shift
+	local queue=("$@") f n p
+	mkdir -p "$stage/lib/x86_64-linux-gnu" "$stage/lib64"
+	while [ ${#queue[@]} -gt 0 ]; do
+		f=${queue[0]}
+		queue=("${queue[@]:1}")
+		for n in $(readelf -d "$f" 2>/dev/null | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'); do
+			[ -e "$stage/lib/x86_64-linux-gnu/$n" ] && continue
+			p=$(find_lib "$n") || die "library $n (needed by $f) not found"
+			cp -L "$p" "$stage/lib/x86_64-linux-gnu/$n"
+			queue+=("$p")
+		done
+	done
+	if [ ! -e "$stage/lib64/ld-linux-x86-64.so.2" ]; then
+		cp -L "$(find_lib ld-linux-x86-64.so.2)" "$stage/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2"
+		ln -sf ../lib/x86_64-linux-gnu/ld-linux-x86-64.so.2 "$stage/lib64/ld-linux-x86-64.so.2"
+	fi
+}
+
+is_dyn_elf() {
+	readelf -l "$1" 2>/dev/null | grep -q 'Requesting program interpreter'
+}
+
+install_busybox() {
+	local stage=$1 a
+	mkdir -p "$stage/bin" "$stage/sbin" "$stage/usr/bin" "$stage/usr/sbin"
+	cp "$ROOT/bin/busybox" "$stage/bin/busybox"
+	for a in $("$ROOT/bin/busybox" --list); do
+		[ -e "$stage/bin/$a" ] || ln -s busybox "$stage/bin/$a"
+	done
+}
+
+# mk_cpio STAGE OUT: reproducible newc archive
+mk_cpio() {
+	local stage=$1 out=$2
+	find "$stage" -exec touch -h -d "@$EPOCH" {} +
+	(cd "$stage" && find . -mindepth 1 | LC_ALL=C sort |
+		cpio -o -H newc --reproducible -R 0:0 --quiet) > "$out.tmp"
+	mv "$out.tmp" "$out"
+}
+
+modfile() {
+	local f
+	f=$(find "$ROOT/lib/modules/$KVER/kernel" -name "$1.ko" | head -n 1)
+	[ -n "$f" ] || die "module $1 not found"
+	echo "$f"
+}
+
+# add_modules STAGE NAME...: copy modules + dependencies, write /lib/modules/load-order
+add_modules() {
+	local stage=$1
+	shift
+	local mdir="$stage/lib/modules/$KVER" name f rel dep
+	mkdir -p "$mdir"
+	: > "$stage/lib/modules/load-order.tmp"
+	_add_mod() {
+		local name=$1 src=$2 rel dep
+		name=${name//_/-}
+		grep -qx "$name" "$stage/lib/modules/load-order.tmp" 2>/dev/null && return 0
+		for dep in $(modinfo -F depends "$src" | tr ',' ' '); do
+			_add_mod "$dep" "$(modfile "$(_modname_file "$dep")")"
+		done
+		rel=${src#$ROOT/lib/modules/$KVER/}
+		[ "$rel" = "$src" ] && rel=kernel/extra/$(basename "$src")
+		case "$name" in
+		xen-blkback)
+			rel=kernel/drivers/block/xen-blkback/xen-blkback.ko
+			if [ -n "${E2E_BLKBACK_KO:-}" ]; then
+				src=$E2E_BLKBACK_KO
+				log "dom0: xen-blkback.ko replaced by $src"
+			fi
+			;;
+		esac
+		mkdir -p "$(dirname "$mdir/$rel")"
+		cp "$src" "$mdir/$rel"
+		echo "$name" >> "$stage/lib/modules/load-order.tmp"
+		echo "/lib/modules/$KVER/$rel" >> "$stage/lib/modules/load-order"
+	}
+	for name in "$@"; do
+		f=$(modfile "$name")
+		if [ "$name" = xen-blkback ] && [ -n "${E2E_BLKBACK_KO:-}" ]; then
+			[ -f "$E2E_BLKBACK_KO" ] || die "E2E_BLKBACK_KO=$E2E_BLKBACK_KO: no such file"
+			f=$E2E_BLKBACK_KO
+		fi
+		_add_mod "$name" "$f"
+	done
+	rm -f "$stage/lib/modules/load-order.tmp"
+	cp "$ROOT/lib/modules/$KVER/modules.builtin" "$ROOT/lib/modules/$KVER/modules.order" \
+		"$ROOT/lib/modules/$KVER/modules.builtin.modinfo" "$mdir/"
+	depmod -b "$stage" "$KVER"
+}
+
+# module names in 'depends' use '_' or '-' freely: find the file
+_modname_file() {
+	local n=$1
+	if [ -n "$(find "$ROOT/lib/modules/$KVER/kernel" -name "$n.ko" | head -n 1)" ]; then
+		echo "$n"
+	else
+		echo "${n//_/-}"
+	fi
+}
+
+# load a scenario's settings in a subshell-safe way
+load_scenario() {
+	DISKS="xvda:128M"
+	GUEST_MEM=256
+	GUEST_VCPUS=1
+	GUEST_TIMEOUT=300
+	DOM0_SCRIPT=""
+	WORKLOAD=""
+	# shellcheck disable=SC1090
+	. "$1"
+	[ -n "$WORKLOAD" ] || die "scenario $1 sets no WORKLOAD"
+}
+
+build_guest() {
+	local scen=$1 out=$2 stage=$3/guest
+	rm -rf "$stage"
+	mkdir -p "$stage"/{proc,sys,dev,tmp}
+	install_busybox "$stage"
+	cp "$B/loadgen" "$stage/bin/loadgen"
+	add_modules "$stage" xen-blkfront
+	cp "$E2E_DIR/guest-init.sh" "$stage/init"
+	chmod 755 "$stage/init"
+	printf '%s\n' "$WORKLOAD" > "$stage/workload.sh"
+	mk_cpio "$stage" "$out"
+}
+
+build_dom0() {
+	local scen=$1 out=$2 guestcpio=$3 stage=$4/dom0 x hook
+	local XB=usr/lib/xen-$XENVER/bin
+	rm -rf "$stage"
+	mkdir -p "$stage"/{proc,sys,dev,tmp,run,root,etc,var/lib/xen,var/log/xen/console} \
+		"$stage/$XB" "$stage/usr/bin" "$stage/e2e" "$stage/guest"
+	ln -s ../run "$stage/var/run"
+	install_busybox "$stage"
+	# real tools that the hotplug scripts need
+	rm -f "$stage/bin/bash" "$stage/bin/flock"
+	cp "$ROOT/bin/bash" "$stage/bin/bash"
+	cp "$ROOT/usr/bin/flock" "$stage/bin/flock"
+	for x in xl xenstored xenconsoled xen-init-dom0 xenstore-control; do
+		cp "$ROOT/$XB/$x" "$stage/$XB/$x"
+	done
+	cp "$ROOT/usr/bin/xenstore" "$stage/usr/bin/xenstore"
+	for x in chmod exists list ls read rm watch write; do
+		ln -s xenstore "$stage/usr/bin/xenstore-$x"
+	done
+	mkdir -p "$stage/etc/xen"
+	cp -a "$ROOT/etc/xen/scripts" "$stage/etc/xen/"
+	copy_libs "$stage" "$stage/bin/bash" "$stage/bin/flock" "$stage/usr/bin/xenstore" \
+		"$stage/$XB"/*
+	# xl dlopens libgcc_s for pthread_cancel; ldd does not list it
+	cp -L "$(find_lib libgcc_s.so.1)" "$stage/lib/x86_64-linux-gnu/libgcc_s.so.1"
+	add_modules "$stage" xen-evtchn xenfs xen-privcmd xen-gntdev xen-gntalloc loop xen-blkback
+
+	cp "$B/vmlinux.gz" "$stage/guest/vmlinux.gz"
+	cp "$guestcpio" "$stage/guest/initrd.cpio"
+	cp "$E2E_DIR/dom0-init.sh" "$stage/init"
+	chmod 755 "$stage/init"
+	cp "$scen" "$stage/e2e/scenario"
+
+	hook=${E2E_DOM0_SCRIPT:-}
+	if [ -z "$hook" ] && [ -n "$DOM0_SCRIPT" ]; then
+		case "$DOM0_SCRIPT" in
+		/*) hook=$DOM0_SCRIPT ;;
+		*) hook=$(dirname "$scen")/$DOM0_SCRIPT ;;
+		esac
+	fi
+	[ -n "$hook" ] || hook=$E2E_DIR/hooks/default.sh
+	[ -f "$hook" ] || die "dom0 hook $hook: no such file"
+	cp "$hook" "$stage/e2e/hook"
+	chmod 755 "$stage/e2e/hook"
+
+	local extra_elves=() h g
+	for x in ${E2E_DOM0_EXTRA:-}; do
+		h=${x%%:*}
+		g=${x#*:}
+		[ "$h" != "$x" ] && [ -n "$g" ] || die "E2E_DOM0_EXTRA entry '$x' is not host:guest"
+		case "$g" in /*) ;; *) die "E2E_DOM0_EXTRA guest path '$g' is not absolute" ;; esac
+		[ -e "$h" ] || die "E2E_DOM0_EXTRA: $h: no such file"
+		mkdir -p "$stage$(dirname "$g")"
+		cp -rL "$h" "$stage$g"
+		if [ -f "$stage$g" ] && is_dyn_elf "$stage$g"; then
+			extra_elves+=("$stage$g")
+		fi
+		log "dom0: extra $h -> $g"
+	done
+	[ ${#extra_elves[@]} -eq 0 ] || copy_libs "$stage" "${extra_elves[@]}"
+	mk_cpio "$stage" "$out"
+}
+
+initramfs() {
+	local scen=$1 outdir=$2
+	[ -f "$scen" ] || die "scenario $scen: no such file"
+	scen=$(cd "$(dirname "$scen")" && pwd)/$(basename "$scen")
+	mkdir -p "$outdir"
+	load_scenario "$scen"
+	build_guest "$scen" "$outdir/guest.cpio" "$outdir"
+	build_dom0 "$scen" "$outdir/dom0.cpio" "$outdir/guest.cpio" "$outdir"
+	rm -rf "$outdir/guest" "$outdir/dom0"
+}
+
+case "${1:-}" in
+prepare) prepare ;;
+initramfs)
+	[ $# -eq 3 ] || die "usage: build.sh initramfs SCENARIO OUTDIR"
+	initramfs "$2" "$3"
+	;;
+*) die "usage: build.sh prepare | initramfs SCENARIO OUTDIR" ;;
+esac

@@ -1,0 +1,215 @@
+#!/bin/bash
+# /init of the emulated dom0 (Debian 6.1 kernel under Xen 4.17 in QEMU).
+#
+# Brings up the Xen toolstack, creates the PV guest from /e2e/scenario with
+# its disks on tmpfs-backed loop devices, runs the hook /e2e/hook at each
+# phase, forwards the guest's console to its own console (the QEMU serial log)
+# and ends QEMU through isa-debug-exit with a pass/fail status.
+#
+# Machine-readable lines on the serial console start with "@E2E ":
+#   @E2E step NAME uptime=S              progress
+#   @E2E guest LINE                      a LOADGEN/SAMPLE/VERIFYBAD/GUEST-* line of the guest
+#   @E2E dom0 result=pass|fail ...       final verdict
+# (hooks may print their own "@E2E hook ..." lines.)
+#
+# Hook: /e2e/hook PHASE, run with bash, env E2E_PHASE, E2E_DOMID, E2E_GUEST,
+# E2E_DISK_DEVS ("xvda=/dev/loop0 ..."), E2E_VBD_PATHS (backend xenstore dirs),
+# E2E_RESULTS (file with the guest's machine lines), E2E_SCENARIO.
+#   boot     xenstored/xenconsoled up, modules loaded, before guest create
+#   created  guest created paused (backends exist, frontends not yet connected)
+#   running  in the background right after unpause; killed 5 s after the guest ends
+#   done     after the guest is gone (may check E2E_RESULTS)
+# A non-zero exit of boot/created/done fails the run.
+
+export PATH=/usr/lib/xen-4.17/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+export HOME=/root
+
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+exec </dev/console >/dev/console 2>&1
+mkdir -p /dev/pts /dev/shm
+mount -t devpts devpts /dev/pts
+mount -t tmpfs tmpfs /dev/shm
+mount -t tmpfs tmpfs /run
+# the block hotplug script hangs without these
+ln -sf /proc/self/fd /dev/fd
+ln -sf /proc/self/fd/0 /dev/stdin
+ln -sf /proc/self/fd/1 /dev/stdout
+ln -sf /proc/self/fd/2 /dev/stderr
+
+up() { local u; read -r u _ < /proc/uptime; echo "$u"; }
+step() { echo "@E2E step $1 uptime=$(up)"; }
+
+# value written to isa-debug-exit; QEMU exits with (value << 1) | 1
+EXIT_PASS=0x21	# qemu exit 67
+EXIT_FAIL=0x22	# qemu exit 69
+
+finish() {
+	local res=$1
+	shift
+	echo "@E2E dom0 result=$res $*"
+	sync
+	sleep 0.5
+	if [ "$res" = pass ]; then v=$EXIT_PASS; else v=$EXIT_FAIL; fi
+	printf "\\x${v#0x}" | dd of=/dev/port bs=1 seek=244 count=1 conv=notrunc 2>/dev/null
+	sleep 5
+	echo "@E2E dom0 isa-debug-exit did not end QEMU"
+	poweroff -f
+}
+fail() { finish fail "reason=\"$*\""; }
+
+step dom0-init
+
+# ---- scenario settings
+DISKS="xvda:128M"
+GUEST_MEM=256
+GUEST_VCPUS=1
+GUEST_TIMEOUT=300
+GUEST_NAME=e2eguest
+WORKLOAD=""
+# shellcheck disable=SC1091
+. /e2e/scenario
+export E2E_SCENARIO=/e2e/scenario E2E_GUEST=$GUEST_NAME
+export E2E_RESULTS=/run/e2e-guest.txt
+: > "$E2E_RESULTS"
+
+run_hook() {
+	local phase=$1 rc
+	E2E_PHASE=$phase bash /e2e/hook "$phase"
+	rc=$?
+	echo "@E2E step hook-$phase rc=$rc uptime=$(up)"
+	return $rc
+}
+
+# ---- modules
+while read -r m; do
+	insmod "$m" || fail "insmod $m"
+done < /lib/modules/load-order
+step modules
+mount -t xenfs xenfs /proc/xen || fail "mount xenfs"
+
+# ---- toolstack
+mkdir -p /run/xen /run/xenstored /var/lib/xenstored /var/lib/xen /var/log/xen/console \
+	/run/xen-hotplug /var/lib/xen/dump
+xenstored --pid-file=/run/xenstored.pid || fail "xenstored"
+for _ in $(seq 100); do
+	xenstore-exists / 2>/dev/null && break
+	sleep 0.1
+done
+xen-init-dom0 >/run/xen-init-dom0.log 2>&1 || { cat /run/xen-init-dom0.log; fail "xen-init-dom0"; }
+xenconsoled --log=guest --log-dir=/var/log/xen/console --pid-file=/run/xenconsoled.pid ||
+	fail "xenconsoled"
+step xenstored-up
+
+run_hook boot || fail "hook boot"
+
+# ---- disks: tmpfs files behind loop devices
+mkdir -p /disks
+mount -t tmpfs -o size=90% tmpfs /disks
+i=0
+diskcfg=""
+E2E_DISK_DEVS=""
+for d in $DISKS; do
+	vdev=${d%%:*}
+	size=${d#*:}
+	fallocate -l "$size" "/disks/$vdev.img" || truncate -s "$size" "/disks/$vdev.img" ||
+		fail "disk file $vdev"
+	[ -b /dev/loop$i ] || mknod /dev/loop$i b 7 $i
+	losetup /dev/loop$i "/disks/$vdev.img" || fail "losetup loop$i"
+	diskcfg="$diskcfg'phy:/dev/loop$i,$vdev,w', "
+	E2E_DISK_DEVS="$E2E_DISK_DEVS $vdev=/dev/loop$i"
+	i=$((i + 1))
+done
+export E2E_DISK_DEVS=${E2E_DISK_DEVS# }
+step disks
+
+cat > /run/guest.cfg <<EOF
+name = "$GUEST_NAME"
+type = "pv"
+kernel = "/guest/vmlinux.gz"
+ramdisk = "/guest/initrd.cpio"
+extra = "console=hvc0 rdinit=/init quiet loglevel=3"
+memory = $GUEST_MEM
+vcpus = $GUEST_VCPUS
+disk = [ ${diskcfg%, } ]
+on_poweroff = "destroy"
+on_reboot = "destroy"
+on_crash = "destroy"
+EOF
+
+# ---- guest
+step xl-create
+xl create -p /run/guest.cfg || fail "xl create"
+E2E_DOMID=$(xl domid "$GUEST_NAME") || fail "no domid"
+export E2E_DOMID
+E2E_VBD_PATHS=""
+for v in $(xenstore-list "/local/domain/0/backend/vbd/$E2E_DOMID" 2>/dev/null); do
+	E2E_VBD_PATHS="$E2E_VBD_PATHS /local/domain/0/backend/vbd/$E2E_DOMID/$v"
+done
+export E2E_VBD_PATHS=${E2E_VBD_PATHS# }
+step "created domid=$E2E_DOMID"
+
+run_hook created || { xl destroy "$GUEST_NAME"; fail "hook created"; }
+
+# forward the guest console (xenconsoled log) to our console
+conslog=/var/log/xen/console/guest-$GUEST_NAME.log
+for _ in $(seq 100); do [ -e "$conslog" ] && break; sleep 0.1; done
+mkfifo /run/fwd.fifo
+tail -n +1 -F "$conslog" > /run/fwd.fifo 2>/dev/null &
+tail_pid=$!
+while IFS= read -r line; do
+	line=${line%$'\r'}
+	case "$line" in
+	LOADGEN*|SAMPLE*|VERIFYBAD*|GUEST-*|RESULT*)
+		echo "$line" >> "$E2E_RESULTS"
+		echo "@E2E guest $line"
+		;;
+	*) echo "guest| $line" ;;
+	esac
+done < /run/fwd.fifo &
+fwd_pid=$!
+
+xl unpause "$GUEST_NAME" || fail "xl unpause"
+step unpaused
+T_START=$(up)
+E2E_PHASE=running bash /e2e/hook running &
+running_pid=$!
+
+# ---- wait for the guest to go away
+deadline=$(( ${T_START%.*} + GUEST_TIMEOUT ))
+timed_out=0
+while xl domid "$GUEST_NAME" >/dev/null 2>&1; do
+	now=$(up)
+	if [ "${now%.*}" -ge "$deadline" ]; then
+		timed_out=1
+		echo "@E2E dom0 guest timeout after ${GUEST_TIMEOUT}s"
+		xl destroy "$GUEST_NAME"
+		break
+	fi
+	sleep 0.5
+done
+step "guest-gone elapsed=$(awk "BEGIN{print $(up) - $T_START}")"
+
+# let the forwarder drain the log
+for _ in $(seq 20); do
+	grep -q '^GUEST-DONE' "$E2E_RESULTS" && break
+	sleep 0.25
+done
+sleep 0.5
+kill $tail_pid 2>/dev/null
+wait $fwd_pid 2>/dev/null
+for _ in $(seq 10); do kill -0 $running_pid 2>/dev/null || break; sleep 0.5; done
+kill $running_pid 2>/dev/null && echo "@E2E dom0 running hook killed"
+
+hook_done=0
+run_hook done || hook_done=$?
+
+guest_rc=$(sed -n 's/^GUEST-DONE rc=\([0-9]*\).*/\1/p' "$E2E_RESULTS" | tail -n 1)
+nload=$(grep -c '^LOADGEN' "$E2E_RESULTS")
+summary="guest_rc=${guest_rc:-none} loadgen_lines=$nload hook_done_rc=$hook_done timed_out=$timed_out"
+if [ $timed_out = 0 ] && [ "$guest_rc" = 0 ] && [ $hook_done = 0 ] && [ "$nload" -gt 0 ]; then
+	finish pass "$summary"
+else
+	finish fail "$summary"
+fi

@@ -1,0 +1,151 @@
+#!/bin/bash
+# tests/e2e/run.sh [SCENARIO] - boot Xen 4.17 + a Debian 6.1 dom0 under QEMU
+# (software emulation), run a PV guest whose disks go through xen-blkback,
+# and print the guest's machine-readable results.
+#
+# SCENARIO: a file, or a name under tests/e2e/scenarios/ (default: smoke).
+# Environment (all optional):
+#   E2E_TIMEOUT=SECONDS     bound on the whole QEMU run (default 480)
+#   E2E_OUT=DIR             output dir (default build/e2e/out/<scenario>)
+#   E2E_BLKBACK_KO=path     replace dom0's xen-blkback.ko
+#   E2E_DOM0_EXTRA="host:guest ..."   extra files in dom0 (ELF libs added)
+#   E2E_DOM0_SCRIPT=path    dom0 hook (see dom0-init.sh for phases and env)
+#   E2E_DOM0_APPEND="..."   extra dom0 kernel args (no commas), e.g. "loglevel=7"
+#   E2E_XEN_APPEND="..."    extra Xen args
+#   E2E_VERBOSE=1           echo every serial line, not only progress
+# Exit: 0 pass, 1 fail (guest/hook/verdict), 2 harness error, 124 timeout.
+# Outputs: $E2E_OUT/serial.log (full serial console), $E2E_OUT/results.txt
+# (the "@E2E" lines without the prefix), dom0.cpio, guest.cpio.
+set -uo pipefail
+
+E2E_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+TOP=$(cd "$E2E_DIR/../.." && pwd)
+B=$TOP/build/e2e
+
+scen=${1:-smoke}
+if [ ! -f "$scen" ]; then
+	if [ -f "$E2E_DIR/scenarios/$scen.sh" ]; then
+		scen=$E2E_DIR/scenarios/$scen.sh
+	else
+		echo "e2e: no scenario '$scen'" >&2
+		exit 2
+	fi
+fi
+sname=$(basename "$scen" .sh)
+OUT=${E2E_OUT:-$B/out/$sname}
+TIMEOUT=${E2E_TIMEOUT:-480}
+mkdir -p "$OUT"
+OUT=$(cd "$OUT" && pwd)
+case "$B$OUT" in
+*,* | *\ *) echo "e2e: paths must not contain commas or spaces: $B $OUT" >&2; exit 2 ;;
+esac
+
+T0=$(date +%s.%N)
+el() { awk -v a="$T0" -v b="$(date +%s.%N)" 'BEGIN{printf "%6.1fs", b - a}'; }
+say() { echo "[$(el)] $*"; }
+
+qemu_pid=""
+cleanup() {
+	if [ -n "$qemu_pid" ] && kill -0 "$qemu_pid" 2>/dev/null; then
+		kill "$qemu_pid" 2>/dev/null
+		for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$qemu_pid" 2>/dev/null || break; sleep 0.2; done
+		kill -9 "$qemu_pid" 2>/dev/null
+		wait "$qemu_pid" 2>/dev/null
+	fi
+}
+trap cleanup EXIT
+trap 'echo "e2e: interrupted"; exit 130' INT TERM
+
+say "scenario $sname ($scen)"
+"$E2E_DIR/build.sh" prepare || { echo "e2e: build failed" >&2; exit 2; }
+"$E2E_DIR/build.sh" initramfs "$scen" "$OUT" || { echo "e2e: initramfs failed" >&2; exit 2; }
+say "built: dom0.cpio $(( $(stat -c %s "$OUT/dom0.cpio") / 1048576 )) MiB, guest.cpio $(( $(stat -c %s "$OUT/guest.cpio") / 1024 )) KiB"
+
+LOG=$OUT/serial.log
+: > "$LOG"
+XEN_APPEND="dom0_mem=1024M,max:1024M dom0_max_vcpus=1 console=com1 com1=115200,8n1"
+XEN_APPEND="$XEN_APPEND loglvl=all guest_loglvl=all noreboot dom0=pv ${E2E_XEN_APPEND:-}"
+DOM0_APPEND="console=hvc0 earlyprintk=xen rdinit=/init quiet ${E2E_DOM0_APPEND:-}"
+case "$DOM0_APPEND" in *,*) echo "e2e: E2E_DOM0_APPEND must not contain commas" >&2; exit 2 ;; esac
+
+qemu-system-x86_64 -machine pc -cpu max,-smap -smp 2 -m 3072 \
+	-display none -vga none -net none -monitor none -no-reboot \
+	-serial "file:$LOG" \
+	-device isa-debug-exit,iobase=0xf4,iosize=0x04 \
+	-kernel "$B/xen" -append "$XEN_APPEND" \
+	-initrd "$B/vmlinux.gz $DOM0_APPEND,$OUT/dom0.cpio" \
+	</dev/null >"$OUT/qemu.out" 2>&1 &
+qemu_pid=$!
+say "qemu started (pid $qemu_pid), timeout ${TIMEOUT}s, serial log $LOG"
+
+# progress: print interesting serial lines as they arrive
+seen=0
+show_new() {
+	local n
+	n=$(wc -l < "$LOG")
+	[ "$n" -gt "$seen" ] || return 0
+	sed -n "$((seen + 1)),${n}p" "$LOG" | tr -d '\r' | while IFS= read -r l; do
+		if [ "${E2E_VERBOSE:-0}" = 1 ]; then
+			echo "[$(el)] | $l"
+			continue
+		fi
+		case "$l" in
+		*"Xen version"*) say "xen: ${l#*) }" ;;
+		*"*** LOADING DOMAIN 0 ***"*) say "xen: loading dom0" ;;
+		*"Freed"*"init memory"*) say "xen: dom0 kernel started" ;;
+		"@E2E step "*) say "dom0: ${l#@E2E step }" ;;
+		"@E2E guest SAMPLE"*) ;;
+		"@E2E guest "*) say "guest: ${l#@E2E guest }" ;;
+		"@E2E hook "*) say "hook: ${l#@E2E hook }" ;;
+		"@E2E dom0 "*) say "dom0: ${l#@E2E dom0 }" ;;
+		*"Kernel panic"* | *"BUG:"* | *"Panic on CPU"* | *"FATAL"*) say "!! $l" ;;
+		esac
+	done
+	seen=$n
+}
+
+deadline=$(( $(date +%s) + TIMEOUT ))
+timed_out=0
+while kill -0 "$qemu_pid" 2>/dev/null; do
+	show_new
+	if [ "$(date +%s)" -ge "$deadline" ]; then
+		timed_out=1
+		break
+	fi
+	sleep 0.5
+done
+if [ $timed_out = 1 ]; then
+	cleanup
+	qemu_rc=124
+else
+	wait "$qemu_pid"
+	qemu_rc=$?
+fi
+qemu_pid=""
+show_new
+
+tr -d '\r' < "$LOG" | sed -n 's/^@E2E //p' > "$OUT/results.txt"
+wall=$(el)
+wall=${wall// /}
+wall=${wall%s}
+
+verdict=$(sed -n 's/^dom0 result=\([a-z]*\).*/\1/p' "$OUT/results.txt" | tail -n 1)
+echo
+echo "---- results ($OUT/results.txt)"
+grep -E '^guest (LOADGEN|VERIFYBAD|GUEST-DONE)' "$OUT/results.txt" | sed 's/^guest //'
+grep -E '^dom0 result' "$OUT/results.txt"
+
+rc=2
+case "$qemu_rc" in
+67) result=pass; rc=0 ;;
+69) result=fail; rc=1 ;;
+124) result=timeout; rc=124 ;;
+*) result=error; rc=2 ;;
+esac
+if [ $rc != 0 ]; then
+	echo "---- last 60 lines of $LOG"
+	tail -n 60 "$LOG" | tr -d '\r'
+	[ -s "$OUT/qemu.out" ] && { echo "---- qemu output"; cat "$OUT/qemu.out"; }
+fi
+echo "E2E scenario=$sname result=$result dom0_verdict=${verdict:-none} qemu_exit=$qemu_rc wall_s=$wall"
+exit $rc
