@@ -808,7 +808,7 @@ static void test_key_docs(void **state)
 			kv[0] = (struct qos_kv){ "tokens-refill", "1" };
 		if (slot < QOS_SLOT_IOPS_SIZE && slot % 3) {
 			snprintf(rate, sizeof(rate), "qos/%s", qos_slot_name(slot - slot % 3));
-			kv[0].name = rate;
+			kv[0] = (struct qos_kv){ rate, "1" };
 		}
 		memset(&lb, 0, sizeof(lb));
 		assert_int_equal(qos_limits_from_keys(kv, 2, NULL, &out, capture, &lb), 0);
