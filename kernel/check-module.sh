@@ -42,7 +42,8 @@ set8_ids() {
 
 if [ "${1:-}" = "--btf-ids" ]; then
 	KO=${2:?usage: $0 --btf-ids KO}
-	for id in $(set8_ids "$KO"); do
+	ids=$(set8_ids "$KO") || exit 1
+	for id in $ids; do
 		[ "$id" -ne 0 ] || die "$KO: unresolved (zero) BTF id in kfunc set $SET"
 	done
 	exit 0
@@ -86,7 +87,7 @@ fi
 
 # .BTF_ids: the kfunc set holds the BTF id of the kfunc.
 kid=$(sed -n "s/^\[\([0-9]*\)\] FUNC '$KFUNC'.*/\1/p" "$btf")
-ids=$(set8_ids "$KO")
+ids=$(set8_ids "$KO") || exit 1
 if [ -n "$kid" ] && [ "$ids" = "$kid" ]; then
 	ok "kfunc set $SET = { $ids } ($KFUNC)"
 else
