@@ -100,7 +100,9 @@ if nm "$KO" | grep -q ' T xen_blkif_bpf_admit$'; then
 else
 	bad "xen_blkif_bpf_admit is not a global text symbol"
 fi
-if objdump -dr --disassemble=xen_blkif_bpf_admit "$KO" | grep -q '__fentry__'; then
+if objdump -dr --disassemble=xen_blkif_bpf_admit "$KO" |
+	awk '/<xen_blkif_bpf_admit>:$/ { n = 3 } n && n-- && /__fentry__/ { f = 1 }
+	     END { exit !f }'; then
 	ok "xen_blkif_bpf_admit calls __fentry__"
 else
 	bad "xen_blkif_bpf_admit has no __fentry__ call (not ftrace-able)"
