@@ -15,43 +15,40 @@
 #define WRITE_ONCE(x, v)	(*(volatile typeof(x) *)&(x) = (v))
 #endif
 
-/* Retries of a clamping cmpxchg; each failure means another CPU moved the level. */
-#define CLAMP_TRIES		4
-
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, BLKQOS_MAX_VBDS);
 	__type(key, struct blkqos_vbd_key);
-	__type(value, struct blkqos_limits);
-} vbd_limits SEC(".maps");
+	__type(value, struct blkqos_vbd);
+} vbds SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, BLKQOS_MAX_DOMS);
+	__type(key, __u32);
+	__type(value, struct blkqos_dom);
+} doms SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, BLKQOS_MAX_VBDS);
-	__type(key, struct blkqos_vbd_key);
+	__type(key, __u32);
 	__type(value, struct blkqos_buckets);
 } vbd_buckets SEC(".maps");
 
 struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
-	__uint(max_entries, BLKQOS_MAX_VBDS);
-	__type(key, struct blkqos_vbd_key);
-	__type(value, struct blkqos_stats);
-} vbd_stats SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, BLKQOS_MAX_DOMS);
-	__type(key, __u32);
-	__type(value, struct blkqos_limits);
-} dom_limits SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, BLKQOS_MAX_DOMS);
 	__type(key, __u32);
 	__type(value, struct blkqos_buckets);
 } dom_buckets SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, BLKQOS_MAX_VBDS);
+	__type(key, __u32);
+	__type(value, struct blkqos_stats);
+} vbd_stats SEC(".maps");
 
 /* Bit i set: the limit with enum blkqos_limit_id i governs the request. */
 #define LIM(id)		(1u << (id))
@@ -81,82 +78,69 @@ static __always_inline __u32 governing_limits(__u32 kind, __u32 flush_mode, __u3
 	return 0;
 }
 
-/* Lower the level to size unless another CPU already moved it below. */
-static __always_inline void bucket_clamp_high(struct blkqos_bucket *b, __s64 seen, __s64 size)
+/*
+ * A bucket's level at now, without touching it (admission is read-only).
+ * A bucket of an older epoch is new: it is full. last_ns and level are read
+ * apart, so a concurrent charge can make this slightly off; accepted.
+ */
+static __always_inline __s64 bucket_level_at(const struct blkqos_bucket *b, __u64 rate,
+					     __s64 size, __u64 full_ns, __u64 epoch, __u64 now)
 {
-	int i;
+	__u64 last = READ_ONCE(b->last_ns), dt;
+	__s64 level = READ_ONCE(b->level);
 
-	for (i = 0; i < CLAMP_TRIES && seen > size; i++) {
-		__s64 old = __sync_val_compare_and_swap(&b->level, seen, size);
-
-		if (old == seen)
-			return;
-		seen = old;
+	if (READ_ONCE(b->epoch) != epoch)
+		return size;
+	if (now > last) {
+		dt = now - last;
+		/* Past full_ns any bucket is full: the clamp keeps rate * dt in range. */
+		if (dt > full_ns)
+			dt = full_ns;
+		level += rate * dt;
 	}
-}
-
-/* Raise the level to the debt floor unless another CPU already raised it. */
-static __always_inline void bucket_clamp_low(struct blkqos_bucket *b, __s64 seen)
-{
-	int i;
-
-	for (i = 0; i < CLAMP_TRIES && seen < -BLKQOS_DEBT_MAX; i++) {
-		__s64 old = __sync_val_compare_and_swap(&b->level, seen, -BLKQOS_DEBT_MAX);
-
-		if (old == seen)
-			return;
-		seen = old;
-	}
+	return level < size ? level : size;
 }
 
 /*
- * Bring a bucket up to now and return its level. The CPU whose cmpxchg moves
- * last_ns forward owns the interval [last, now] and credits it exactly once;
- * a CPU that loses leaves the credit to the winner (no interval is lost, it
- * is credited by whoever advanced last_ns over it).
+ * Bring a bucket up to now and take cost from it, as one linearizable step:
+ * min(size, level + credit) - cost, floored at -BLKQOS_DEBT_MAX.
+ * The CPU whose cmpxchg advances last_ns owns [last, now] and credits it, so
+ * every ns is credited exactly once. Credit and cost go in with one atomic
+ * add; whatever that add pushed above the size (or below the floor) is taken
+ * back with a second add computed from the add's own result, so no other
+ * CPU's update is ever overwritten.
  */
-static __always_inline __s64 bucket_refill(struct blkqos_bucket *b, __u64 rate, __s64 size,
-					   __u64 full_ns, __u64 epoch, __u64 now)
+static __always_inline void bucket_charge(struct blkqos_bucket *b, __u64 rate, __s64 size,
+					  __u64 full_ns, __u64 epoch, __u64 now, __s64 cost)
 {
-	__u64 seen_epoch = READ_ONCE(b->epoch);
-	__u64 last;
-	__s64 level;
+	__u64 seen_epoch = READ_ONCE(b->epoch), last, dt;
+	__s64 credit = 0, level;
 
 	if (seen_epoch != epoch &&
 	    __sync_val_compare_and_swap(&b->epoch, seen_epoch, epoch) == seen_epoch) {
 		/* A new bucket starts full. */
-		WRITE_ONCE(b->level, size);
 		WRITE_ONCE(b->last_ns, now);
-		return size;
+		WRITE_ONCE(b->level, size - cost);
+		return;
 	}
-
 	last = READ_ONCE(b->last_ns);
 	if (now > last && __sync_val_compare_and_swap(&b->last_ns, last, now) == last) {
-		__u64 dt = now - last;
-		__s64 add;
-
-		/* Past full_ns any bucket is full: the clamp keeps rate * dt in range. */
+		dt = now - last;
 		if (dt > full_ns)
 			dt = full_ns;
-		add = rate * dt;
-		level = __sync_fetch_and_add(&b->level, add) + add;
-	} else {
-		level = READ_ONCE(b->level);
+		credit = rate * dt;
 	}
-	/* Also clamps a level left above a lowered size by a live change. */
-	if (level > size) {
-		bucket_clamp_high(b, level, size);
-		level = size;
-	}
-	return level;
-}
-
-static __always_inline void bucket_debit(struct blkqos_bucket *b, __s64 cost)
-{
-	__s64 level = __sync_fetch_and_add(&b->level, -cost) - cost;
-
-	if (level < -BLKQOS_DEBT_MAX)
-		bucket_clamp_low(b, level);
+	/* Full before the cost (the common case under the limit): one cmpxchg. */
+	level = READ_ONCE(b->level);
+	if (level + credit >= size &&
+	    __sync_val_compare_and_swap(&b->level, level, size - cost) == level)
+		return;
+	level = __sync_fetch_and_add(&b->level, credit - cost) + credit - cost;
+	/* level + cost is what the bucket held before the cost: at most size. */
+	if (level + cost > size)
+		__sync_fetch_and_add(&b->level, size - (level + cost));
+	else if (level < -BLKQOS_DEBT_MAX)
+		__sync_fetch_and_add(&b->level, -BLKQOS_DEBT_MAX - level);
 }
 
 static __always_inline __u64 div_round_up_u64(__u64 n, __u64 d)
@@ -176,12 +160,13 @@ static __always_inline __s64 peak_size(const struct blkqos_limit *lim)
 }
 
 /*
- * Admission for one scope: refill every governing bucket (all of them, so
- * the wait covers every bucket) and report the longest time until one of
- * them is back at zero. Returns that wait; 0 means admitted by this scope.
+ * Admission for one scope: the longest time until a governing bucket is
+ * back at zero (every bucket counts, so the wait covers them all).
+ * 0 means this scope admits the request.
  */
 static __always_inline __u64 scope_admit(const struct blkqos_limits *lim,
-					 struct blkqos_buckets *bk, __u32 governing, __u64 now)
+					 const struct blkqos_buckets *bk, __u32 governing,
+					 __u64 now)
 {
 	__u64 wait = 0, w;
 	int i;
@@ -189,20 +174,20 @@ static __always_inline __u64 scope_admit(const struct blkqos_limits *lim,
 #pragma unroll
 	for (i = 0; i < BLKQOS_NR_LIMITS; i++) {
 		const struct blkqos_limit *l = &lim->iops + i;
-		struct blkqos_bucket_pair *p = &bk->iops + i;
+		const struct blkqos_bucket_pair *p = &bk->iops + i;
 		__s64 level;
 
 		if (!(governing & LIM(i)) || !l->rate)
 			continue;
-		level = bucket_refill(&p->sustained, l->rate, l->burst * BLKQOS_SCALE,
-				      l->full_ns, l->epoch, now);
+		level = bucket_level_at(&p->sustained, l->rate, l->burst * BLKQOS_SCALE,
+					l->full_ns, l->epoch, now);
 		w = bucket_wait(level, l->rate);
 		if (w > wait)
 			wait = w;
 		if (!l->peak)
 			continue;
-		level = bucket_refill(&p->peak, l->peak, peak_size(l), l->peak_full_ns,
-				      l->peak_epoch, now);
+		level = bucket_level_at(&p->peak, l->peak, peak_size(l), l->peak_full_ns,
+					l->peak_epoch, now);
 		w = bucket_wait(level, l->peak);
 		if (w > wait)
 			wait = w;
@@ -240,76 +225,47 @@ static __always_inline void scope_charge(const struct blkqos_limits *lim,
 
 		if (!(governing & LIM(i)) || !l->rate)
 			continue;
-		/* Refill first: a full bucket must not bank the time before the charge. */
-		bucket_refill(&p->sustained, l->rate, l->burst * BLKQOS_SCALE, l->full_ns,
-			      l->epoch, now);
-		bucket_debit(&p->sustained, cost);
-		if (!l->peak)
-			continue;
-		bucket_refill(&p->peak, l->peak, peak_size(l), l->peak_full_ns,
-			      l->peak_epoch, now);
-		bucket_debit(&p->peak, cost);
+		bucket_charge(&p->sustained, l->rate, l->burst * BLKQOS_SCALE, l->full_ns,
+			      l->epoch, now, cost);
+		if (l->peak)
+			bucket_charge(&p->peak, l->peak, peak_size(l), l->peak_full_ns,
+				      l->peak_epoch, now, cost);
 	}
-}
-
-/* The bucket state of a limited scope, created zeroed (epoch 0 = not yet set up). */
-static __always_inline struct blkqos_buckets *buckets_get(void *map, const void *key)
-{
-	struct blkqos_buckets *bk = bpf_map_lookup_elem(map, key);
-	static const struct blkqos_buckets zero;
-
-	if (bk)
-		return bk;
-	bpf_map_update_elem(map, key, &zero, BPF_NOEXIST);
-	return bpf_map_lookup_elem(map, key);
-}
-
-static __always_inline struct blkqos_stats *stats_get(const struct blkqos_vbd_key *key)
-{
-	struct blkqos_stats *st = bpf_map_lookup_elem(&vbd_stats, key);
-	static const struct blkqos_stats zero;
-
-	if (st)
-		return st;
-	bpf_map_update_elem(&vbd_stats, key, &zero, BPF_NOEXIST);
-	return bpf_map_lookup_elem(&vbd_stats, key);
 }
 
 /*
  * May a request of this kind to this VBD be dispatched at now?
  * Returns 0 to dispatch, otherwise the ns to wait (at most BLKQOS_WAIT_MAX_NS)
- * before asking again.
+ * before asking again. A VBD the loader has not registered is not limited.
  */
 static __always_inline __u64 blkqos_admit(const struct blkqos_vbd_key *key, __u32 kind, __u64 now)
 {
-	const struct blkqos_limits *vl = bpf_map_lookup_elem(&vbd_limits, key);
-	__u32 domid = key->domid, flush_mode = 0, discard_mode = 0;
-	const struct blkqos_limits *dl;
-	struct blkqos_buckets *bk;
+	const struct blkqos_vbd *v = bpf_map_lookup_elem(&vbds, key);
+	const struct blkqos_buckets *bk;
 	struct blkqos_stats *st;
+	__u32 governing, slot;
 	__u64 wait = 0, w;
 
-	if (vl) {
-		flush_mode = vl->flush_mode;
-		discard_mode = vl->discard_mode;
-		bk = buckets_get(&vbd_buckets, key);
-		if (bk)
-			wait = scope_admit(vl, bk, governing_limits(kind, flush_mode, discard_mode), now);
-	}
-	dl = bpf_map_lookup_elem(&dom_limits, &domid);
-	if (dl) {
-		bk = buckets_get(&dom_buckets, &domid);
-		if (bk) {
-			w = scope_admit(dl, bk, governing_limits(kind, flush_mode, discard_mode), now);
-			if (w > wait)
-				wait = w;
-		}
+	if (!v)
+		return 0;
+	governing = governing_limits(kind, v->limits.flush_mode, v->limits.discard_mode);
+	slot = v->slot;
+	bk = bpf_map_lookup_elem(&vbd_buckets, &slot);
+	if (bk)
+		wait = scope_admit(&v->limits, bk, governing, now);
+	slot = v->dom_slot;
+	bk = bpf_map_lookup_elem(&dom_buckets, &slot);
+	if (bk) {
+		w = scope_admit(&v->dom_limits, bk, governing, now);
+		if (w > wait)
+			wait = w;
 	}
 	if (!wait)
 		return 0;
 	if (wait > BLKQOS_WAIT_MAX_NS)
 		wait = BLKQOS_WAIT_MAX_NS;
-	st = stats_get(key);
+	slot = v->slot;
+	st = bpf_map_lookup_elem(&vbd_stats, &slot);
 	if (st) {
 		st->deferrals++;
 		st->deferred_ns += wait;
@@ -321,31 +277,25 @@ static __always_inline __u64 blkqos_admit(const struct blkqos_vbd_key *key, __u3
 static __always_inline void blkqos_charge(const struct blkqos_vbd_key *key, __u32 kind,
 					  __u64 bytes, __u64 now)
 {
-	const struct blkqos_limits *vl = bpf_map_lookup_elem(&vbd_limits, key);
-	__u32 domid = key->domid, flush_mode = 0, discard_mode = 0;
-	const struct blkqos_limits *dl;
+	const struct blkqos_vbd *v = bpf_map_lookup_elem(&vbds, key);
 	struct blkqos_kind_stats *ks;
 	struct blkqos_buckets *bk;
 	struct blkqos_stats *st;
+	__u32 governing, slot;
 
-	if (kind >= BLKQOS_NR_KINDS)
+	if (!v || kind >= BLKQOS_NR_KINDS)
 		return;
-	if (vl) {
-		flush_mode = vl->flush_mode;
-		discard_mode = vl->discard_mode;
-		bk = buckets_get(&vbd_buckets, key);
-		if (bk)
-			scope_charge(vl, bk, governing_limits(kind, flush_mode, discard_mode),
-				     kind, bytes, now);
-	}
-	dl = bpf_map_lookup_elem(&dom_limits, &domid);
-	if (dl) {
-		bk = buckets_get(&dom_buckets, &domid);
-		if (bk)
-			scope_charge(dl, bk, governing_limits(kind, flush_mode, discard_mode),
-				     kind, bytes, now);
-	}
-	st = stats_get(key);
+	governing = governing_limits(kind, v->limits.flush_mode, v->limits.discard_mode);
+	slot = v->slot;
+	bk = bpf_map_lookup_elem(&vbd_buckets, &slot);
+	if (bk)
+		scope_charge(&v->limits, bk, governing, kind, bytes, now);
+	slot = v->dom_slot;
+	bk = bpf_map_lookup_elem(&dom_buckets, &slot);
+	if (bk)
+		scope_charge(&v->dom_limits, bk, governing, kind, bytes, now);
+	slot = v->slot;
+	st = bpf_map_lookup_elem(&vbd_stats, &slot);
 	if (st) {
 		ks = &st->read + kind;
 		ks->ops++;

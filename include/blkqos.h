@@ -104,21 +104,11 @@ struct blkqos_bucket_pair {
 	struct blkqos_bucket peak;
 };
 
-/* Value of the vbd_buckets and dom_buckets maps. */
-struct blkqos_buckets {
-	struct blkqos_bucket_pair iops;
-	struct blkqos_bucket_pair read_iops;
-	struct blkqos_bucket_pair write_iops;
-	struct blkqos_bucket_pair bps;
-	struct blkqos_bucket_pair read_bps;
-	struct blkqos_bucket_pair write_bps;
-};
-
-#define BLKQOS_MAX_VBDS		16384
-#define BLKQOS_MAX_DOMS		8192
+#define BLKQOS_MAX_VBDS		8192	/* VBDs known at once (slots) */
+#define BLKQOS_MAX_DOMS		8192	/* domains with VBDs at once (slots) */
 
 /*
- * Key of the vbd_* maps: a virtual disk. blkback keeps the device id in a
+ * Key of the vbds map: a virtual disk. blkback keeps the device id in a
  * 16-bit blkif_vdev_t, so the key holds its low 16 bits (51712 for xvda);
  * the loader folds xenstore's devid the same way.
  */
@@ -132,15 +122,51 @@ static inline __u32 blkqos_devid_key(__u32 devid)
 	return devid & 0xffff;
 }
 
-/* Key of the dom_* maps is the domid as a __u32. */
+/*
+ * Value of the vbds map (hash, written only by the loader): everything the
+ * data path needs for one VBD in one lookup. The domain's limits are copied
+ * into each of its VBDs' entries, so a request costs one hash lookup; the
+ * bucket state and stats live in arrays indexed by the slots.
+ * A hash update replaces the value atomically: the data path never sees a
+ * half-written limit.
+ */
+struct blkqos_vbd {
+	__u32 slot;		/* index in vbd_buckets and vbd_stats */
+	__u32 dom_slot;		/* index in dom_buckets */
+	struct blkqos_limits limits;		/* the VBD's own limits */
+	struct blkqos_limits dom_limits;	/* its domain's (aggregate) limits */
+};
+
+/* Value of the doms map (hash, domid -> this): the domain's slot and limits. */
+struct blkqos_dom {
+	__u32 slot;		/* index in dom_buckets */
+	__u32 nr_vbds;		/* VBDs of this domain in the vbds map */
+	struct blkqos_limits limits;
+};
+
+/* Value of the vbd_buckets and dom_buckets arrays. */
+struct blkqos_buckets {
+	__u32 domid;		/* owner, for readable map dumps */
+	__u32 devid;		/* owner's devid; 0xffffffff for a domain */
+	struct blkqos_bucket_pair iops;
+	struct blkqos_bucket_pair read_iops;
+	struct blkqos_bucket_pair write_iops;
+	struct blkqos_bucket_pair bps;
+	struct blkqos_bucket_pair read_bps;
+	struct blkqos_bucket_pair write_bps;
+};
+
+#define BLKQOS_DOM_DEVID	0xffffffffu
 
 struct blkqos_kind_stats {
 	__u64 ops;		/* requests dispatched */
 	__u64 bytes;		/* bytes they moved (discard: its extent) */
 };
 
-/* Value of the per-CPU vbd_stats map; userspace sums the CPUs. */
+/* Value of the per-CPU vbd_stats array; userspace sums the CPUs. */
 struct blkqos_stats {
+	__u32 domid;		/* owner, for readable map dumps */
+	__u32 devid;
 	struct blkqos_kind_stats read;
 	struct blkqos_kind_stats write;
 	struct blkqos_kind_stats flush;

@@ -12,8 +12,10 @@
 #include <bpf/libbpf.h>
 #include "harness.h"
 #include "limits.h"
+#include "maps.h"
 
 int test_passed, test_failed;
+static struct blkqos_maps maps;
 
 static int quiet_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
@@ -48,6 +50,12 @@ struct blkqos_bpf *harness_load(void)
 			exit(77);
 		}
 		fprintf(stderr, "FAIL: the kernel refused the BPF object: %s\n", strerror(-err));
+		exit(1);
+	}
+	if (blkqos_maps_init(&maps, bpf_map__fd(skel->maps.vbds), bpf_map__fd(skel->maps.doms),
+			     bpf_map__fd(skel->maps.vbd_buckets), bpf_map__fd(skel->maps.dom_buckets),
+			     bpf_map__fd(skel->maps.vbd_stats))) {
+		fprintf(stderr, "FAIL: cannot set up the maps\n");
 		exit(1);
 	}
 	return skel;
@@ -85,87 +93,81 @@ int run_charge(struct blkqos_bpf *skel, __u32 domid, __u32 devid, __u32 kind, __
 	return run_ctx(skel, &ctx) ? -1 : 0;
 }
 
-static __u64 test_epoch(void)
+struct blkqos_maps *harness_maps(void)
 {
-	static __u64 epoch;
-
-	return ++epoch;
-}
-
-static int set_limits(int limits_fd, const void *key, struct blkqos_limits *l)
-{
-	struct blkqos_limits old;
-	char err[200];
-	int have_old = bpf_map_lookup_elem(limits_fd, key, &old) == 0;
-
-	if (blkqos_limits_derive(l, err, sizeof(err))) {
-		fprintf(stderr, "test limits rejected: %s\n", err);
-		return -1;
-	}
-	blkqos_limits_carry_epochs(have_old ? &old : NULL, l, test_epoch);
-	return bpf_map_update_elem(limits_fd, key, l, BPF_ANY);
+	return &maps;
 }
 
 int set_vbd_limits(struct blkqos_bpf *skel, __u32 domid, __u32 devid, struct blkqos_limits *l)
 {
-	struct blkqos_vbd_key key = { domid, devid };
+	char err[200];
+	int ret = blkqos_maps_vbd_set(&maps, domid, devid, l, err, sizeof(err));
 
-	return set_limits(bpf_map__fd(skel->maps.vbd_limits), &key, l);
+	(void)skel;
+	if (ret)
+		fprintf(stderr, "test limits rejected: %s\n", err);
+	return ret;
 }
 
 int set_dom_limits(struct blkqos_bpf *skel, __u32 domid, struct blkqos_limits *l)
 {
-	return set_limits(bpf_map__fd(skel->maps.dom_limits), &domid, l);
+	char err[200];
+	int ret = blkqos_maps_dom_set(&maps, domid, l, err, sizeof(err));
+
+	(void)skel;
+	if (ret)
+		fprintf(stderr, "test limits rejected: %s\n", err);
+	return ret;
+}
+
+int add_vbd(struct blkqos_bpf *skel, __u32 domid, __u32 devid)
+{
+	(void)skel;
+	return blkqos_maps_vbd_add(&maps, domid, devid);
 }
 
 int get_vbd_buckets(struct blkqos_bpf *skel, __u32 domid, __u32 devid, struct blkqos_buckets *b)
 {
-	struct blkqos_vbd_key key = { domid, devid };
+	struct blkqos_vbd v;
 
-	return bpf_map_lookup_elem(bpf_map__fd(skel->maps.vbd_buckets), &key, b);
+	(void)skel;
+	if (blkqos_maps_vbd_get(&maps, domid, devid, &v))
+		return -ENOENT;
+	return blkqos_maps_vbd_buckets(&maps, v.slot, b);
 }
 
 int get_dom_buckets(struct blkqos_bpf *skel, __u32 domid, struct blkqos_buckets *b)
 {
-	return bpf_map_lookup_elem(bpf_map__fd(skel->maps.dom_buckets), &domid, b);
+	struct blkqos_dom d;
+
+	(void)skel;
+	if (blkqos_maps_dom_get(&maps, domid, &d))
+		return -ENOENT;
+	return blkqos_maps_dom_buckets(&maps, d.slot, b);
 }
 
 int get_vbd_stats(struct blkqos_bpf *skel, __u32 domid, __u32 devid, struct blkqos_stats *s)
 {
-	struct blkqos_vbd_key key = { domid, devid };
-	int ncpu = libbpf_num_possible_cpus(), i, j, err;
-	struct blkqos_stats *per = calloc(ncpu, sizeof(*per));
+	struct blkqos_vbd v;
 
-	if (!per)
-		return -ENOMEM;
-	memset(s, 0, sizeof(*s));
-	err = bpf_map_lookup_elem(bpf_map__fd(skel->maps.vbd_stats), &key, per);
-	for (i = 0; !err && i < ncpu; i++)
-		for (j = 0; j < (int)(sizeof(*s) / sizeof(__u64)); j++)
-			((__u64 *)s)[j] += ((__u64 *)&per[i])[j];
-	free(per);
-	return err;
-}
-
-static void clear_map(struct bpf_map *map)
-{
-	int fd = bpf_map__fd(map);
-	char key[64], next[64];
-
-	while (bpf_map_get_next_key(fd, NULL, next) == 0) {
-		memcpy(key, next, sizeof(key));
-		if (bpf_map_delete_elem(fd, key))
-			break;
-	}
+	(void)skel;
+	if (blkqos_maps_vbd_get(&maps, domid, devid, &v))
+		return -ENOENT;
+	return blkqos_maps_vbd_stats(&maps, v.slot, s);
 }
 
 void clear_maps(struct blkqos_bpf *skel)
 {
-	clear_map(skel->maps.vbd_limits);
-	clear_map(skel->maps.vbd_buckets);
-	clear_map(skel->maps.vbd_stats);
-	clear_map(skel->maps.dom_limits);
-	clear_map(skel->maps.dom_buckets);
+	struct blkqos_vbd_key k;
+	__u32 d;
+
+	(void)skel;
+	while (blkqos_maps_dom_next(&maps, NULL, &d) == 0)
+		if (blkqos_maps_dom_del(&maps, d))
+			break;
+	while (blkqos_maps_vbd_next(&maps, NULL, &k) == 0)
+		if (blkqos_maps_vbd_del(&maps, k.domid, k.devid))
+			break;
 }
 
 int harness_report(const char *suite)

@@ -40,11 +40,14 @@ int run_charge(struct blkqos_bpf *skel, __u32 domid, __u32 devid, __u32 kind, __
 /* Run the syscall entry with a full context; returns the run's error or 0. */
 int run_ctx(struct blkqos_bpf *skel, struct blkqos_test_ctx *ctx);
 
-/* Set (derive + fresh epochs as the loader would) or delete limits. */
+/* Set limits through the loader's map code (derive, carry epochs). */
 int set_vbd_limits(struct blkqos_bpf *skel, __u32 domid, __u32 devid, struct blkqos_limits *l);
 int set_dom_limits(struct blkqos_bpf *skel, __u32 domid, struct blkqos_limits *l);
 int get_vbd_buckets(struct blkqos_bpf *skel, __u32 domid, __u32 devid, struct blkqos_buckets *b);
 int get_dom_buckets(struct blkqos_bpf *skel, __u32 domid, struct blkqos_buckets *b);
+/* Register a VBD without limits (it gets stats). */
+int add_vbd(struct blkqos_bpf *skel, __u32 domid, __u32 devid);
+struct blkqos_maps *harness_maps(void);
 /* Sum of the per-CPU stats of a VBD. */
 int get_vbd_stats(struct blkqos_bpf *skel, __u32 domid, __u32 devid, struct blkqos_stats *s);
 /* Empty every map. */

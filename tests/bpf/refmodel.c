@@ -103,6 +103,19 @@ static void bring_up_to_date(struct ref_bucket *b, __u64 rate, __int128 size, __
 		b->level = size;
 }
 
+/* Admission looks without touching: a new bucket is full until its first charge. */
+static __int128 level_seen(const struct ref_bucket *b, __u64 rate, __int128 size, __u64 now)
+{
+	__int128 level;
+
+	if (b->fresh)
+		return size;
+	level = b->level;
+	if (now > b->last)
+		level += (__int128)rate * (__int128)(now - b->last);
+	return level < size ? level : size;
+}
+
 static __int128 sustained_size(const struct blkqos_limit *l)
 {
 	return (__int128)l->burst * 1000000000;
@@ -132,12 +145,12 @@ static __u64 scope_wait(struct ref_scope *s, __u32 kind, __u32 fm, __u32 dm, __u
 
 		if (!l->rate || !governs(i, kind, fm, dm))
 			continue;
-		bring_up_to_date(&s->sustained[i], l->rate, sustained_size(l), now);
-		w = time_to_zero(s->sustained[i].level, l->rate);
+		w = time_to_zero(level_seen(&s->sustained[i], l->rate, sustained_size(l), now),
+				 l->rate);
 		wait = w > wait ? w : wait;
 		if (l->peak) {
-			bring_up_to_date(&s->peak[i], l->peak, peak_bucket_size(l), now);
-			w = time_to_zero(s->peak[i].level, l->peak);
+			w = time_to_zero(level_seen(&s->peak[i], l->peak, peak_bucket_size(l), now),
+					 l->peak);
 			wait = w > wait ? w : wait;
 		}
 	}

@@ -1,0 +1,331 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "limits.h"
+#include "maps.h"
+
+__u64 blkqos_next_epoch(void)
+{
+	static __u64 last;
+	struct timespec ts;
+	__u64 now;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = (__u64)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+	last = now > last ? now : last + 1;
+	return last;
+}
+
+int blkqos_maps_init(struct blkqos_maps *m, int vbds_fd, int doms_fd, int vbd_buckets_fd,
+		     int dom_buckets_fd, int vbd_stats_fd)
+{
+	struct blkqos_vbd_key k, *prev = NULL;
+	__u32 d, *dprev = NULL;
+
+	memset(m, 0, sizeof(*m));
+	m->vbds_fd = vbds_fd;
+	m->doms_fd = doms_fd;
+	m->vbd_buckets_fd = vbd_buckets_fd;
+	m->dom_buckets_fd = dom_buckets_fd;
+	m->vbd_stats_fd = vbd_stats_fd;
+	m->ncpus = libbpf_num_possible_cpus();
+	if (m->ncpus <= 0)
+		return -EINVAL;
+	while (bpf_map_get_next_key(vbds_fd, prev, &k) == 0) {
+		struct blkqos_vbd v;
+
+		if (bpf_map_lookup_elem(vbds_fd, &k, &v) == 0 && v.slot < BLKQOS_MAX_VBDS)
+			m->vbd_used[v.slot] = true;
+		prev = &k;
+	}
+	while (bpf_map_get_next_key(doms_fd, dprev, &d) == 0) {
+		struct blkqos_dom dom;
+
+		if (bpf_map_lookup_elem(doms_fd, &d, &dom) == 0 && dom.slot < BLKQOS_MAX_DOMS)
+			m->dom_used[dom.slot] = true;
+		dprev = &d;
+	}
+	return 0;
+}
+
+static int alloc_slot(bool *used, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (!used[i]) {
+			used[i] = true;
+			return i;
+		}
+	return -ENOSPC;
+}
+
+/* A slot's buckets start zeroed (epoch 0: every limit's bucket starts full). */
+static int reset_buckets(int fd, __u32 slot, __u32 domid, __u32 devid)
+{
+	struct blkqos_buckets b = { .domid = domid, .devid = devid };
+
+	return bpf_map_update_elem(fd, &slot, &b, BPF_ANY);
+}
+
+static int reset_stats(struct blkqos_maps *m, __u32 slot, __u32 domid, __u32 devid)
+{
+	struct blkqos_stats *per = calloc(m->ncpus, sizeof(*per));
+	int i, err;
+
+	if (!per)
+		return -ENOMEM;
+	for (i = 0; i < m->ncpus; i++) {
+		per[i].domid = domid;
+		per[i].devid = devid;
+	}
+	err = bpf_map_update_elem(m->vbd_stats_fd, &slot, per, BPF_ANY);
+	free(per);
+	return err;
+}
+
+/* The domain's entry, created (unlimited) if absent. */
+static int dom_get_or_add(struct blkqos_maps *m, __u32 domid, struct blkqos_dom *dom)
+{
+	int slot, err;
+
+	if (bpf_map_lookup_elem(m->doms_fd, &domid, dom) == 0)
+		return 0;
+	slot = alloc_slot(m->dom_used, BLKQOS_MAX_DOMS);
+	if (slot < 0)
+		return slot;
+	memset(dom, 0, sizeof(*dom));
+	dom->slot = slot;
+	err = reset_buckets(m->dom_buckets_fd, slot, domid, BLKQOS_DOM_DEVID);
+	if (!err)
+		err = bpf_map_update_elem(m->doms_fd, &domid, dom, BPF_NOEXIST);
+	if (err) {
+		m->dom_used[slot] = false;
+		return -errno;
+	}
+	return 0;
+}
+
+int blkqos_maps_vbd_get(struct blkqos_maps *m, __u32 domid, __u32 devid, struct blkqos_vbd *out)
+{
+	struct blkqos_vbd_key key = { domid, blkqos_devid_key(devid) };
+
+	return bpf_map_lookup_elem(m->vbds_fd, &key, out) ? -ENOENT : 0;
+}
+
+int blkqos_maps_dom_get(struct blkqos_maps *m, __u32 domid, struct blkqos_dom *out)
+{
+	return bpf_map_lookup_elem(m->doms_fd, &domid, out) ? -ENOENT : 0;
+}
+
+int blkqos_maps_vbd_add(struct blkqos_maps *m, __u32 domid, __u32 devid)
+{
+	struct blkqos_vbd_key key = { domid, blkqos_devid_key(devid) };
+	struct blkqos_vbd v;
+	struct blkqos_dom dom;
+	int slot, err;
+
+	if (bpf_map_lookup_elem(m->vbds_fd, &key, &v) == 0)
+		return 0;
+	err = dom_get_or_add(m, domid, &dom);
+	if (err)
+		return err;
+	slot = alloc_slot(m->vbd_used, BLKQOS_MAX_VBDS);
+	if (slot < 0)
+		return slot;
+	memset(&v, 0, sizeof(v));
+	v.slot = slot;
+	v.dom_slot = dom.slot;
+	v.dom_limits = dom.limits;
+	err = reset_buckets(m->vbd_buckets_fd, slot, domid, key.devid);
+	if (!err)
+		err = reset_stats(m, slot, domid, key.devid);
+	if (!err)
+		err = bpf_map_update_elem(m->vbds_fd, &key, &v, BPF_NOEXIST);
+	if (err) {
+		m->vbd_used[slot] = false;
+		return -errno;
+	}
+	dom.nr_vbds++;
+	bpf_map_update_elem(m->doms_fd, &domid, &dom, BPF_EXIST);
+	return 0;
+}
+
+int blkqos_maps_vbd_set(struct blkqos_maps *m, __u32 domid, __u32 devid,
+			const struct blkqos_limits *limits, char *err, size_t errlen)
+{
+	struct blkqos_vbd_key key = { domid, blkqos_devid_key(devid) };
+	struct blkqos_limits want = *limits;
+	struct blkqos_vbd v;
+	int ret;
+
+	ret = blkqos_limits_derive(&want, err, errlen);
+	if (ret)
+		return ret;
+	ret = blkqos_maps_vbd_add(m, domid, devid);
+	if (ret) {
+		snprintf(err, errlen, "cannot register VBD %u/%u: %s", domid, devid, strerror(-ret));
+		return ret;
+	}
+	if (bpf_map_lookup_elem(m->vbds_fd, &key, &v))
+		return -ENOENT;
+	blkqos_limits_carry_epochs(&v.limits, &want, blkqos_next_epoch);
+	v.limits = want;
+	if (bpf_map_update_elem(m->vbds_fd, &key, &v, BPF_EXIST)) {
+		ret = -errno;
+		snprintf(err, errlen, "cannot update VBD %u/%u: %s", domid, devid, strerror(-ret));
+		return ret;
+	}
+	return 0;
+}
+
+int blkqos_maps_vbd_del(struct blkqos_maps *m, __u32 domid, __u32 devid)
+{
+	struct blkqos_vbd_key key = { domid, blkqos_devid_key(devid) };
+	struct blkqos_vbd v;
+	struct blkqos_dom dom;
+
+	if (bpf_map_lookup_elem(m->vbds_fd, &key, &v))
+		return -ENOENT;
+	bpf_map_delete_elem(m->vbds_fd, &key);
+	if (v.slot < BLKQOS_MAX_VBDS)
+		m->vbd_used[v.slot] = false;
+	if (bpf_map_lookup_elem(m->doms_fd, &domid, &dom) == 0 && dom.nr_vbds) {
+		dom.nr_vbds--;
+		bpf_map_update_elem(m->doms_fd, &domid, &dom, BPF_EXIST);
+	}
+	return 0;
+}
+
+int blkqos_maps_vbd_next(struct blkqos_maps *m, const struct blkqos_vbd_key *prev,
+			 struct blkqos_vbd_key *next)
+{
+	return bpf_map_get_next_key(m->vbds_fd, prev, next) ? -ENOENT : 0;
+}
+
+int blkqos_maps_dom_next(struct blkqos_maps *m, const __u32 *prev, __u32 *next)
+{
+	return bpf_map_get_next_key(m->doms_fd, prev, next) ? -ENOENT : 0;
+}
+
+/* Copy the domain's limits into every VBD entry of the domain. */
+static int dom_propagate(struct blkqos_maps *m, __u32 domid, const struct blkqos_dom *dom)
+{
+	struct blkqos_vbd_key k, *prev = NULL;
+	int err = 0;
+
+	while (bpf_map_get_next_key(m->vbds_fd, prev, &k) == 0) {
+		struct blkqos_vbd v;
+
+		prev = &k;
+		if (k.domid != domid || bpf_map_lookup_elem(m->vbds_fd, &k, &v))
+			continue;
+		v.dom_slot = dom->slot;
+		v.dom_limits = dom->limits;
+		if (bpf_map_update_elem(m->vbds_fd, &k, &v, BPF_EXIST))
+			err = -errno;
+	}
+	return err;
+}
+
+int blkqos_maps_dom_set(struct blkqos_maps *m, __u32 domid, const struct blkqos_limits *limits,
+			char *err, size_t errlen)
+{
+	struct blkqos_limits want = *limits;
+	struct blkqos_dom dom;
+	int ret;
+
+	ret = blkqos_limits_derive(&want, err, errlen);
+	if (ret)
+		return ret;
+	ret = dom_get_or_add(m, domid, &dom);
+	if (ret) {
+		snprintf(err, errlen, "cannot register domain %u: %s", domid, strerror(-ret));
+		return ret;
+	}
+	blkqos_limits_carry_epochs(&dom.limits, &want, blkqos_next_epoch);
+	dom.limits = want;
+	if (bpf_map_update_elem(m->doms_fd, &domid, &dom, BPF_EXIST)) {
+		ret = -errno;
+		snprintf(err, errlen, "cannot update domain %u: %s", domid, strerror(-ret));
+		return ret;
+	}
+	ret = dom_propagate(m, domid, &dom);
+	if (ret)
+		snprintf(err, errlen, "cannot update the VBDs of domain %u: %s", domid,
+			 strerror(-ret));
+	return ret;
+}
+
+int blkqos_maps_dom_del(struct blkqos_maps *m, __u32 domid)
+{
+	struct blkqos_vbd_key k, *prev = NULL, gone[64];
+	struct blkqos_dom dom;
+	int n, i, found = 0;
+
+	/* Delete in batches: deleting while walking would restart the walk. */
+	do {
+		n = 0;
+		prev = NULL;
+		while (n < 64 && bpf_map_get_next_key(m->vbds_fd, prev, &k) == 0) {
+			prev = &k;
+			if (k.domid == domid)
+				gone[n++] = k;
+		}
+		for (i = 0; i < n; i++)
+			blkqos_maps_vbd_del(m, gone[i].domid, gone[i].devid);
+		found += n;
+	} while (n == 64);
+	if (bpf_map_lookup_elem(m->doms_fd, &domid, &dom))
+		return found ? 0 : -ENOENT;
+	bpf_map_delete_elem(m->doms_fd, &domid);
+	if (dom.slot < BLKQOS_MAX_DOMS)
+		m->dom_used[dom.slot] = false;
+	return 0;
+}
+
+int blkqos_maps_vbd_buckets(struct blkqos_maps *m, __u32 slot, struct blkqos_buckets *out)
+{
+	return bpf_map_lookup_elem(m->vbd_buckets_fd, &slot, out) ? -errno : 0;
+}
+
+int blkqos_maps_dom_buckets(struct blkqos_maps *m, __u32 slot, struct blkqos_buckets *out)
+{
+	return bpf_map_lookup_elem(m->dom_buckets_fd, &slot, out) ? -errno : 0;
+}
+
+int blkqos_maps_vbd_stats(struct blkqos_maps *m, __u32 slot, struct blkqos_stats *out)
+{
+	struct blkqos_stats *per = calloc(m->ncpus, sizeof(*per));
+	int i, err = 0;
+
+	if (!per)
+		return -ENOMEM;
+	memset(out, 0, sizeof(*out));
+	if (bpf_map_lookup_elem(m->vbd_stats_fd, &slot, per)) {
+		err = -errno;
+		goto cleanup;
+	}
+	out->domid = per[0].domid;
+	out->devid = per[0].devid;
+	for (i = 0; i < m->ncpus; i++) {
+		out->read.ops += per[i].read.ops;
+		out->read.bytes += per[i].read.bytes;
+		out->write.ops += per[i].write.ops;
+		out->write.bytes += per[i].write.bytes;
+		out->flush.ops += per[i].flush.ops;
+		out->flush.bytes += per[i].flush.bytes;
+		out->discard.ops += per[i].discard.ops;
+		out->discard.bytes += per[i].discard.bytes;
+		out->deferrals += per[i].deferrals;
+		out->deferred_ns += per[i].deferred_ns;
+	}
+cleanup:
+	free(per);
+	return err;
+}

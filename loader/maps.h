@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The loader's side of the BPF maps: registering VBDs and domains in slots,
+ * writing their limits (derived, with bucket epochs carried over), and
+ * reading buckets and stats back. The data path only ever reads what this
+ * writes; see include/blkqos.h for the map layout.
+ */
+#ifndef BLKQOS_MAPS_H
+#define BLKQOS_MAPS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include "blkqos.h"
+
+struct blkqos_maps {
+	int vbds_fd, doms_fd, vbd_buckets_fd, dom_buckets_fd, vbd_stats_fd;
+	int ncpus;
+	bool vbd_used[BLKQOS_MAX_VBDS];
+	bool dom_used[BLKQOS_MAX_DOMS];
+};
+
+/* Take the map fds and learn which slots are in use (maps may be reused from bpffs). */
+int blkqos_maps_init(struct blkqos_maps *m, int vbds_fd, int doms_fd, int vbd_buckets_fd,
+		     int dom_buckets_fd, int vbd_stats_fd);
+
+/* Register a VBD (no-op if known). Returns 0, -ENOSPC when out of slots. */
+int blkqos_maps_vbd_add(struct blkqos_maps *m, __u32 domid, __u32 devid);
+/* Set a VBD's limits (registering it if needed). On a bad limit: -ERANGE, reason in err. */
+int blkqos_maps_vbd_set(struct blkqos_maps *m, __u32 domid, __u32 devid,
+			const struct blkqos_limits *limits, char *err, size_t errlen);
+/* Forget a VBD. Returns 0 or -ENOENT. */
+int blkqos_maps_vbd_del(struct blkqos_maps *m, __u32 domid, __u32 devid);
+int blkqos_maps_vbd_get(struct blkqos_maps *m, __u32 domid, __u32 devid, struct blkqos_vbd *out);
+
+/* Set a domain's aggregate limits; its VBDs (present and future) follow them. */
+int blkqos_maps_dom_set(struct blkqos_maps *m, __u32 domid, const struct blkqos_limits *limits,
+			char *err, size_t errlen);
+/* Forget a domain and all its VBDs (domain destroyed). */
+int blkqos_maps_dom_del(struct blkqos_maps *m, __u32 domid);
+int blkqos_maps_dom_get(struct blkqos_maps *m, __u32 domid, struct blkqos_dom *out);
+
+/* Bucket state of a slot; stats summed over CPUs. */
+int blkqos_maps_vbd_buckets(struct blkqos_maps *m, __u32 slot, struct blkqos_buckets *out);
+int blkqos_maps_dom_buckets(struct blkqos_maps *m, __u32 slot, struct blkqos_buckets *out);
+int blkqos_maps_vbd_stats(struct blkqos_maps *m, __u32 slot, struct blkqos_stats *out);
+
+/* Iterate VBD keys: start with prev == NULL. Returns 0, or -ENOENT at the end. */
+int blkqos_maps_vbd_next(struct blkqos_maps *m, const struct blkqos_vbd_key *prev,
+			 struct blkqos_vbd_key *next);
+int blkqos_maps_dom_next(struct blkqos_maps *m, const __u32 *prev, __u32 *next);
+
+/* A fresh bucket epoch: never 0, never reused within a boot (CLOCK_MONOTONIC based). */
+__u64 blkqos_next_epoch(void);
+
+#endif
