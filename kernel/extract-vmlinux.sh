@@ -32,8 +32,8 @@ if [ -z "$src" ]; then
 	deb=$(ls "$DEBDIR"/"${pkg}"_*.deb 2>/dev/null | sort -V | tail -n 1 || true)
 	if [ -z "$deb" ]; then
 		mkdir -p "$DEBDIR"
-		(cd "$DEBDIR" && apt-get download -q "$pkg" 2>&1 | grep -v '^W: Download is performed unsandboxed' >&2) ||
-			true
+		(cd "$DEBDIR" && apt-get download -qq "$pkg" 2>&1 |
+			grep -v '^W: Download is performed unsandboxed' >&2) || true
 		deb=$(ls "$DEBDIR"/"${pkg}"_*.deb 2>/dev/null | sort -V | tail -n 1 || true)
 		[ -n "$deb" ] || die "cannot download $pkg (apt-get update? deb-src/security sources?)"
 	fi
