@@ -76,7 +76,12 @@ fail(int ret, const char *text, char *err, size_t errlen, const char *fmt, ...)
 /* Trim whitespace: [*start, *end) is what is left of text. */
 static void trim(const char *text, const char **start, const char **end)
 {
-	const char *s = text, *e = text + strlen(text);
+	const char *s, *e;
+
+	if (!text)
+		text = "";	/* an absent value reads as empty */
+	s = text;
+	e = text + strlen(text);
 
 	while (s < e && isspace((unsigned char)*s))
 		s++;
@@ -444,7 +449,7 @@ int qos_format_amount(__u64 value, char *buf, size_t len)
 	if (!value) {
 		n = snprintf(buf, len, "max");
 	} else {
-		/* The suffix leaving the fewest digits; decimal wins a tie. */
+		/* The suffix leaving the smallest number; decimal wins a tie. */
 		for (i = 1; i < (int)ARRAY_SIZE(suffix); i++) {
 			__u64 dm = prefix_mult(suffix[i][0], false);
 			__u64 bm = prefix_mult(suffix[i][0], true);

@@ -256,8 +256,9 @@ int qos_rules_load(FILE *f, const char *filename, struct qos_rules *out,
 		if (ret)
 			break;
 	}
-	if (!ret && ferror(f))
-		ret = -EIO;
+	/* getline() fails the same way at EOF, on a read error and without memory. */
+	if (!ret && !feof(f))
+		ret = errno == ENOMEM ? -ENOMEM : -EIO;
 	free(line);
 	if (ret) {
 		qos_rules_free(out);

@@ -211,6 +211,10 @@ static void test_amount_message_long_value(void **state)
 	assert_int_equal(qos_parse_amount(text, QOS_UNIT_BPS, &v, err, 4), -EINVAL);
 	assert_int_equal(strlen(err), 3);
 	assert_int_equal(qos_parse_amount("x", QOS_UNIT_BPS, &v, NULL, 0), -EINVAL);
+	/* An absent value reads as empty: unlimited. */
+	assert_int_equal(qos_parse_amount(NULL, QOS_UNIT_BPS, &v, err, sizeof(err)), 0);
+	assert_int_equal(v, 0);
+	assert_int_equal(qos_parse_amount("1", 9, &v, err, sizeof(err)), -EINVAL);
 }
 
 static void test_shown(void **state)

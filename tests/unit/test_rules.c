@@ -280,6 +280,21 @@ static void test_odd_lines(void **state)
 	}
 }
 
+static void test_read_error(void **state)
+{
+	struct qos_rules rules;
+	char buf[64];
+	FILE *f;
+
+	(void)state;
+	f = fmemopen(buf, sizeof(buf), "w");	/* reading it fails */
+	assert_non_null(f);
+	assert_int_equal(qos_rules_load(f, "x", &rules, capture, NULL), -EIO);
+	assert_int_equal(rules.n, 0);
+	assert_null(rules.rule);
+	fclose(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -288,6 +303,7 @@ int main(void)
 		cmocka_unit_test(test_bad_lines_skipped),
 		cmocka_unit_test(test_notes_keep_line),
 		cmocka_unit_test(test_odd_lines),
+		cmocka_unit_test(test_read_error),
 	};
 
 	return cmocka_run_group_tests_name("rules", tests, NULL, NULL);
