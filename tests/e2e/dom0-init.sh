@@ -48,7 +48,7 @@ EXIT_FAIL=0x22	# qemu exit 69
 finish() {
 	local res=$1
 	shift
-	echo "@E2E dom0 result=$res $*"
+	echo "@E2E dom0 result=$res $* uptime=$(up)"
 	sync
 	sleep 0.5
 	if [ "$res" = pass ]; then v=$EXIT_PASS; else v=$EXIT_FAIL; fi
@@ -67,6 +67,8 @@ GUEST_MEM=256
 GUEST_VCPUS=1
 GUEST_TIMEOUT=300
 GUEST_NAME=e2eguest
+GUEST_CPUS=""		# xl cpus= (pCPU affinity), e.g. "1"
+GUEST_EXTRA=""		# more guest kernel args
 WORKLOAD=""
 # shellcheck disable=SC1091
 . /e2e/scenario
@@ -129,9 +131,10 @@ name = "$GUEST_NAME"
 type = "pv"
 kernel = "/guest/vmlinux.gz"
 ramdisk = "/guest/initrd.cpio"
-extra = "console=hvc0 rdinit=/init quiet loglevel=3"
+extra = "console=hvc0 rdinit=/init quiet loglevel=3 $GUEST_EXTRA"
 memory = $GUEST_MEM
 vcpus = $GUEST_VCPUS
+${GUEST_CPUS:+cpus = \"$GUEST_CPUS\"}
 disk = [ ${diskcfg%, } ]
 on_poweroff = "destroy"
 on_reboot = "destroy"
@@ -179,7 +182,9 @@ running_pid=$!
 # ---- wait for the guest to go away
 deadline=$(( ${T_START%.*} + GUEST_TIMEOUT ))
 timed_out=0
-while xl domid "$GUEST_NAME" >/dev/null 2>&1; do
+# (xenstore-exists is much cheaper than xl under emulation; libxl removes the
+# domain's xenstore dir when the domain is destroyed)
+while xenstore-exists "/local/domain/$E2E_DOMID" 2>/dev/null; do
 	now=$(up)
 	if [ "${now%.*}" -ge "$deadline" ]; then
 		timed_out=1
@@ -187,7 +192,7 @@ while xl domid "$GUEST_NAME" >/dev/null 2>&1; do
 		xl destroy "$GUEST_NAME"
 		break
 	fi
-	sleep 0.5
+	sleep 1
 done
 step "guest-gone elapsed=$(awk "BEGIN{print $(up) - $T_START}")"
 

@@ -59,12 +59,13 @@ trap 'echo "e2e: interrupted"; exit 130' INT TERM
 say "scenario $sname ($scen)"
 "$E2E_DIR/build.sh" prepare || { echo "e2e: build failed" >&2; exit 2; }
 "$E2E_DIR/build.sh" initramfs "$scen" "$OUT" || { echo "e2e: initramfs failed" >&2; exit 2; }
+build_s=$(el); build_s=${build_s// /}; build_s=${build_s%s}
 say "built: dom0.cpio $(( $(stat -c %s "$OUT/dom0.cpio") / 1048576 )) MiB, guest.cpio $(( $(stat -c %s "$OUT/guest.cpio") / 1024 )) KiB"
 
 LOG=$OUT/serial.log
 : > "$LOG"
 XEN_APPEND="dom0_mem=1024M,max:1024M dom0_max_vcpus=1 console=com1 com1=115200,8n1"
-XEN_APPEND="$XEN_APPEND loglvl=all guest_loglvl=all noreboot dom0=pv ${E2E_XEN_APPEND:-}"
+XEN_APPEND="$XEN_APPEND loglvl=all guest_loglvl=all noreboot dom0=pv bootscrub=0 ${E2E_XEN_APPEND:-}"
 DOM0_APPEND="console=hvc0 earlyprintk=xen rdinit=/init quiet ${E2E_DOM0_APPEND:-}"
 case "$DOM0_APPEND" in *,*) echo "e2e: E2E_DOM0_APPEND must not contain commas" >&2; exit 2 ;; esac
 
@@ -147,5 +148,24 @@ if [ $rc != 0 ]; then
 	tail -n 60 "$LOG" | tr -d '\r'
 	[ -s "$OUT/qemu.out" ] && { echo "---- qemu output"; cat "$OUT/qemu.out"; }
 fi
+# phase times from the in-VM clocks (dom0 uptime for dom0 steps, guest uptime
+# for guest steps); host arrival times of console lines can lag
+timing=$(awk '
+	function up(s,  m) { if (match(s, /uptime=[0-9.]+/)) return substr(s, RSTART + 7, RLENGTH - 7) + 0; return -1 }
+	/^step dom0-init /      { d_init = up($0) }
+	/^step xenstored-up /   { d_xs = up($0) }
+	/^step xl-create /      { d_xl = up($0) }
+	/^step unpaused /       { d_unp = up($0) }
+	/^step guest-gone /     { d_gone = up($0) }
+	/^dom0 result=/         { d_end = up($0) }
+	/^guest GUEST-BOOT /    { g_boot = up($0) }
+	/^guest GUEST-WORKLOAD-START / { g_ws = up($0) }
+	/^guest GUEST-DONE /    { g_done = up($0) }
+	END {
+		printf "dom0_kernel_s=%.1f toolstack_s=%.1f create_s=%.1f", d_init, d_xs - d_init, d_unp - d_xl
+		printf " guest_boot_s=%.1f workload_s=%.1f", g_ws, g_done - g_ws
+		printf " guest_total_s=%.1f teardown_s=%.1f dom0_total_s=%.1f", d_gone - d_unp, d_end - d_gone, d_end
+	}' "$OUT/results.txt")
+echo "E2E-TIMING scenario=$sname build_s=$build_s $timing wall_s=$wall"
 echo "E2E scenario=$sname result=$result dom0_verdict=${verdict:-none} qemu_exit=$qemu_rc wall_s=$wall"
 exit $rc
