@@ -1,0 +1,320 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <linux/magic.h>
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+#include "blkqos.skel.h"
+#include "bpfobj.h"
+#include "log.h"
+
+static const char *const map_names[] = { "vbds", "doms", "vbd_buckets", "dom_buckets", "vbd_stats" };
+#define NR_MAPS (sizeof(map_names) / sizeof(map_names[0]))
+#define LINK_ADMIT	BLKQOS_PIN_DIR "/link_admit"
+#define LINK_DISPATCH	BLKQOS_PIN_DIR "/link_dispatch"
+#define MODE_FILE	BLKQOS_PIN_DIR "/mode"
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	if (!blkqos_verbose && level != LIBBPF_WARN)
+		return 0;
+	if (!blkqos_verbose)
+		return 0;	/* warnings too: we print our own actionable errors */
+	return vfprintf(stderr, fmt, ap);
+}
+
+const char *blkqos_mode_name(enum blkqos_mode mode)
+{
+	switch (mode) {
+	case BLKQOS_MODE_FMOD_RET:
+		return "bpf (fmod_ret on xen_blkif_bpf_admit)";
+	case BLKQOS_MODE_FENTRY_KFUNC:
+		return "bpf (fentry on xen_blkif_bpf_admit + bpf_xen_blkif_defer kfunc)";
+	default:
+		return "maps only (not attached)";
+	}
+}
+
+void blkqos_probe_blkback(struct blkqos_probe *p)
+{
+	struct btf *vmlinux, *mod;
+
+	memset(p, 0, sizeof(*p));
+	p->module_loaded = access("/sys/module/xen_blkback", F_OK) == 0;
+	p->module_btf = access("/sys/kernel/btf/xen_blkback", F_OK) == 0;
+	if (!p->module_btf)
+		return;
+	vmlinux = btf__load_vmlinux_btf();
+	if (!vmlinux)
+		return;
+	mod = btf__load_module_btf("xen_blkback", vmlinux);
+	if (mod) {
+		p->hook = btf__find_by_name_kind(mod, "xen_blkif_bpf_admit", BTF_KIND_FUNC) > 0;
+		p->kfunc = btf__find_by_name_kind(mod, "bpf_xen_blkif_defer", BTF_KIND_FUNC) > 0;
+		p->tracepoint = btf__find_by_name_kind(mod, "btf_trace_xen_blkif_dispatch",
+						       BTF_KIND_TYPEDEF) > 0;
+		btf__free(mod);
+	}
+	btf__free(vmlinux);
+}
+
+const char *blkqos_probe_problem(const struct blkqos_probe *p)
+{
+	if (!p->module_loaded)
+		return "xen_blkback is not loaded (modprobe xen-blkback; on a host without Xen "
+		       "use 'blkqos run --no-attach')";
+	if (!p->module_btf)
+		return "xen_blkback is loaded without BTF: it was built against another kernel "
+		       "(Debian loads it anyway, CONFIG_MODULE_ALLOW_BTF_MISMATCH); rebuild it with "
+		       "'make -C kernel KVER=$(uname -r)' and reload it";
+	if (!p->hook || !p->tracepoint)
+		return "xen_blkback is the stock module: it lacks the xen_blkif_bpf_admit hook and "
+		       "the xen_blkif_dispatch tracepoint; install the patched module "
+		       "(make -C kernel && make -C kernel install, or DKMS: see kernel/README.md)";
+	return NULL;
+}
+
+int blkqos_ensure_bpffs(void)
+{
+	struct statfs fs;
+
+	if (statfs("/sys/fs/bpf", &fs) == 0 && fs.f_type == BPF_FS_MAGIC)
+		return 0;
+	mkdir("/sys/fs/bpf", 0700);
+	if (mount("bpf", "/sys/fs/bpf", "bpf", 0, NULL)) {
+		log_err("cannot mount bpffs on /sys/fs/bpf: %s", strerror(errno));
+		return -errno;
+	}
+	log_debug("mounted bpffs on /sys/fs/bpf");
+	return 0;
+}
+
+static struct bpf_map *map_by_name(struct blkqos_bpf *skel, const char *name)
+{
+	return bpf_object__find_map_by_name(skel->obj, name);
+}
+
+/* Open, pin maps, enable the programs of a mode, load. NULL on failure (errno set). */
+static struct blkqos_bpf *open_and_load(enum blkqos_mode mode, int *err)
+{
+	struct blkqos_bpf *skel = blkqos_bpf__open();
+	char path[256];
+	unsigned int i;
+
+	if (!skel) {
+		*err = -errno;
+		return NULL;
+	}
+	for (i = 0; i < NR_MAPS; i++) {
+		snprintf(path, sizeof(path), "%s/%s", BLKQOS_PIN_DIR, map_names[i]);
+		bpf_map__set_pin_path(map_by_name(skel, map_names[i]), path);
+	}
+	bpf_program__set_autoload(skel->progs.blkqos_admit_fmod_ret, mode == BLKQOS_MODE_FMOD_RET);
+	bpf_program__set_autoload(skel->progs.blkqos_admit_fentry,
+				  mode == BLKQOS_MODE_FENTRY_KFUNC);
+	bpf_program__set_autoload(skel->progs.blkqos_dispatch, mode != BLKQOS_MODE_NONE);
+	*err = blkqos_bpf__load(skel);
+	if (*err) {
+		blkqos_bpf__destroy(skel);
+		return NULL;
+	}
+	return skel;
+}
+
+static int pin_link(struct bpf_link *link, const char *path)
+{
+	int err = bpf_link__pin(link, path);
+
+	if (err)
+		log_err("cannot pin %s: %s", path, strerror(-err));
+	return err;
+}
+
+static int attach(struct blkqos_loaded *l)
+{
+	struct bpf_program *admit = l->mode == BLKQOS_MODE_FMOD_RET ?
+		l->skel->progs.blkqos_admit_fmod_ret : l->skel->progs.blkqos_admit_fentry;
+	struct bpf_link *a = NULL, *d = NULL;
+	FILE *f;
+	int err;
+
+	a = bpf_program__attach(admit);
+	if (!a) {
+		err = -errno;
+		log_err("cannot attach to xen_blkif_bpf_admit: %s", strerror(-err));
+		goto cleanup;
+	}
+	d = bpf_program__attach(l->skel->progs.blkqos_dispatch);
+	if (!d) {
+		err = -errno;
+		log_err("cannot attach to the xen_blkif_dispatch tracepoint: %s", strerror(-err));
+		goto cleanup;
+	}
+	err = pin_link(d, LINK_DISPATCH);
+	if (!err)
+		err = pin_link(a, LINK_ADMIT);
+	if (err) {
+		unlink(LINK_DISPATCH);
+		goto cleanup;
+	}
+	f = fopen(MODE_FILE, "w");
+	if (f) {
+		fprintf(f, "%d\n", l->mode);
+		fclose(f);
+	}
+cleanup:
+	/* Pinned links outlive this process; the local references go. */
+	bpf_link__destroy(a);
+	bpf_link__destroy(d);
+	return err;
+}
+
+static int open_maps(struct blkqos_maps *m, struct blkqos_bpf *skel)
+{
+	return blkqos_maps_init(m, bpf_map__fd(skel->maps.vbds), bpf_map__fd(skel->maps.doms),
+				bpf_map__fd(skel->maps.vbd_buckets),
+				bpf_map__fd(skel->maps.dom_buckets),
+				bpf_map__fd(skel->maps.vbd_stats));
+}
+
+int blkqos_load(struct blkqos_loaded *l, bool want_attach)
+{
+	struct blkqos_probe probe;
+	const char *problem;
+	int err = 0;
+
+	memset(l, 0, sizeof(*l));
+	libbpf_set_print(libbpf_print);
+	if (blkqos_ensure_bpffs())
+		return EXIT_ENV;
+	mkdir(BLKQOS_PIN_DIR, 0700);
+
+	l->reused_links = access(LINK_ADMIT, F_OK) == 0;
+	if (want_attach && !l->reused_links) {
+		blkqos_probe_blkback(&probe);
+		problem = blkqos_probe_problem(&probe);
+		if (problem) {
+			log_err("%s", problem);
+			return EXIT_ENV;
+		}
+		/* fmod_ret first; kernels without error injection refuse it at load. */
+		l->mode = BLKQOS_MODE_FMOD_RET;
+		l->skel = open_and_load(l->mode, &err);
+		if (!l->skel) {
+			log_debug("fmod_ret refused (%s); trying fentry + kfunc", strerror(-err));
+			if (!probe.kfunc) {
+				log_err("the kernel refuses fmod_ret on xen_blkif_bpf_admit and "
+					"xen_blkback has no bpf_xen_blkif_defer kfunc (empty kfunc set: "
+					"was the module built without resolve_btfids?)");
+				return EXIT_ENV;
+			}
+			l->mode = BLKQOS_MODE_FENTRY_KFUNC;
+			l->skel = open_and_load(l->mode, &err);
+		}
+	} else {
+		l->mode = BLKQOS_MODE_NONE;
+		l->skel = open_and_load(l->mode, &err);
+		if (l->reused_links) {
+			FILE *f = fopen(MODE_FILE, "r");
+			int m = 0;
+
+			if (f) {
+				if (fscanf(f, "%d", &m) == 1)
+					l->mode = m;
+				fclose(f);
+			}
+		}
+	}
+	if (!l->skel) {
+		if (err == -EPERM || err == -ENOSYS)
+			log_err("the kernel refused to load BPF programs (%s): run as root on a "
+				"kernel with BPF", strerror(-err));
+		else if (err == -EINVAL)
+			log_err("cannot load the BPF object (%s); maps pinned in %s by another "
+				"blkqos version? 'blkqos unload' removes them (-v shows libbpf's log)",
+				strerror(-err), BLKQOS_PIN_DIR);
+		else
+			log_err("cannot load the BPF object: %s (-v shows libbpf's log)",
+				strerror(-err));
+		return EXIT_ENV;
+	}
+	if (open_maps(&l->maps, l->skel)) {
+		log_err("cannot read the pinned maps");
+		blkqos_loaded_close(l);
+		return EXIT_FAIL;
+	}
+	if (want_attach && !l->reused_links && attach(l)) {
+		blkqos_loaded_close(l);
+		return EXIT_FAIL;
+	}
+	return 0;
+}
+
+void blkqos_loaded_close(struct blkqos_loaded *l)
+{
+	if (l->skel)
+		blkqos_bpf__destroy(l->skel);
+	l->skel = NULL;
+}
+
+int blkqos_open_pinned(struct blkqos_maps *m)
+{
+	int fd[NR_MAPS];
+	char path[256];
+	unsigned int i;
+
+	libbpf_set_print(libbpf_print);
+	for (i = 0; i < NR_MAPS; i++) {
+		snprintf(path, sizeof(path), "%s/%s", BLKQOS_PIN_DIR, map_names[i]);
+		fd[i] = bpf_obj_get(path);
+		if (fd[i] < 0) {
+			while (i--)
+				close(fd[i]);
+			return EXIT_NOT_LOADED;
+		}
+	}
+	if (blkqos_maps_init(m, fd[0], fd[1], fd[2], fd[3], fd[4])) {
+		for (i = 0; i < NR_MAPS; i++)
+			close(fd[i]);
+		return EXIT_FAIL;
+	}
+	return 0;
+}
+
+void blkqos_close_pinned(struct blkqos_maps *m)
+{
+	close(m->vbds_fd);
+	close(m->doms_fd);
+	close(m->vbd_buckets_fd);
+	close(m->dom_buckets_fd);
+	close(m->vbd_stats_fd);
+}
+
+int blkqos_unload(void)
+{
+	char path[256];
+	unsigned int i;
+	int found = 0;
+
+	/* Links first: the limits stop before their state goes. */
+	found += unlink(LINK_ADMIT) == 0;
+	found += unlink(LINK_DISPATCH) == 0;
+	unlink(MODE_FILE);
+	for (i = 0; i < NR_MAPS; i++) {
+		snprintf(path, sizeof(path), "%s/%s", BLKQOS_PIN_DIR, map_names[i]);
+		found += unlink(path) == 0;
+	}
+	if (rmdir(BLKQOS_PIN_DIR) && errno != ENOENT) {
+		log_err("cannot remove %s: %s (something else is pinned there)", BLKQOS_PIN_DIR,
+			strerror(errno));
+		return EXIT_FAIL;
+	}
+	return found ? 0 : EXIT_NOT_LOADED;
+}

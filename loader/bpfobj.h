@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Loading the BPF object, pinning its state under /sys/fs/bpf/blkqos/,
+ * probing the running xen-blkback and attaching in the mode it allows.
+ */
+#ifndef BLKQOS_BPFOBJ_H
+#define BLKQOS_BPFOBJ_H
+
+#include <stdbool.h>
+#include "maps.h"
+
+#define BLKQOS_PIN_DIR	"/sys/fs/bpf/blkqos"
+
+enum blkqos_mode {
+	BLKQOS_MODE_NONE = 0,		/* maps only (--no-attach) */
+	BLKQOS_MODE_FMOD_RET,		/* fmod_ret on the hook: the design's first choice */
+	BLKQOS_MODE_FENTRY_KFUNC,	/* fentry on the hook + bpf_xen_blkif_defer() */
+};
+
+/* What the running xen-blkback offers. */
+struct blkqos_probe {
+	bool module_loaded;	/* /sys/module/xen_blkback */
+	bool module_btf;	/* /sys/kernel/btf/xen_blkback */
+	bool hook;		/* func xen_blkif_bpf_admit */
+	bool kfunc;		/* func bpf_xen_blkif_defer */
+	bool tracepoint;	/* btf_trace_xen_blkif_dispatch */
+};
+
+void blkqos_probe_blkback(struct blkqos_probe *p);
+/* One line for operators: what was found, or what is missing and how to fix it. */
+const char *blkqos_probe_problem(const struct blkqos_probe *p);
+const char *blkqos_mode_name(enum blkqos_mode mode);
+
+struct blkqos_bpf;
+
+struct blkqos_loaded {
+	struct blkqos_bpf *skel;
+	enum blkqos_mode mode;
+	bool reused_links;	/* programs were already attached (pinned links) */
+	struct blkqos_maps maps;
+};
+
+/* Mount bpffs at /sys/fs/bpf if it is not there. */
+int blkqos_ensure_bpffs(void);
+
+/*
+ * Load the object with its maps pinned (reusing pinned ones), then attach
+ * unless attach is false. Returns 0 or an EXIT_* code after logging why.
+ */
+int blkqos_load(struct blkqos_loaded *l, bool attach);
+void blkqos_loaded_close(struct blkqos_loaded *l);
+
+/* Open the pinned maps only (stats, get): returns 0 or EXIT_NOT_LOADED. */
+int blkqos_open_pinned(struct blkqos_maps *m);
+void blkqos_close_pinned(struct blkqos_maps *m);
+
+/* Detach and unpin everything. Returns 0 or an EXIT_* code. */
+int blkqos_unload(void);
+
+#endif

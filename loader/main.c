@@ -1,0 +1,598 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * blkqos: per-guest disk I/O limits for xen-blkback, enforced by BPF.
+ * This is the operator's command: it loads and attaches the programs, keeps
+ * the maps in step with xenstore, and shows what is going on.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/signalfd.h>
+#include <xenstore.h>
+#include "bpfobj.h"
+#include "devname.h"
+#include "limits.h"
+#include "log.h"
+#include "parse.h"
+#include "stats.h"
+#include "sync.h"
+
+static const char usage_main[] =
+"Usage: blkqos [-v] COMMAND [ARGS]\n"
+"\n"
+"Per-guest disk I/O limits for Xen's block backend (xen-blkback), enforced\n"
+"in the kernel by BPF. Limits are xenstore keys; this command keeps the BPF\n"
+"maps in step with them. Refill happens in BPF: if blkqos run stops, the\n"
+"limits stay in force.\n"
+"\n"
+"Commands:\n"
+"  run      load and attach, sync xenstore into the maps, follow changes\n"
+"  stats    limits, bucket levels and counters per VBD\n"
+"  set      write limit keys into xenstore (validated)\n"
+"  get      show the limit keys configured in xenstore\n"
+"  keys     list every limit key with its unit, default and example\n"
+"  probe    say which mode this host supports\n"
+"  unload   detach the programs and remove the pinned state\n"
+"\n"
+"Options: -v  libbpf and xenstore detail on stderr;  -h  this help.\n"
+"'blkqos COMMAND --help' explains a command.\n"
+"Exit codes: 0 ok, 1 failure, 2 usage, 3 host lacks BPF/bpffs/the patched\n"
+"xen-blkback, 4 nothing loaded (run 'blkqos run' first).\n";
+
+static const char usage_run[] =
+"Usage: blkqos run [--no-attach] [--rules FILE] [--backend-domid N] [--once]\n"
+"\n"
+"Loads the BPF programs (or reuses what is pinned in " BLKQOS_PIN_DIR "/),\n"
+"attaches them to the patched xen-blkback, syncs every VBD's limits from\n"
+"xenstore into the maps and then follows xenstore watches (no polling).\n"
+"SIGTERM/SIGINT stop it; the limits stay in force (pinned). Run it again to\n"
+"resume: bucket levels and counters carry on.\n"
+"\n"
+"  --no-attach        maps only, do not attach (a dry run; works without Xen)\n"
+"  --rules FILE       persistent rules by domain name, e.g. 'web01 xvda iops=500';\n"
+"                     written into xenstore whenever a matching VBD appears\n"
+"  --backend-domid N  the domain blkback runs in (default: our own, usually 0)\n"
+"  --once             sync once and exit\n";
+
+static const char usage_stats[] =
+"Usage: blkqos stats [DOMID[/DEV]] [--json] [--interval S]\n"
+"\n"
+"Per VBD: limits (VBD and domain), current bucket levels in tokens (ops or\n"
+"bytes), ops and bytes by kind, deferrals and time deferred.\n"
+"DEV is a name (xvda) or a device id (51712). --interval repeats every S s.\n"
+"The same data: bpftool map dump pinned " BLKQOS_PIN_DIR "/vbd_stats (etc.)\n";
+
+static const char usage_set[] =
+"Usage: blkqos set DOMID DEV KEY=VALUE...   (one VBD)\n"
+"       blkqos set DOMID KEY=VALUE...       (the whole domain, all its VBDs)\n"
+"\n"
+"Validates and writes /local/domain/<backend>/backend/vbd/DOMID/DEVID/qos/KEY\n"
+"(or .../vbd/DOMID/qos/KEY for the domain). KEY= (empty) removes a key.\n"
+"Examples: blkqos set 5 xvda iops=500 bps=20M;  blkqos set 5 iops=2000\n"
+"'blkqos keys' lists the keys.\n";
+
+static const char usage_get[] =
+"Usage: blkqos get [DOMID [DEV]]\n"
+"\n"
+"Shows the limit keys configured in xenstore, per domain and VBD.\n";
+
+
+static int xs_or_die(struct xs_handle **xs)
+{
+	*xs = xs_open(0);
+	if (!*xs) {
+		log_err("cannot connect to xenstore: %s (is xenstored running? this must run "
+			"in dom0 or the driver domain; XENSTORED_PATH names another socket)",
+			strerror(errno));
+		return EXIT_ENV;
+	}
+	return 0;
+}
+
+static bool want_help(int argc, char **argv)
+{
+	int i;
+
+	for (i = 1; i < argc; i++)
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))
+			return true;
+	return false;
+}
+
+static int parse_domid(const char *s, unsigned int *out)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (!*s || *end || errno || v >= 0x7ff0)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static int parse_dev(const char *s, unsigned int *out)
+{
+	__u32 d;
+
+	if (qos_devname_to_devid(s, &d))
+		return -1;
+	*out = d;
+	return 0;
+}
+
+/* ---- run ---------------------------------------------------------------- */
+
+static int cmd_run(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "no-attach", no_argument, NULL, 'n' },
+		{ "rules", required_argument, NULL, 'r' },
+		{ "backend-domid", required_argument, NULL, 'b' },
+		{ "once", no_argument, NULL, 'o' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *rules = NULL;
+	bool attach = true, once = false, have_backend = false;
+	unsigned int backend = 0;
+	struct blkqos_loaded l;
+	struct xs_handle *xs = NULL;
+	struct sync s;
+	struct pollfd pfd[2];
+	sigset_t mask;
+	int c, ret, sfd = -1;
+
+	while ((c = getopt_long(argc, argv, "hv", opts, NULL)) != -1) {
+		switch (c) {
+		case 'n':
+			attach = false;
+			break;
+		case 'r':
+			rules = optarg;
+			break;
+		case 'b':
+			if (parse_domid(optarg, &backend)) {
+				log_err("--backend-domid: \"%s\" is not a domain id", optarg);
+				return EXIT_USAGE;
+			}
+			have_backend = true;
+			break;
+		case 'o':
+			once = true;
+			break;
+		case 'v':
+			blkqos_verbose = 1;
+			break;
+		case 'h':
+			fputs(usage_run, stdout);
+			return 0;
+		default:
+			fputs(usage_run, stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind != argc) {
+		log_err("run: unexpected argument \"%s\"", argv[optind]);
+		return EXIT_USAGE;
+	}
+	ret = xs_or_die(&xs);
+	if (ret)
+		return ret;
+	ret = blkqos_load(&l, attach);
+	if (ret)
+		goto cleanup_xs;
+	if (!have_backend)
+		backend = sync_own_domid(xs);
+	log_info("mode: %s%s; backend domain %u", blkqos_mode_name(l.mode),
+		 l.reused_links ? " (already attached, reused)" : "", backend);
+	sync_init(&s, xs, &l.maps, backend);
+	if (rules && (ret = sync_load_rules(&s, rules))) {
+		log_err("--rules %s: %s", rules, strerror(-ret));
+		ret = EXIT_USAGE;
+		goto cleanup;
+	}
+	/* Watches first, so nothing changes unseen between the sync and them. */
+	if (!xs_watch(xs, s.vbd_root, "vbd") || !xs_watch(xs, "@releaseDomain", "release")) {
+		log_err("cannot watch %s: %s", s.vbd_root, strerror(errno));
+		ret = EXIT_FAIL;
+		goto cleanup;
+	}
+	sync_all(&s);
+	log_info("synced: %lu VBDs and domains, %lu problems", s.syncs, s.errors);
+	if (once) {
+		ret = 0;
+		goto cleanup;
+	}
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	sfd = signalfd(-1, &mask, SFD_CLOEXEC);
+	pfd[0] = (struct pollfd){ .fd = xs_fileno(xs), .events = POLLIN };
+	pfd[1] = (struct pollfd){ .fd = sfd, .events = POLLIN };
+	log_info("following xenstore (SIGTERM stops; the limits stay in force)");
+	for (;;) {
+		char **ev;
+		unsigned int n;
+
+		if (poll(pfd, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			log_err("poll: %s", strerror(errno));
+			ret = EXIT_FAIL;
+			break;
+		}
+		if (pfd[1].revents) {
+			log_info("stopping; limits stay in force (blkqos unload removes them)");
+			ret = 0;
+			break;
+		}
+		while ((ev = xs_check_watch(xs))) {
+			sync_path(&s, ev[XS_WATCH_PATH]);
+			free(ev);
+		}
+		(void)n;
+		if (errno != EAGAIN && errno != 0 && errno != EINTR) {
+			log_err("xenstore connection lost: %s (limits stay in force)", strerror(errno));
+			ret = EXIT_FAIL;
+			break;
+		}
+		errno = 0;
+	}
+cleanup:
+	if (sfd >= 0)
+		close(sfd);
+	sync_fini(&s);
+	blkqos_loaded_close(&l);
+cleanup_xs:
+	xs_close(xs);
+	return ret;
+}
+
+/* ---- stats -------------------------------------------------------------- */
+
+static int cmd_stats(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "interval", required_argument, NULL, 'i' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct stats_filter f = { .any_dom = true, .any_dev = true };
+	struct blkqos_maps *m;
+	bool json = false;
+	double interval = 0;
+	int c, ret;
+
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'j':
+			json = true;
+			break;
+		case 'i': {
+			char *end;
+
+			interval = strtod(optarg, &end);
+			if (*end || interval <= 0 || interval > 86400) {
+				log_err("--interval: \"%s\" is not a number of seconds", optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		}
+		case 'h':
+			fputs(usage_stats, stdout);
+			return 0;
+		default:
+			fputs(usage_stats, stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind < argc) {
+		char *arg = argv[optind], *slash = strchr(arg, '/');
+
+		if (slash)
+			*slash = 0;
+		if (parse_domid(arg, &f.domid) || (slash && parse_dev(slash + 1, &f.devid))) {
+			log_err("stats: \"%s\" is not DOMID or DOMID/DEV", argv[optind]);
+			return EXIT_USAGE;
+		}
+		f.any_dom = false;
+		f.any_dev = !slash;
+	}
+	m = calloc(1, sizeof(*m));
+	if (!m)
+		return EXIT_FAIL;
+	ret = blkqos_open_pinned(m);
+	if (ret) {
+		log_err("nothing pinned in %s: start 'blkqos run' first", BLKQOS_PIN_DIR);
+		free(m);
+		return ret;
+	}
+	for (;;) {
+		stats_print(stdout, m, &f, json);
+		fflush(stdout);
+		if (interval <= 0)
+			break;
+		usleep((useconds_t)(interval * 1e6));
+		if (!json)
+			putchar('\n');
+	}
+	blkqos_close_pinned(m);
+	free(m);
+	return 0;
+}
+
+/* ---- set / get ---------------------------------------------------------- */
+
+struct set_check {
+	int bad;
+};
+
+static void set_log(void *ctx, const char *key, const char *value, const char *reason)
+{
+	struct set_check *c = ctx;
+
+	log_err("%s=%s: %s", key, value, reason);
+	c->bad++;
+}
+
+static int cmd_set(int argc, char **argv)
+{
+	unsigned int domid, devid = 0, backend, i;
+	struct xs_handle *xs = NULL;
+	struct sync s;
+	struct qos_kv kv[64];
+	char rel[64][128], dir[256], qdir[300], path[512];
+	struct blkqos_limits out;
+	struct set_check chk = { 0 };
+	bool dom_scope;
+	int first, n = 0, ret;
+
+	if (want_help(argc, argv)) {
+		fputs(usage_set, stdout);
+		return 0;
+	}
+	if (argc < 3 || parse_domid(argv[1], &domid)) {
+		fputs(usage_set, stderr);
+		return EXIT_USAGE;
+	}
+	dom_scope = strchr(argv[2], '=') != NULL;
+	if (!dom_scope && parse_dev(argv[2], &devid)) {
+		log_err("set: \"%s\" is neither a device (xvda, 51712) nor KEY=VALUE", argv[2]);
+		return EXIT_USAGE;
+	}
+	first = dom_scope ? 2 : 3;
+	if (first >= argc) {
+		fputs(usage_set, stderr);
+		return EXIT_USAGE;
+	}
+	/* Validate every pair as the loader will read it, before writing any. */
+	for (i = first; i < (unsigned int)argc && n < 64; i++) {
+		char *eq = strchr(argv[i], '=');
+
+		if (!eq || eq == argv[i] || (size_t)(eq - argv[i]) >= 100) {
+			log_err("set: \"%s\" is not KEY=VALUE", argv[i]);
+			return EXIT_USAGE;
+		}
+		snprintf(rel[n], sizeof(rel[n]), "qos/%.*s", (int)(eq - argv[i]), argv[i]);
+		if (qos_slot_of(rel[n] + 4) < 0 || qos_slot_of(rel[n] + 4) >= QOS_NR_QOS_SLOTS) {
+			log_err("set: unknown key \"%s\" ('blkqos keys' lists them)", rel[n] + 4);
+			return EXIT_USAGE;
+		}
+		kv[n].name = rel[n];
+		kv[n].value = eq + 1;
+		n++;
+	}
+	if (dom_scope)
+		qos_dom_limits_from_keys(kv, n, NULL, &out, set_log, &chk);
+	else
+		qos_limits_from_keys(kv, n, NULL, &out, set_log, &chk);
+	if (chk.bad)
+		return EXIT_USAGE;
+	ret = xs_or_die(&xs);
+	if (ret)
+		return ret;
+	backend = sync_own_domid(xs);
+	sync_init(&s, xs, NULL, backend);
+	if (dom_scope)
+		snprintf(dir, sizeof(dir), "%s/%u", s.vbd_root, domid);
+	else
+		sync_vbd_path(&s, domid, devid, dir, sizeof(dir));
+	snprintf(qdir, sizeof(qdir), "%s/qos", dir);
+	if (sync_make_qos_dir(xs, backend, domid, qdir)) {
+		log_err("cannot create %s: %s", qdir, strerror(errno));
+		ret = EXIT_FAIL;
+		goto cleanup;
+	}
+	for (i = 0; i < (unsigned int)n; i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, kv[i].name);
+		if (!*kv[i].value ? !xs_rm(xs, XBT_NULL, path) && errno != ENOENT :
+		    !xs_write(xs, XBT_NULL, path, kv[i].value, strlen(kv[i].value))) {
+			log_err("cannot write %s: %s", path, strerror(errno));
+			ret = EXIT_FAIL;
+			goto cleanup;
+		}
+		printf("%s = %s\n", path, *kv[i].value ? kv[i].value : "(removed)");
+	}
+	ret = 0;
+cleanup:
+	xs_close(xs);
+	return ret;
+}
+
+static void get_dir(struct xs_handle *xs, const char *dir, const char *label)
+{
+	char qdir[300], path[600];
+	unsigned int n, i, len;
+	char **ents;
+
+	snprintf(qdir, sizeof(qdir), "%s/qos", dir);
+	ents = xs_directory(xs, XBT_NULL, qdir, &n);
+	printf("%s:%s\n", label, ents && n ? "" : " (no limits)");
+	for (i = 0; ents && i < n; i++) {
+		char *v;
+
+		snprintf(path, sizeof(path), "%s/%s", qdir, ents[i]);
+		v = xs_read(xs, XBT_NULL, path, &len);
+		printf("  %s = %s\n", ents[i], v ? v : "?");
+		free(v);
+	}
+	free(ents);
+	for (i = 0; i < 3; i++) {
+		static const char *const flat[] = { "tokens-refill", "tokens-max", "credit" };
+		char *v;
+
+		snprintf(path, sizeof(path), "%s/%s", dir, flat[i]);
+		v = xs_read(xs, XBT_NULL, path, &len);
+		if (v)
+			printf("  %s = %s (flat, compatibility)\n", flat[i], v);
+		free(v);
+	}
+}
+
+static int cmd_get(int argc, char **argv)
+{
+	unsigned int domid = 0, devid = 0, n, m, i, j, d;
+	struct xs_handle *xs = NULL;
+	char root[64], dir[256], label[64], name[32];
+	char **doms, **devs;
+	int ret;
+
+	if (want_help(argc, argv)) {
+		fputs(usage_get, stdout);
+		return 0;
+	}
+	if ((argc > 1 && parse_domid(argv[1], &domid)) || (argc > 2 && parse_dev(argv[2], &devid)) ||
+	    argc > 3) {
+		fputs(usage_get, stderr);
+		return EXIT_USAGE;
+	}
+	ret = xs_or_die(&xs);
+	if (ret)
+		return ret;
+	snprintf(root, sizeof(root), "/local/domain/%u/backend/vbd", sync_own_domid(xs));
+	doms = xs_directory(xs, XBT_NULL, root, &n);
+	for (i = 0; doms && i < n; i++) {
+		char *end;
+
+		d = strtoul(doms[i], &end, 10);
+		if (*end || (argc > 1 && d != domid))
+			continue;
+		snprintf(dir, sizeof(dir), "%s/%u", root, d);
+		snprintf(label, sizeof(label), "domain %u (all VBDs)", d);
+		if (argc <= 2)
+			get_dir(xs, dir, label);
+		devs = xs_directory(xs, XBT_NULL, dir, &m);
+		for (j = 0; devs && j < m; j++) {
+			unsigned long dv = strtoul(devs[j], &end, 10);
+
+			if (*end || (argc > 2 && dv != devid))
+				continue;
+			if (qos_devid_to_devname(dv, name, sizeof(name)) < 0)
+				snprintf(name, sizeof(name), "%lu", dv);
+			snprintf(dir, sizeof(dir), "%s/%u/%lu", root, d, dv);
+			snprintf(label, sizeof(label), "domain %u %s (devid %lu)", d, name, dv);
+			get_dir(xs, dir, label);
+		}
+		free(devs);
+	}
+	free(doms);
+	xs_close(xs);
+	return 0;
+}
+
+static int cmd_keys(void)
+{
+	const struct qos_key_doc *k;
+
+	printf("%-20s %-10s %-10s %-14s %s\n", "KEY", "UNIT", "DEFAULT", "EXAMPLE", "MEANING");
+	for (k = qos_key_docs; k->name; k++)
+		printf("%-20s %-10s %-10s %-14s %s\n", k->name, k->unit, k->dflt, k->example,
+		       k->description);
+	return 0;
+}
+
+static int cmd_probe(void)
+{
+	struct blkqos_probe p;
+	const char *problem;
+
+	blkqos_probe_blkback(&p);
+	printf("xen_blkback loaded: %s\nmodule BTF: %s\nhook xen_blkif_bpf_admit: %s\n"
+	       "kfunc bpf_xen_blkif_defer: %s\ntracepoint xen_blkif_dispatch: %s\n",
+	       p.module_loaded ? "yes" : "no", p.module_btf ? "yes" : "no",
+	       p.hook ? "yes" : "no", p.kfunc ? "yes" : "no", p.tracepoint ? "yes" : "no");
+	problem = blkqos_probe_problem(&p);
+	if (problem) {
+		printf("cannot attach: %s\n", problem);
+		return EXIT_ENV;
+	}
+	printf("ready: blkqos run will attach (fmod_ret if the kernel allows it, else fentry + kfunc)\n");
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	const char *cmd;
+
+	while (argc > 1 && argv[1][0] == '-') {
+		if (!strcmp(argv[1], "-v") || !strcmp(argv[1], "--verbose")) {
+			blkqos_verbose = 1;
+		} else if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
+			fputs(usage_main, stdout);
+			return 0;
+		} else {
+			fprintf(stderr, "blkqos: unknown option %s\n\n%s", argv[1], usage_main);
+			return EXIT_USAGE;
+		}
+		argv++;
+		argc--;
+	}
+	if (argc < 2) {
+		fputs(usage_main, stderr);
+		return EXIT_USAGE;
+	}
+	cmd = argv[1];
+	argv++;
+	argc--;
+	if (!strcmp(cmd, "run"))
+		return cmd_run(argc, argv);
+	if (!strcmp(cmd, "stats"))
+		return cmd_stats(argc, argv);
+	if (!strcmp(cmd, "set"))
+		return cmd_set(argc, argv);
+	if (!strcmp(cmd, "get"))
+		return cmd_get(argc, argv);
+	if (!strcmp(cmd, "keys"))
+		return cmd_keys();
+	if (!strcmp(cmd, "probe"))
+		return cmd_probe();
+	if (!strcmp(cmd, "unload")) {
+		int ret;
+
+		if (want_help(argc, argv)) {
+			printf("Usage: blkqos unload\n\nDetaches the programs and removes %s/. "
+			       "xenstore keys stay.\n", BLKQOS_PIN_DIR);
+			return 0;
+		}
+		ret = blkqos_unload();
+		if (ret == EXIT_NOT_LOADED)
+			log_info("nothing was loaded");
+		return ret == EXIT_NOT_LOADED ? 0 : ret;
+	}
+	if (!strcmp(cmd, "help")) {
+		fputs(usage_main, stdout);
+		return 0;
+	}
+	fprintf(stderr, "blkqos: unknown command \"%s\"\n\n%s", cmd, usage_main);
+	return EXIT_USAGE;
+}

@@ -1,0 +1,154 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <string.h>
+#include <time.h>
+#include "devname.h"
+#include "limits.h"
+#include "parse.h"
+#include "stats.h"
+
+static __u64 mono_now(void)
+{
+	struct timespec ts;
+
+	/* bpf_ktime_get_ns() is CLOCK_MONOTONIC. */
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (__u64)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+double stats_bucket_tokens(const struct blkqos_bucket *b, const struct blkqos_limit *l,
+			   bool peak, __u64 now)
+{
+	__u64 rate = peak ? l->peak : l->rate;
+	double size = peak ? (double)l->peak * BLKQOS_PEAK_WINDOW_NS / BLKQOS_SCALE :
+			     (double)l->burst;
+	double level;
+
+	if (b->epoch != (peak ? l->peak_epoch : l->epoch))
+		return size;	/* not used yet: full */
+	level = (double)b->level / BLKQOS_SCALE;
+	if (now > b->last_ns)
+		level += (double)rate * (double)(now - b->last_ns) / BLKQOS_SCALE;
+	return level < size ? level : size;
+}
+
+static void fmt(__u64 v, char *buf, size_t len)
+{
+	if (qos_format_amount(v, buf, len) < 0)
+		snprintf(buf, len, "%llu", (unsigned long long)v);
+}
+
+static void print_limits_text(FILE *out, const char *scope, const struct blkqos_limits *l,
+			      const struct blkqos_buckets *b, __u64 now)
+{
+	char r[32], bu[32], p[32];
+	int i, any = 0;
+
+	for (i = 0; i < BLKQOS_NR_LIMITS; i++) {
+		const struct blkqos_limit *x = &l->iops + i;
+		const struct blkqos_bucket_pair *bp = &b->iops + i;
+
+		if (!x->rate)
+			continue;
+		fmt(x->rate, r, sizeof(r));
+		fmt(x->burst, bu, sizeof(bu));
+		fprintf(out, "    %-6s %-10s %-9s/s burst %-8s", scope, blkqos_limit_names[i], r, bu);
+		if (x->peak) {
+			fmt(x->peak, p, sizeof(p));
+			fprintf(out, " peak %s/s", p);
+		}
+		fprintf(out, "  level %.1f", stats_bucket_tokens(&bp->sustained, x, false, now));
+		if (x->peak)
+			fprintf(out, " (peak %.1f)", stats_bucket_tokens(&bp->peak, x, true, now));
+		fputc('\n', out);
+		any = 1;
+	}
+	if (!any)
+		fprintf(out, "    %-6s unlimited\n", scope);
+}
+
+static void print_limits_json(FILE *out, const struct blkqos_limits *l,
+			      const struct blkqos_buckets *b, __u64 now)
+{
+	int i, first = 1;
+
+	fputc('{', out);
+	for (i = 0; i < BLKQOS_NR_LIMITS; i++) {
+		const struct blkqos_limit *x = &l->iops + i;
+		const struct blkqos_bucket_pair *bp = &b->iops + i;
+
+		if (!x->rate)
+			continue;
+		fprintf(out, "%s\"%s\":{\"rate\":%llu,\"burst\":%llu,\"peak\":%llu,\"level\":%.3f",
+			first ? "" : ",", blkqos_limit_names[i], (unsigned long long)x->rate,
+			(unsigned long long)x->burst, (unsigned long long)x->peak,
+			stats_bucket_tokens(&bp->sustained, x, false, now));
+		if (x->peak)
+			fprintf(out, ",\"peak_level\":%.3f",
+				stats_bucket_tokens(&bp->peak, x, true, now));
+		fputc('}', out);
+		first = 0;
+	}
+	fprintf(out, "%s\"iops_size\":%llu}", first ? "" : ",", (unsigned long long)l->iops_size);
+}
+
+int stats_print(FILE *out, struct blkqos_maps *m, const struct stats_filter *f, bool json)
+{
+	struct blkqos_vbd_key k, *prev = NULL;
+	__u64 now = mono_now();
+	int shown = 0;
+
+	if (json)
+		fputs("{\"vbds\":[", out);
+	while (blkqos_maps_vbd_next(m, prev, &k) == 0) {
+		struct blkqos_buckets vb, db;
+		struct blkqos_stats s;
+		struct blkqos_vbd v;
+		char dev[32];
+
+		prev = &k;
+		if ((!f->any_dom && k.domid != f->domid) ||
+		    (!f->any_dev && k.devid != blkqos_devid_key(f->devid)))
+			continue;
+		if (blkqos_maps_vbd_get(m, k.domid, k.devid, &v) ||
+		    blkqos_maps_vbd_buckets(m, v.slot, &vb) ||
+		    blkqos_maps_dom_buckets(m, v.dom_slot, &db) ||
+		    blkqos_maps_vbd_stats(m, v.slot, &s))
+			continue;
+		if (qos_devid_to_devname(k.devid, dev, sizeof(dev)) < 0)
+			snprintf(dev, sizeof(dev), "%u", k.devid);
+		if (json) {
+			fprintf(out, "%s{\"domid\":%u,\"devid\":%u,\"dev\":\"%s\",\"limits\":",
+				shown ? "," : "", k.domid, k.devid, dev);
+			print_limits_json(out, &v.limits, &vb, now);
+			fputs(",\"domain_limits\":", out);
+			print_limits_json(out, &v.dom_limits, &db, now);
+			fprintf(out, ",\"read\":{\"ops\":%llu,\"bytes\":%llu},"
+				"\"write\":{\"ops\":%llu,\"bytes\":%llu},"
+				"\"flush\":{\"ops\":%llu},\"discard\":{\"ops\":%llu,\"bytes\":%llu},"
+				"\"deferrals\":%llu,\"deferred_ns\":%llu}",
+				(unsigned long long)s.read.ops, (unsigned long long)s.read.bytes,
+				(unsigned long long)s.write.ops, (unsigned long long)s.write.bytes,
+				(unsigned long long)s.flush.ops, (unsigned long long)s.discard.ops,
+				(unsigned long long)s.discard.bytes, (unsigned long long)s.deferrals,
+				(unsigned long long)s.deferred_ns);
+		} else {
+			fprintf(out, "dom %u %s (devid %u)\n", k.domid, dev, k.devid);
+			print_limits_text(out, "vbd", &v.limits, &vb, now);
+			print_limits_text(out, "domain", &v.dom_limits, &db, now);
+			fprintf(out, "    read    %llu ops %llu bytes | write %llu ops %llu bytes | "
+				"flush %llu | discard %llu ops %llu bytes\n",
+				(unsigned long long)s.read.ops, (unsigned long long)s.read.bytes,
+				(unsigned long long)s.write.ops, (unsigned long long)s.write.bytes,
+				(unsigned long long)s.flush.ops, (unsigned long long)s.discard.ops,
+				(unsigned long long)s.discard.bytes);
+			fprintf(out, "    deferred %llu times, %.3f s in total\n",
+				(unsigned long long)s.deferrals, s.deferred_ns / 1e9);
+		}
+		shown++;
+	}
+	if (json)
+		fputs("]}\n", out);
+	else if (!shown)
+		fprintf(out, "no VBDs%s\n", f->any_dom ? "" : " match");
+	return shown;
+}

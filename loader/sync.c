@@ -1,0 +1,486 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "devname.h"
+#include "limits.h"
+#include "log.h"
+#include "parse.h"
+#include "sync.h"
+
+#define MAX_KEYS	64
+
+unsigned int sync_own_domid(struct xs_handle *xs)
+{
+	unsigned int len;
+	char *v = xs_read(xs, XBT_NULL, "domid", &len);
+	unsigned long id = 0;
+
+	if (v) {
+		char *end;
+
+		id = strtoul(v, &end, 10);
+		if (*end || id > 0x7fef)
+			id = 0;
+		free(v);
+	}
+	return id;
+}
+
+int sync_init(struct sync *s, struct xs_handle *xs, struct blkqos_maps *maps,
+	      unsigned int backend)
+{
+	memset(s, 0, sizeof(*s));
+	s->xs = xs;
+	s->maps = maps;
+	s->backend = backend;
+	snprintf(s->vbd_root, sizeof(s->vbd_root), "/local/domain/%u/backend/vbd", backend);
+	return 0;
+}
+
+static void log_rule(void *ctx, const char *where, const char *token, const char *reason)
+{
+	(void)ctx;
+	log_warn("%s: \"%s\": %s", where, token, reason);
+}
+
+int sync_load_rules(struct sync *s, const char *path)
+{
+	FILE *f = fopen(path, "r");
+	int n;
+
+	if (!f)
+		return -errno;
+	n = qos_rules_load(f, path, &s->rules, log_rule, NULL);
+	fclose(f);
+	if (n < 0)
+		return n;
+	s->have_rules = true;
+	log_info("rules: %zu from %s%s", s->rules.n, path, n ? " (some lines skipped, see above)" : "");
+	return 0;
+}
+
+void sync_fini(struct sync *s)
+{
+	if (s->have_rules)
+		qos_rules_free(&s->rules);
+}
+
+void sync_vbd_path(const struct sync *s, unsigned int domid, unsigned int devid, char *buf,
+		   size_t len)
+{
+	snprintf(buf, len, "%s/%u/%u", s->vbd_root, domid, devid);
+}
+
+void sync_dom_path(const struct sync *s, unsigned int domid, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/%u/qos", s->vbd_root, domid);
+}
+
+static bool parse_uint(const char *txt, unsigned int *out)
+{
+	char *end;
+	unsigned long v;
+
+	if (!txt || !*txt || *txt < '0' || *txt > '9')
+		return false;
+	errno = 0;
+	v = strtoul(txt, &end, 10);
+	if (*end || errno || v > 0xffffffffUL)
+		return false;
+	*out = v;
+	return true;
+}
+
+/*
+ * Can the guest write this node? Owner = the first entry; the first entry's
+ * permission also applies to every domain not listed.
+ */
+static int guest_can_write(struct xs_handle *xs, const char *path, unsigned int guest)
+{
+	struct xs_permissions *p;
+	unsigned int n, i;
+	bool writable;
+
+	p = xs_get_permissions(xs, XBT_NULL, path, &n);
+	if (!p)
+		return -errno;
+	if (n == 0) {
+		free(p);
+		return 1;
+	}
+	writable = p[0].id == guest || (p[0].perms & XS_PERM_WRITE);
+	for (i = 1; i < n; i++)
+		if (p[i].id == guest)
+			writable = p[0].id == guest || (p[i].perms & XS_PERM_WRITE);
+	free(p);
+	return writable;
+}
+
+struct keyset {
+	struct qos_kv kv[MAX_KEYS];
+	char *name[MAX_KEYS];
+	char *value[MAX_KEYS];
+	size_t n;
+};
+
+static void keyset_free(struct keyset *k)
+{
+	size_t i;
+
+	for (i = 0; i < k->n; i++) {
+		free(k->name[i]);
+		free(k->value[i]);
+	}
+	k->n = 0;
+}
+
+/* Read dir/name into the keyset as prefix+name, unless the guest can write it. */
+static void keyset_add(struct sync *s, struct keyset *k, const char *dir, const char *prefix,
+		       const char *name, unsigned int guest)
+{
+	char path[512], rel[256];
+	unsigned int len;
+	char *v;
+	int w;
+
+	if (k->n >= MAX_KEYS)
+		return;
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	w = guest_can_write(s->xs, path, guest);
+	if (w < 0)
+		return;		/* vanished meanwhile */
+	if (w) {
+		log_warn("%s: ignored: domain %u can write it (a guest cannot set its own limits)",
+			 path, guest);
+		s->errors++;
+		return;
+	}
+	v = xs_read(s->xs, XBT_NULL, path, &len);
+	if (!v)
+		return;
+	snprintf(rel, sizeof(rel), "%s%s", prefix, name);
+	k->name[k->n] = strdup(rel);
+	k->value[k->n] = v;
+	k->kv[k->n].name = k->name[k->n];
+	k->kv[k->n].value = v;
+	k->n++;
+}
+
+static bool is_flat_qos_key(const char *name)
+{
+	return !strcmp(name, "tokens-refill") || !strcmp(name, "tokens-max") ||
+	       !strcmp(name, "credit");
+}
+
+/* The keys under dir/qos/ (if the directory is safe) into k. */
+static void read_qos_dir(struct sync *s, struct keyset *k, const char *dir, unsigned int guest)
+{
+	char qdir[512];
+	unsigned int n, i;
+	char **ents;
+	int w;
+
+	snprintf(qdir, sizeof(qdir), "%s/qos", dir);
+	ents = xs_directory(s->xs, XBT_NULL, qdir, &n);
+	if (!ents)
+		return;
+	w = guest_can_write(s->xs, qdir, guest);
+	if (w) {
+		if (w > 0) {
+			log_warn("%s: ignored: domain %u can write it (a guest cannot set its "
+				 "own limits)", qdir, guest);
+			s->errors++;
+		}
+		free(ents);
+		return;
+	}
+	for (i = 0; i < n; i++)
+		keyset_add(s, k, qdir, "qos/", ents[i], guest);
+	free(ents);
+}
+
+struct log_ctx {
+	struct sync *s;
+	const char *dir;
+};
+
+static void log_key(void *ctx, const char *key, const char *value, const char *reason)
+{
+	struct log_ctx *c = ctx;
+
+	log_warn("%s/%s: \"%s\": %s", c->dir, key, value, reason);
+	c->s->errors++;
+}
+
+/* Write a rule's limits as qos/ keys of dir (the rules file follows a guest by name). */
+static void apply_rule(struct sync *s, const char *dir, unsigned int guest,
+		       const struct qos_rule *r)
+{
+	char qdir[512], path[600], val[32];
+	int i;
+
+	snprintf(qdir, sizeof(qdir), "%s/qos", dir);
+	if (sync_make_qos_dir(s->xs, s->backend, guest, qdir)) {
+		log_warn("%s: cannot create: %s", qdir, strerror(errno));
+		return;
+	}
+	for (i = 0; i < BLKQOS_NR_LIMITS; i++) {
+		const struct blkqos_limit *l = &r->limits.iops + i;
+		const char *name = blkqos_limit_names[i];
+
+		snprintf(path, sizeof(path), "%s/%s", qdir, name);
+		qos_format_amount(l->rate, val, sizeof(val));
+		xs_write(s->xs, XBT_NULL, path, val, strlen(val));
+		if (!l->rate)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s-burst", qdir, name);
+		qos_format_amount(l->burst, val, sizeof(val));
+		xs_write(s->xs, XBT_NULL, path, val, strlen(val));
+		snprintf(path, sizeof(path), "%s/%s-peak", qdir, name);
+		if (l->peak) {
+			qos_format_amount(l->peak, val, sizeof(val));
+			xs_write(s->xs, XBT_NULL, path, val, strlen(val));
+		} else {
+			xs_rm(s->xs, XBT_NULL, path);
+		}
+	}
+	if (r->limits.iops_size) {
+		snprintf(path, sizeof(path), "%s/iops-size", qdir);
+		qos_format_amount(r->limits.iops_size, val, sizeof(val));
+		xs_write(s->xs, XBT_NULL, path, val, strlen(val));
+	}
+	if (!r->domain_scope) {
+		snprintf(path, sizeof(path), "%s/flush", qdir);
+		snprintf(val, sizeof(val), "%s", qos_flush_mode_name(r->limits.flush_mode));
+		xs_write(s->xs, XBT_NULL, path, val, strlen(val));
+		snprintf(path, sizeof(path), "%s/discard", qdir);
+		snprintf(val, sizeof(val), "%s", qos_discard_mode_name(r->limits.discard_mode));
+		xs_write(s->xs, XBT_NULL, path, val, strlen(val));
+	}
+	log_info("%s: limits written from rule at line %u", qdir, r->line);
+}
+
+static char *domain_name(struct sync *s, unsigned int domid)
+{
+	char path[64];
+	unsigned int len;
+
+	snprintf(path, sizeof(path), "/local/domain/%u/name", domid);
+	return xs_read(s->xs, XBT_NULL, path, &len);
+}
+
+static void sync_vbd(struct sync *s, unsigned int domid, unsigned int devid)
+{
+	struct blkqos_limits prev, out;
+	struct keyset k = { .n = 0 };
+	struct blkqos_vbd cur;
+	bool known, have_prev;
+	char dir[256], err[256];
+	unsigned int n, i;
+	char **ents;
+	int ret;
+
+	sync_vbd_path(s, domid, devid, dir, sizeof(dir));
+	ents = xs_directory(s->xs, XBT_NULL, dir, &n);
+	known = blkqos_maps_vbd_get(s->maps, domid, devid, &cur) == 0;
+	if (!ents) {
+		if (known && blkqos_maps_vbd_del(s->maps, domid, devid) == 0)
+			log_debug("vbd %u/%u: gone", domid, devid);
+		return;
+	}
+	if (!known && s->have_rules) {
+		char *name = domain_name(s, domid);
+		const struct qos_rule *r = name ? qos_rules_find_vbd(&s->rules, name, devid) : NULL;
+
+		if (r)
+			apply_rule(s, dir, domid, r);
+		free(name);
+		free(ents);
+		ents = xs_directory(s->xs, XBT_NULL, dir, &n);
+		if (!ents)
+			return;
+	}
+	for (i = 0; i < n; i++)
+		if (is_flat_qos_key(ents[i]))
+			keyset_add(s, &k, dir, "", ents[i], domid);
+	free(ents);
+	read_qos_dir(s, &k, dir, domid);
+
+	have_prev = known;
+	if (known)
+		prev = cur.limits;
+	{
+		struct log_ctx lc = { s, dir };
+
+		qos_limits_from_keys(k.kv, k.n, have_prev ? &prev : NULL, &out, log_key, &lc);
+	}
+	keyset_free(&k);
+	ret = blkqos_maps_vbd_set(s->maps, domid, devid, &out, err, sizeof(err));
+	if (ret) {
+		log_err("%s: %s", dir, err);
+		s->errors++;
+		return;
+	}
+	s->syncs++;
+	log_debug("vbd %u/%u: synced", domid, devid);
+}
+
+static void sync_dom(struct sync *s, unsigned int domid)
+{
+	struct blkqos_limits prev, out;
+	struct keyset k = { .n = 0 };
+	struct blkqos_dom cur;
+	char vdir[256], err[256];
+	bool known;
+	int ret;
+
+	snprintf(vdir, sizeof(vdir), "%s/%u", s->vbd_root, domid);
+	known = blkqos_maps_dom_get(s->maps, domid, &cur) == 0;
+	if (!known && s->have_rules) {
+		char *name = domain_name(s, domid);
+		const struct qos_rule *r = name ? qos_rules_find_domain(&s->rules, name) : NULL;
+
+		if (r)
+			apply_rule(s, vdir, domid, r);
+		free(name);
+	}
+	read_qos_dir(s, &k, vdir, domid);
+	if (known)
+		prev = cur.limits;
+	if (!known && k.n == 0)
+		return;		/* no domain limits and none before */
+	{
+		struct log_ctx lc = { s, vdir };
+
+		qos_dom_limits_from_keys(k.kv, k.n, known ? &prev : NULL, &out, log_key, &lc);
+	}
+	keyset_free(&k);
+	ret = blkqos_maps_dom_set(s->maps, domid, &out, err, sizeof(err));
+	if (ret) {
+		log_err("%s/qos: %s", vdir, err);
+		s->errors++;
+		return;
+	}
+	s->syncs++;
+	log_debug("domain %u: synced", domid);
+}
+
+/* Every VBD of one domain, and its domain limits; forget what is gone. */
+static void sync_domain_tree(struct sync *s, unsigned int domid)
+{
+	struct blkqos_vbd_key k, *prev = NULL, gone[256];
+	char dir[256];
+	unsigned int n, i, devid, ngone = 0;
+	char **ents;
+
+	snprintf(dir, sizeof(dir), "%s/%u", s->vbd_root, domid);
+	ents = xs_directory(s->xs, XBT_NULL, dir, &n);
+	sync_dom(s, domid);
+	for (i = 0; ents && i < n; i++)
+		if (parse_uint(ents[i], &devid))
+			sync_vbd(s, domid, devid);
+	free(ents);
+	/* VBDs in the maps that xenstore no longer has. */
+	while (blkqos_maps_vbd_next(s->maps, prev, &k) == 0) {
+		char path[256];
+		bool present = false;
+
+		prev = &k;
+		if (k.domid != domid)
+			continue;
+		ents = xs_directory(s->xs, XBT_NULL, dir, &n);
+		for (i = 0; ents && i < n; i++)
+			if (parse_uint(ents[i], &devid) && blkqos_devid_key(devid) == k.devid)
+				present = true;
+		free(ents);
+		(void)path;
+		if (!present && ngone < 256)
+			gone[ngone++] = k;
+	}
+	for (i = 0; i < ngone; i++)
+		blkqos_maps_vbd_del(s->maps, gone[i].domid, gone[i].devid);
+}
+
+void sync_all(struct sync *s)
+{
+	unsigned int n, i, domid;
+	char **ents = xs_directory(s->xs, XBT_NULL, s->vbd_root, &n);
+
+	for (i = 0; ents && i < n; i++)
+		if (parse_uint(ents[i], &domid))
+			sync_domain_tree(s, domid);
+	free(ents);
+	sync_reap(s);
+}
+
+void sync_path(struct sync *s, const char *path)
+{
+	size_t rl = strlen(s->vbd_root);
+	char buf[256], *a, *b, *save = NULL;
+	unsigned int domid, devid;
+
+	if (!strcmp(path, "@releaseDomain")) {
+		sync_reap(s);
+		return;
+	}
+	if (strncmp(path, s->vbd_root, rl) || (path[rl] && path[rl] != '/'))
+		return;
+	if (!path[rl] || !path[rl + 1]) {
+		sync_all(s);
+		return;
+	}
+	snprintf(buf, sizeof(buf), "%s", path + rl + 1);
+	a = strtok_r(buf, "/", &save);
+	b = strtok_r(NULL, "/", &save);
+	if (!parse_uint(a, &domid))
+		return;
+	if (!b)
+		sync_domain_tree(s, domid);
+	else if (!strcmp(b, "qos"))
+		sync_dom(s, domid);
+	else if (parse_uint(b, &devid))
+		sync_vbd(s, domid, devid);
+}
+
+void sync_reap(struct sync *s)
+{
+	__u32 d, *prev = NULL, dead[256];
+	unsigned int ndead = 0, i;
+	char path[256];
+
+	while (blkqos_maps_dom_next(s->maps, prev, &d) == 0) {
+		prev = &d;
+		if (d != s->backend && !xs_is_domain_introduced(s->xs, d) && ndead < 256)
+			dead[ndead++] = d;
+	}
+	for (i = 0; i < ndead; i++) {
+		blkqos_maps_dom_del(s->maps, dead[i]);
+		/* The domain-wide limits node is ours to clean up. */
+		sync_dom_path(s, dead[i], path, sizeof(path));
+		xs_rm(s->xs, XBT_NULL, path);
+		log_info("domain %u: gone, its entries removed", dead[i]);
+	}
+}
+
+int sync_make_qos_dir(struct xs_handle *xs, unsigned int backend, unsigned int guest,
+		      const char *dir)
+{
+	struct xs_permissions perms[2] = {
+		{ .id = backend, .perms = XS_PERM_NONE },
+		{ .id = guest, .perms = XS_PERM_READ },
+	};
+	unsigned int len;
+	char *v = xs_read(xs, XBT_NULL, dir, &len);
+
+	if (v) {
+		free(v);
+		return 0;
+	}
+	if (!xs_mkdir(xs, XBT_NULL, dir))
+		return -1;
+	if (!xs_set_permissions(xs, XBT_NULL, dir, perms, guest == backend ? 1 : 2))
+		return -1;
+	return 0;
+}

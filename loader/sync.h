@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Keeping the BPF maps in step with xenstore: a full sync at start, then one
+ * VBD or domain at a time as watches fire. xenstore is the only source.
+ */
+#ifndef BLKQOS_SYNC_H
+#define BLKQOS_SYNC_H
+
+#include <stdbool.h>
+#include <xenstore.h>
+#include "maps.h"
+#include "rules.h"
+
+struct sync {
+	struct xs_handle *xs;
+	struct blkqos_maps *maps;
+	unsigned int backend;		/* our domid: the backend path's owner */
+	char vbd_root[64];		/* /local/domain/<backend>/backend/vbd */
+	struct qos_rules rules;		/* may be empty */
+	bool have_rules;
+	unsigned long syncs, errors;	/* counters, for -v and tests */
+};
+
+/* The backend domid this process runs in: "domid" in xenstore, else 0. */
+unsigned int sync_own_domid(struct xs_handle *xs);
+
+int sync_init(struct sync *s, struct xs_handle *xs, struct blkqos_maps *maps,
+	      unsigned int backend);
+/* Load a rules file; problems are logged. Returns 0, or -errno if unreadable. */
+int sync_load_rules(struct sync *s, const char *path);
+
+/* Bring every VBD and domain in the maps in line with xenstore. */
+void sync_all(struct sync *s);
+/* React to one watch event path. */
+void sync_path(struct sync *s, const char *path);
+/* Forget domains that no longer exist (after @releaseDomain). */
+void sync_reap(struct sync *s);
+
+void sync_fini(struct sync *s);
+
+/* The xenstore directory of a VBD's backend, and of a domain's limits. */
+void sync_vbd_path(const struct sync *s, unsigned int domid, unsigned int devid, char *buf,
+		   size_t len);
+void sync_dom_path(const struct sync *s, unsigned int domid, char *buf, size_t len);
+
+/* Create dir (if absent) owned by the backend, readable by the guest only. */
+int sync_make_qos_dir(struct xs_handle *xs, unsigned int backend, unsigned int guest,
+		      const char *dir);
+
+#endif
