@@ -618,6 +618,9 @@ static bool build_limit(const struct qos_keyset *ks, int id, struct blkqos_limit
 		rs = QOS_SLOT_TOKENS_REFILL;
 		bs = QOS_SLOT_TOKENS_MAX;
 	} else if (id == BLKQOS_LIM_IOPS && ks->value[QOS_SLOT_CREDIT]) {
+		if (ks->value[QOS_SLOT_TOKENS_MAX])
+			report(r, false, ks->name[QOS_SLOT_TOKENS_MAX],
+			       ks->value[QOS_SLOT_TOKENS_MAX], "ignored: no tokens-refill is set");
 		trim(ks->value[QOS_SLOT_CREDIT], &s, &e);
 		if (parse_credit(s, e, &l->rate, &l->burst, why, sizeof(why))) {
 			report(r, true, ks->name[QOS_SLOT_CREDIT], ks->value[QOS_SLOT_CREDIT],

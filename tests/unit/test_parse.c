@@ -613,6 +613,9 @@ static void test_keys_flat_compat(void **state)
 	static const struct qos_kv tokens_default[] = { KV("tokens-refill", "1000") };
 	static const struct qos_kv credit[] = { KV("credit", "5000/s@50ms") };
 	static const struct qos_kv credit_no_interval[] = { KV("credit", "5000/s") };
+	static const struct qos_kv credit_and_max[] = {
+		KV("credit", "5000/s@50ms"), KV("tokens-max", "300"),
+	};
 	static const struct qos_kv max_alone[] = { KV("tokens-max", "300") };
 	static const struct qos_kv bad_tokens[] = {
 		KV("tokens-refill", "lots"), KV("tokens-max", "300"),
@@ -626,6 +629,9 @@ static void test_keys_flat_compat(void **state)
 	assert_int_equal(from_keys(tokens_default, 1, NULL, &out, &lb), 0);
 	assert_limit(&out.iops, 1000, 100, 0);
 	assert_int_equal(from_keys(credit, 1, NULL, &out, &lb), 0);
+	assert_limit(&out.iops, 5000, 250, 0);
+	assert_int_equal(from_keys(credit_and_max, 2, NULL, &out, &lb), 1);
+	assert_true(logged(&lb, "tokens-max: \"300\": ignored: no tokens-refill"));
 	assert_limit(&out.iops, 5000, 250, 0);
 	assert_int_equal(from_keys(credit_no_interval, 1, NULL, &out, &lb), 0);
 	assert_limit(&out.iops, 5000, 500, 0);
