@@ -288,7 +288,7 @@ build_dom0() {
 		ln -s xenstore "$stage/usr/bin/xenstore-$x"
 	done
 	mkdir -p "$stage/etc/xen"
-	cp -a "$ROOT/etc/xen/scripts" "$stage/etc/xen/"
+	cp -a "$ROOT/etc/xen/scripts" "$ROOT/etc/xen/xl.conf" "$stage/etc/xen/"
 	copy_libs "$stage" "$stage/bin/bash" "$stage/bin/flock" "$stage/usr/bin/xenstore" \
 		"$stage/$XB"/*
 	# xl dlopens libgcc_s for pthread_cancel; ldd does not list it

@@ -107,17 +107,28 @@ show_new() {
 
 deadline=$(( $(date +%s) + TIMEOUT ))
 timed_out=0
+panic_at=""
 while kill -0 "$qemu_pid" 2>/dev/null; do
 	show_new
 	if [ "$(date +%s)" -ge "$deadline" ]; then
 		timed_out=1
 		break
 	fi
+	# a dom0 or Xen panic never ends QEMU by itself (noreboot): stop early
+	if [ -z "$panic_at" ] && grep -aE 'Kernel panic - not syncing|Panic on CPU|Attempted to kill init' "$LOG" |
+		grep -qv '^guest|'; then
+		panic_at=$(date +%s)
+		say "panic seen on the serial console, stopping in 3 s"
+	fi
+	if [ -n "$panic_at" ] && [ "$(date +%s)" -ge $((panic_at + 3)) ]; then
+		timed_out=2
+		break
+	fi
 	sleep 0.5
 done
-if [ $timed_out = 1 ]; then
+if [ $timed_out != 0 ]; then
 	cleanup
-	qemu_rc=124
+	[ $timed_out = 1 ] && qemu_rc=124 || qemu_rc=125
 else
 	wait "$qemu_pid"
 	qemu_rc=$?
@@ -141,6 +152,7 @@ case "$qemu_rc" in
 67) result=pass; rc=0 ;;
 69) result=fail; rc=1 ;;
 124) result=timeout; rc=124 ;;
+125) result=panic; rc=1 ;;
 *) result=error; rc=2 ;;
 esac
 if [ $rc != 0 ]; then
@@ -151,7 +163,8 @@ fi
 # phase times from the in-VM clocks (dom0 uptime for dom0 steps, guest uptime
 # for guest steps); host arrival times of console lines can lag
 timing=$(awk '
-	function up(s,  m) { if (match(s, /uptime=[0-9.]+/)) return substr(s, RSTART + 7, RLENGTH - 7) + 0; return -1 }
+	function up(s) { if (match(s, /uptime=[0-9.]+/)) return substr(s, RSTART + 7, RLENGTH - 7) + 0; return "" }
+	function d(a, b) { return (a == "" || b == "") ? "na" : sprintf("%.1f", b - a) }
 	/^step dom0-init /      { d_init = up($0) }
 	/^step xenstored-up /   { d_xs = up($0) }
 	/^step xl-create /      { d_xl = up($0) }
@@ -162,9 +175,9 @@ timing=$(awk '
 	/^guest GUEST-WORKLOAD-START / { g_ws = up($0) }
 	/^guest GUEST-DONE /    { g_done = up($0) }
 	END {
-		printf "dom0_kernel_s=%.1f toolstack_s=%.1f create_s=%.1f", d_init, d_xs - d_init, d_unp - d_xl
-		printf " guest_boot_s=%.1f workload_s=%.1f", g_ws, g_done - g_ws
-		printf " guest_total_s=%.1f teardown_s=%.1f dom0_total_s=%.1f", d_gone - d_unp, d_end - d_gone, d_end
+		printf "dom0_kernel_s=%s toolstack_s=%s create_s=%s", d(0, d_init), d(d_init, d_xs), d(d_xl, d_unp)
+		printf " guest_boot_s=%s workload_s=%s", d(0, g_ws), d(g_ws, g_done)
+		printf " guest_total_s=%s teardown_s=%s dom0_total_s=%s", d(d_unp, d_gone), d(d_gone, d_end), d(0, d_end)
 	}' "$OUT/results.txt")
 echo "E2E-TIMING scenario=$sname build_s=$build_s $timing wall_s=$wall"
 echo "E2E scenario=$sname result=$result dom0_verdict=${verdict:-none} qemu_exit=$qemu_rc wall_s=$wall"
