@@ -1,0 +1,425 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Integration tests of the blkqos loader: the real ./blkqos (run --no-attach,
+# in the background, following watches) against the test xenstored
+# (tests/xenstored/xenstored.py, spoken to by the real libxenstore), with the
+# maps read back through 'blkqos stats --json', 'bpftool map dump' and
+# tests/bin/loader_helper.
+#
+# usage: tests/loader/test_loader.sh [-v]     (root; bpffs; BPF; no Xen needed)
+# Prints "ok - ..." / "not ok - ... expected X, seen Y" per check and
+# "N passed, N failed" at the end; exit 1 if anything failed, 77 if it
+# cannot run here (not root, no bpftool/jq, a blkqos loader already running).
+# -v: also print the loader's log at the end.
+set -u
+
+top=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$top" || exit 1
+BLKQOS=$top/blkqos
+HELPER=$top/tests/bin/loader_helper
+PIN=/sys/fs/bpf/blkqos
+V=/local/domain/0/backend/vbd
+GUEST=7
+verbose=0
+[ "${1:-}" = "-v" ] && verbose=1
+
+PASSED=0 FAILED=0
+T0=${EPOCHREALTIME/./}
+el() { [ -n "${LT_TIME:-}" ] && printf '[%6d ms] ' $(( (${EPOCHREALTIME/./} - T0) / 1000 )); }
+ok() { PASSED=$((PASSED + 1)); echo "$(el)ok - $1"; }
+notok() { FAILED=$((FAILED + 1)); echo "$(el)not ok - $1 expected $2, seen $3"; }
+check_eq() { # NAME EXPECTED SEEN
+	if [ "$2" = "$3" ]; then ok "$1"; else notok "$1" "'$2'" "'$3'"; fi
+}
+check_ne() { # NAME UNEXPECTED SEEN
+	if [ "$2" != "$3" ]; then ok "$1"; else notok "$1" "not '$2'" "'$3'"; fi
+}
+# poll_eq NAME EXPECTED CMD...: run CMD until it prints EXPECTED (up to 2 s).
+poll_eq() {
+	local name=$1 exp=$2 seen i=0
+	shift 2
+	while :; do
+		seen=$("$@" 2>/dev/null)
+		[ "$seen" = "$exp" ] && break
+		i=$((i + 1))
+		[ $i -ge 100 ] && break
+		sleep 0.02
+	done
+	check_eq "$name" "$exp" "$seen"
+}
+# quiet variant: returns 0 when CMD prints EXPECTED within SECS seconds.
+wait_eq() { # SECS EXPECTED CMD...
+	local n=$(($1 * 50)) exp=$2 i=0
+	shift 2
+	until [ "$("$@" 2>/dev/null)" = "$exp" ]; do
+		i=$((i + 1)); [ $i -ge $n ] && return 1; sleep 0.02
+	done
+}
+check_rc() { # NAME EXPECTED_RC CMD...
+	local name=$1 exp=$2 out rc
+	shift 2
+	out=$("$@" 2>&1); rc=$?
+	if [ "$rc" = "$exp" ]; then ok "$name"
+	else notok "$name" "exit $exp" "exit $rc ($(echo "$out" | head -2 | tr '\n' ' '))"; fi
+}
+
+for t in bpftool jq python3 xenstore-write xenstore-read xenstore-chmod xenstore-ls; do
+	command -v $t >/dev/null || { echo "SKIP: $t not installed"; exit 77; }
+done
+[ "$(id -u)" = 0 ] || { echo "SKIP: needs root (BPF)"; exit 77; }
+[ -x "$BLKQOS" ] || { echo "not ok - ./blkqos is built (run make)"; echo "0 passed, 1 failed"; exit 1; }
+[ -x "$HELPER" ] || { echo "not ok - $HELPER is built (make $HELPER)"; echo "0 passed, 1 failed"; exit 1; }
+if pgrep -x blkqos >/dev/null; then
+	echo "SKIP: a blkqos process is running; this test unloads $PIN"; exit 77
+fi
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/loader-tests.XXXXXX") || exit 1
+LOG=$work/loader.log
+SPID="" LPID="" WPID=""
+: >"$LOG"
+
+stop_loader() { # [SIGNAL]
+	[ -n "$LPID" ] || return 0
+	kill -"${1:-TERM}" "$LPID" 2>/dev/null
+	local i=0
+	while kill -0 "$LPID" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.02; i=$((i + 1)); done
+	kill -KILL "$LPID" 2>/dev/null
+	wait "$LPID" 2>/dev/null
+	LPID=""
+}
+cleanup() {
+	trap - EXIT INT TERM
+	stop_loader
+	"$BLKQOS" unload >/dev/null 2>&1
+	if [ -n "$SPID" ]; then
+		kill -TERM "$SPID" 2>/dev/null
+		wait "$SPID" 2>/dev/null
+	fi
+	[ -n "$WPID" ] && kill "$WPID" 2>/dev/null
+	if [ "$verbose" = 1 ]; then echo "--- loader log"; cat "$LOG"; fi
+	rm -rf "$work"
+}
+trap 'cleanup' EXIT
+trap 'echo "not ok - interrupted or timed out"; FAILED=$((FAILED + 1)); echo "$PASSED passed, $FAILED failed"; exit 1' INT TERM
+
+# Stale state of an earlier run that died (no loader is running: checked above).
+"$BLKQOS" unload >/dev/null 2>&1
+
+# Bound the whole run (the script is expected to take well under a minute).
+( trap 'kill $sp 2>/dev/null; exit 0' TERM; sleep 110 & sp=$!; wait $sp; kill -TERM $$ ) 2>/dev/null &
+WPID=$!
+
+# ---- every command's --help -------------------------------------------------
+check_rc "blkqos --help exits 0" 0 "$BLKQOS" --help
+check_rc "blkqos help exits 0" 0 "$BLKQOS" help
+for c in run stats set get keys probe unload; do
+	out=$("$BLKQOS" $c --help 2>&1); rc=$?
+	if [ $rc = 0 ] && echo "$out" | grep -q '^Usage: blkqos'; then ok "blkqos $c --help exits 0 with a usage text"
+	else notok "blkqos $c --help exits 0 with a usage text" "exit 0 + 'Usage: blkqos $c'" "exit $rc: $(echo "$out" | head -1)"; fi
+done
+check_rc "unknown command exits 2" 2 "$BLKQOS" frobnicate
+check_rc "stats with nothing loaded exits 4" 4 "$BLKQOS" stats
+
+# ---- the test xenstored -----------------------------------------------------
+SOCK=$work/socket
+python3 tests/xenstored/xenstored.py --socket "$SOCK" --pidfile "$work/xs.pid" \
+	--guest-socket "$SOCK.dom$GUEST:$GUEST" </dev/null 2>"$work/xenstored.log" &
+SPID=$!
+i=0
+while [ ! -s "$work/xs.pid" ]; do
+	i=$((i + 1))
+	if [ $i -ge 100 ] || ! kill -0 $SPID 2>/dev/null; then
+		echo "not ok - test xenstored starts"; cat "$work/xenstored.log"
+		echo "$PASSED passed, $((FAILED + 1)) failed"; exit 1
+	fi
+	sleep 0.05
+done
+export XENSTORED_PATH=$SOCK XENSTORED_RUNDIR=$work
+gxs() { XENSTORED_PATH=$SOCK.dom$GUEST "$@"; }	# as the guest
+xsctl() { xenstore-write "/tool/xenstored-test/$1" "$2"; }
+newdom() { # DOMID NAME: a running domain
+	xenstore-write "/local/domain/$1/name" "$2" && xsctl introduce-domain "$1"
+}
+
+# ---- map readers --------------------------------------------------------------
+# stats_rate DOMID DEVID LIMIT [limits|domain_limits]: rate, 0 = unlimited, "absent"
+stats_rate() {
+	"$BLKQOS" stats --json | jq -r --argjson d "$1" --argjson v "$2" --arg l "$3" \
+		--arg s "${4:-limits}" \
+		'[.vbds[] | select(.domid == $d and .devid == $v)] |
+		 if length == 0 then "absent" else (.[0][$s][$l].rate // 0) end'
+}
+stats_field() { # DOMID DEVID JQ-PATH
+	"$BLKQOS" stats --json | jq -r --argjson d "$1" --argjson v "$2" \
+		"[.vbds[] | select(.domid == \$d and .devid == \$v)] |
+		 if length == 0 then \"absent\" else (.[0]$3) end"
+}
+# bt_rate DOMID DEVID LIMIT [limits|dom_limits]: the same read by bpftool (BTF names)
+bt_rate() {
+	bpftool map dump pinned $PIN/vbds -j | jq -r --argjson d "$1" --argjson v "$2" \
+		--arg l "$(echo "$3" | tr - _)" --arg s "${4:-limits}" \
+		'[.[].formatted | select(.key.domid == $d and .key.devid == $v)] |
+		 if length == 0 then "absent" else .[0].value[$s][$l].rate end'
+}
+bt_dom() { # DOMID JQ-PATH on the doms entry
+	bpftool map dump pinned $PIN/doms -j | jq -r --argjson d "$1" \
+		"[.[].formatted | select(.key == \$d)] | if length == 0 then \"absent\" else (.[0].value$2) end"
+}
+# both DOMID DEVID LIMIT [scope]: "stats=R bpftool=R"
+both() {
+	local s=limits b=limits
+	[ "${4:-}" = dom ] && s=domain_limits b=dom_limits
+	echo "stats=$(stats_rate "$1" "$2" "$3" $s) bpftool=$(bt_rate "$1" "$2" "$3" $b)"
+}
+
+MARK=0
+mark() { MARK=$(wc -c <"$LOG"); }
+since() { tail -c +$((MARK + 1)) "$LOG"; }
+# wait_log PATTERN (fixed string): up to 2 s for a line in the log since the mark
+wait_log() {
+	local i=0
+	until since | grep -qF -- "$1"; do
+		i=$((i + 1)); [ $i -ge 100 ] && return 1; sleep 0.02
+	done
+}
+start_loader() {
+	mark
+	"$BLKQOS" run --no-attach --rules "$work/rules" "$@" >>"$LOG" 2>&1 &
+	LPID=$!
+	local i=0
+	until since | grep -q "following xenstore"; do
+		i=$((i + 1))
+		if [ $i -ge 500 ] || ! kill -0 "$LPID" 2>/dev/null; then return 1; fi
+		sleep 0.02
+	done
+}
+alive() { if [ -n "$LPID" ] && kill -0 "$LPID" 2>/dev/null; then echo yes; else echo no; fi; }
+
+cat >"$work/rules" <<'EOF'
+# test rules
+web01 xvda bps=20M iops=500
+EOF
+
+# ---- start: a VBD present before the loader ---------------------------------
+newdom 5 vm5
+xenstore-write $V/5/51712/params /dev/vg/vm5 $V/5/51712/qos/iops 500 $V/5/51712/qos/bps 20M
+if start_loader; then ok "blkqos run --no-attach starts and follows xenstore"
+else notok "blkqos run --no-attach starts and follows xenstore" "'following xenstore' in its log" "$(tail -3 "$LOG" | tr '\n' ' ')"
+fi
+check_eq "pinned maps exist" "dom_buckets doms vbd_buckets vbd_stats vbds" "$(ls $PIN 2>/dev/null | sort | tr '\n' ' ' | sed 's/ $//')"
+
+check_eq "VBD with qos keys: iops limit in the map" "stats=500 bpftool=500" "$(both 5 51712 iops)"
+check_eq "VBD with qos keys: bps limit in the map" "stats=20000000 bpftool=20000000" "$(both 5 51712 bps)"
+check_eq "default burst is derived (iops burst)" 50 "$(stats_field 5 51712 .limits.iops.burst)"
+fields=$(bpftool map dump pinned $PIN/vbds -j | jq -r '.[0].formatted | [(.key | keys[]), (.value | keys[]), (.value.limits | keys[]), (.value.limits.iops | keys[])] | sort | join(",")')
+for f in domid devid slot dom_slot limits dom_limits iops read_iops write_iops bps read_bps write_bps rate burst peak epoch peak_epoch full_ns iops_size flush_mode discard_mode; do
+	case ",$fields," in
+	*",$f,"*) ok "bpftool dump of vbds shows field '$f'" ;;
+	*) notok "bpftool dump of vbds shows field '$f'" "$f" "$fields" ;;
+	esac
+done
+jfields=$("$BLKQOS" stats --json | jq -r '.vbds[0] | [keys[], (.limits.iops | keys[])] | sort | join(",")')
+for f in domid devid dev limits domain_limits read write flush discard deferrals deferred_ns rate burst level; do
+	case ",$jfields," in
+	*",$f,"*) ok "stats --json shows field '$f'" ;;
+	*) notok "stats --json shows field '$f'" "$f" "$jfields" ;;
+	esac
+done
+
+# ---- add, change, remove keys --------------------------------------------------
+xenstore-write $V/5/51728/params /dev/vg/vm5b $V/5/51728/qos/write-iops 250
+poll_eq "VBD added while running: in the map" "stats=250 bpftool=250" both 5 51728 write-iops
+xenstore-write $V/5/51712/qos/iops 800
+poll_eq "key changed: map updated" "stats=800 bpftool=800" both 5 51712 iops
+xenstore-rm $V/5/51712/qos/bps
+poll_eq "key removed: unlimited" "stats=0 bpftool=0" both 5 51712 bps
+check_eq "other limits untouched by the removal" "stats=800 bpftool=800" "$(both 5 51712 iops)"
+
+# ---- domain scope --------------------------------------------------------------
+xenstore-write $V/5/qos/iops 2000
+poll_eq "domain key: copied into VBD xvda" "stats=2000 bpftool=2000" both 5 51712 iops dom
+poll_eq "domain key: copied into VBD xvdb" "stats=2000 bpftool=2000" both 5 51728 iops dom
+check_eq "domain key: doms map holds it" 2000 "$(bt_dom 5 .limits.iops.rate)"
+check_eq "domain key: VBDs share the domain's slot" \
+	"$(bt_dom 5 .slot) $(bt_dom 5 .slot)" \
+	"$(bpftool map dump pinned $PIN/vbds -j | jq -r '[.[].formatted | select(.key.domid == 5) | .value.dom_slot] | map(tostring) | join(" ")')"
+check_eq "domain key: VBD's own limit unchanged" "stats=800 bpftool=800" "$(both 5 51712 iops)"
+xenstore-write $V/5/qos/bps 100M
+poll_eq "domain key added: copied into the VBDs" "stats=100000000 bpftool=100000000" both 5 51728 bps dom
+check_eq "doms map counts the domain's VBDs" 2 "$(bt_dom 5 .nr_vbds)"
+
+# ---- flat compatibility keys ------------------------------------------------------
+newdom 6 vm6
+xenstore-write $V/6/51712/params /dev/vg/vm6 $V/6/51712/tokens-refill 300 $V/6/51712/tokens-max 30
+poll_eq "tokens-refill: total iops rate" "stats=300 bpftool=300" both 6 51712 iops
+check_eq "tokens-max: total iops burst" 30 "$(stats_field 6 51712 .limits.iops.burst)"
+xenstore-rm $V/6/51712/tokens-refill
+xenstore-rm $V/6/51712/tokens-max
+xenstore-write $V/6/51712/credit 5000/s@50ms
+poll_eq "credit 5000/s@50ms: total iops rate" "stats=5000 bpftool=5000" both 6 51712 iops
+check_eq "credit 5000/s@50ms: burst = 50 ms worth" 250 "$(stats_field 6 51712 .limits.iops.burst)"
+
+# ---- guests cannot set their own limits --------------------------------------------
+mark
+xenstore-write $V/$GUEST/51712/params /dev/vg/vm7
+xenstore-chmod $V/$GUEST/51712 n0 r$GUEST
+xenstore-write $V/$GUEST/51712/qos ""
+xenstore-chmod $V/$GUEST/51712/qos n0 b$GUEST	# a guest-writable qos/ node
+if gxs xenstore-write $V/$GUEST/51712/qos/iops 99999; then ok "guest can write its writable qos node (test setup)"
+else notok "guest can write its writable qos node (test setup)" "write ok" "refused"; fi
+if wait_log "$V/$GUEST/51712/qos: ignored: domain $GUEST can write it"; then
+	ok "guest-written key: warning names the path"
+else notok "guest-written key: warning names the path" "'$V/$GUEST/51712/qos: ignored...'" "$(since | grep -i guest\\\|ignored | tail -2 | tr '\n' ' ')"; fi
+check_ne "guest-written key: not in the map" "stats=99999 bpftool=99999" "$(both $GUEST 51712 iops)"
+check_eq "guest-written key: VBD unlimited" "stats=0 bpftool=0" "$(both $GUEST 51712 iops)"
+
+xenstore-write $V/$GUEST/51728/params /dev/vg/vm7b $V/$GUEST/51728/qos/iops 400
+poll_eq "dom0-written key of the guest's VBD: in the map" "stats=400 bpftool=400" both $GUEST 51728 iops
+mark
+xenstore-chmod $V/$GUEST/51728/qos/iops n0 b$GUEST	# chmod'ed guest-writable
+if wait_log "$V/$GUEST/51728/qos/iops: ignored: domain $GUEST can write it"; then
+	ok "chmod'ed guest-writable node: warning names the path"
+else notok "chmod'ed guest-writable node: warning names the path" "'$V/$GUEST/51728/qos/iops: ignored...'" "$(since | tail -2 | tr '\n' ' ')"; fi
+mark
+gxs xenstore-write $V/$GUEST/51728/qos/iops 99999
+wait_log "$V/$GUEST/51728/qos/iops: ignored"	# the loader has seen the write
+check_ne "chmod'ed guest-writable node: guest's value not in the map" "stats=99999 bpftool=99999" "$(both $GUEST 51728 iops)"
+
+# ---- bad values: one line naming path and value; last good setting stays ---------
+P=$V/5/51712/qos/iops
+for bad in lots -5 99999999999999999999 1000T 10MB 0x10 1.5; do
+	mark
+	xenstore-write -- $P "$bad"
+	if wait_log "$P: \"$bad\""; then
+		sleep 0.1
+		n=$(since | grep -cF -- "$P")
+		check_eq "bad value '$bad': one log line naming path and value" 1 "$n"
+		line=$(since | grep -F -- "$P" | head -1)
+		case "$line" in
+		"blkqos: warning: "*|"blkqos: error: "*) ok "bad value '$bad': logged as warning/error ($line)" ;;
+		*) notok "bad value '$bad': logged as warning/error" "blkqos: warning: ..." "$line" ;;
+		esac
+	else
+		notok "bad value '$bad': one log line naming path and value" "a line with '$P: \"$bad\"'" "$(since | tr '\n' ' ')"
+	fi
+	check_eq "bad value '$bad': last good setting stays" "stats=800 bpftool=800" "$(both 5 51712 iops)"
+	check_eq "bad value '$bad': loader keeps running" yes "$(alive)"
+done
+xenstore-write $P 900
+poll_eq "good value after bad ones: taken" "stats=900 bpftool=900" both 5 51712 iops
+mark
+xenstore-write $V/5/51712/qos/iops-burst 5G
+wait_log "$V/5/51712/qos/iops-burst" && sleep 0.1
+check_eq "burst over the engine bound: one log line" 1 "$(since | grep -cF -- "$V/5/51712/qos/iops-burst")"
+check_eq "burst over the engine bound: rate stays" "stats=900 bpftool=900" "$(both 5 51712 iops)"
+xenstore-rm $V/5/51712/qos/iops-burst
+
+# ---- rules file ------------------------------------------------------------------------
+newdom 9 web01
+xenstore-write $V/9/51712/params /dev/vg/web01
+poll_eq "rule: qos/bps written into xenstore" 20M xenstore-read $V/9/51712/qos/bps
+poll_eq "rule: qos/iops written into xenstore" 500 xenstore-read $V/9/51712/qos/iops
+poll_eq "rule: bps limit in the map" "stats=20000000 bpftool=20000000" both 9 51712 bps
+poll_eq "rule: iops limit in the map" "stats=500 bpftool=500" both 9 51712 iops
+xenstore-write $V/9/51728/params /dev/vg/web01b
+poll_eq "rule for xvda only: xvdb registered unlimited" "stats=0 bpftool=0" both 9 51728 bps
+check_eq "rule for xvda only: no keys written for xvdb" "" "$(xenstore-list $V/9/51728/qos 2>/dev/null)"
+
+# ---- VBD removed -----------------------------------------------------------------------
+xenstore-rm $V/5/51728
+poll_eq "VBD removed from xenstore: entry leaves the map" "stats=absent bpftool=absent" both 5 51728 iops
+poll_eq "VBD removed: domain's VBD count follows" 1 bt_dom 5 .nr_vbds
+
+# ---- restart: kill -9, run again: the same maps, slots, epochs, levels, counters -------
+"$HELPER" poke 5 51712 -4242424242 777 || notok "poke bucket state (test setup)" 0 $?
+before_peek=$("$HELPER" peek 5 51712)
+before_ids=$(for m in vbds doms vbd_buckets dom_buckets vbd_stats; do bpftool map show pinned $PIN/$m -j | jq -r .id; done | tr '\n' ' ')
+before_vbds=$(bpftool map dump pinned $PIN/vbds -j | jq -S -c 'sort_by(.formatted.key.domid, .formatted.key.devid) | map(.formatted)')
+before_doms=$(bpftool map dump pinned $PIN/doms -j | jq -S -c 'sort_by(.formatted.key) | map(.formatted)')
+before_stats=$("$BLKQOS" stats --json | jq -S -c '[.vbds[] | {domid, devid, read, write}]')
+stop_loader KILL
+check_eq "after kill -9: maps stay pinned" "stats=900 bpftool=900" "$(both 5 51712 iops)"
+if start_loader; then ok "restart after kill -9"; else notok "restart after kill -9" "following xenstore" "$(tail -2 "$LOG" | tr '\n' ' ')"; fi
+check_eq "restart: same pinned map ids (vbds doms vbd_buckets dom_buckets vbd_stats)" "$before_ids" \
+	"$(for m in vbds doms vbd_buckets dom_buckets vbd_stats; do bpftool map show pinned $PIN/$m -j | jq -r .id; done | tr '\n' ' ')"
+check_eq "restart: slot, epoch, bucket level and counters of 5/xvda unchanged" "$before_peek" "$("$HELPER" peek 5 51712)"
+check_eq "restart: vbds map identical (slots, limits, epochs)" "$before_vbds" \
+	"$(bpftool map dump pinned $PIN/vbds -j | jq -S -c 'sort_by(.formatted.key.domid, .formatted.key.devid) | map(.formatted)')"
+check_eq "restart: doms map identical" "$before_doms" \
+	"$(bpftool map dump pinned $PIN/doms -j | jq -S -c 'sort_by(.formatted.key) | map(.formatted)')"
+check_eq "restart: stats counters unchanged" "$before_stats" \
+	"$("$BLKQOS" stats --json | jq -S -c '[.vbds[] | {domid, devid, read, write}]')"
+check_eq "restart: read ops counter visible in stats" 777 "$(stats_field 5 51712 .read.ops)"
+xenstore-write $V/5/51712/qos/iops 950
+poll_eq "restart: watches followed again" "stats=950 bpftool=950" both 5 51712 iops
+
+# ---- set / get ----------------------------------------------------------------------------
+check_rc "set 6 xvdb iops=700 bps=10M" 0 "$BLKQOS" set 6 xvdb iops=700 bps=10M
+got=$("$BLKQOS" get 6 xvdb 2>&1)
+case "$got" in *"iops = 700"*"bps = 10M"*|*"bps = 10M"*"iops = 700"*) ok "get shows what set wrote" ;;
+*) notok "get shows what set wrote" "'iops = 700' and 'bps = 10M'" "$(echo "$got" | tr '\n' ' ')" ;; esac
+check_eq "set: value in xenstore" 700 "$(xenstore-read $V/6/51728/qos/iops 2>&1)"
+poll_eq "set: limit in the map" "stats=700 bpftool=700" both 6 51728 iops
+check_eq "set: qos/ node owned by the backend, guest read-only" "n0 r6" \
+	"$(xenstore-ls -p $V/6/51728 | awk '/^qos /{print $NF}' | tr -d '()' | tr ',' ' ')"
+check_rc "set domain-wide: set 6 iops=3000" 0 "$BLKQOS" set 6 iops=3000
+poll_eq "set domain-wide: in the VBDs' domain limits" "stats=3000 bpftool=3000" both 6 51728 iops dom
+case "$("$BLKQOS" get 6 2>&1)" in *"domain 6 (all VBDs)"*"iops = 3000"*) ok "get shows the domain-wide key" ;;
+*) notok "get shows the domain-wide key" "'iops = 3000' under domain 6" "$("$BLKQOS" get 6 2>&1 | tr '\n' ' ')" ;; esac
+check_rc "set KEY= removes a key" 0 "$BLKQOS" set 6 xvdb bps=
+poll_eq "set KEY=: limit gone from the map" "stats=0 bpftool=0" both 6 51728 bps
+for bad in "6 xvdb iops=garbage" "6 xvdb iops=-1" "6 xvdb iops=10MB" "6 xvdb iops=99999999999999999999" \
+	   "6 xvdb iops=1000T" "6 xvdb nosuchkey=5" "6 xvdb iops" "6 notadev iops=5" "notadomid iops=5" \
+	   "6 xvdb =5" "6" "6 flush=exempt"; do
+	# shellcheck disable=SC2086
+	check_rc "set $bad: refused with exit 2" 2 "$BLKQOS" set $bad
+done
+check_eq "refused sets wrote nothing" 700 "$(xenstore-read $V/6/51728/qos/iops 2>&1)"
+check_eq "refused sets: map unchanged" "stats=700 bpftool=700" "$(both 6 51728 iops)"
+
+# ---- domain death ---------------------------------------------------------------------------
+check_eq "before death: domain 5 has its qos node" yes "$(xenstore-exists $V/5/qos && echo yes || echo no)"
+xsctl release-domain 5
+poll_eq "domain death: its VBD entries are gone" 0 \
+	sh -c "bpftool map dump pinned $PIN/vbds -j | jq '[.[] | select(.formatted.key.domid == 5)] | length'"
+poll_eq "domain death: its doms entry is gone" absent bt_dom 5 .slot
+poll_eq "domain death: stats shows none of its VBDs" 0 \
+	sh -c "\"$BLKQOS\" stats 5 --json | jq '.vbds | length'"
+poll_eq "domain death: the domain qos node is removed" no \
+	sh -c "xenstore-exists $V/5/qos && echo yes || echo no"
+check_eq "domain death: other domains untouched" "stats=700 bpftool=700" "$(both 6 51728 iops)"
+
+# ---- 1,000 create/destroy cycles ------------------------------------------------------------
+base=$("$HELPER" count)
+out=$("$HELPER" cycles 1000 1000 2>&1); rc=$?
+check_eq "1000 create/destroy cycles ran (loader followed each step)" 0 "$rc"
+echo "# $(echo "$out" | tail -1)"
+poll_eq "1000 cycles: vbds/doms entry counts back to before" "$base" "$HELPER" count
+check_eq "1000 cycles: no entry of a cycled domain in vbds" 0 \
+	"$(bpftool map dump pinned $PIN/vbds -j | jq '[.[] | select(.formatted.key.domid >= 1000 and .formatted.key.domid < 2000)] | length')"
+check_eq "1000 cycles: no entry of a cycled domain in doms" 0 \
+	"$(bpftool map dump pinned $PIN/doms -j | jq '[.[] | select(.formatted.key >= 1000 and .formatted.key < 2000)] | length')"
+check_eq "1000 cycles: no xenstore node left under the cycled domains' backend dirs" "" \
+	"$(xenstore-ls -f $V | grep -E "^$V/1[0-9]{3}/" | head -3)"
+check_eq "1000 cycles: loader still running" yes "$(alive)"
+
+# ---- stop, unload ----------------------------------------------------------------------------
+mark
+stop_loader TERM
+if since | grep -q "stopping; limits stay in force"; then ok "SIGTERM: loader stops cleanly"
+else notok "SIGTERM: loader stops cleanly" "'stopping' in its log" "$(since | tail -2 | tr '\n' ' ')"; fi
+check_eq "after stop: limits stay pinned" "stats=700 bpftool=700" "$(both 6 51728 iops)"
+check_rc "blkqos unload exits 0" 0 "$BLKQOS" unload
+check_eq "after unload: $PIN is gone" absent "$(ls -d $PIN 2>/dev/null || echo absent)"
+ours='^(vbds|doms|vbd_buckets|dom_buckets|vbd_stats|blkqos.*)$'
+poll_eq "after unload: no map of ours in bpftool map list" "" \
+	sh -c "bpftool map list -j | jq -r '.[] | .name // empty' | grep -E '$ours'"
+poll_eq "after unload: no program of ours in bpftool prog list" "" \
+	sh -c "bpftool prog list -j | jq -r '.[] | .name // empty' | grep -E '^blkqos'"
+check_rc "unload again: nothing loaded, exits 0" 0 "$BLKQOS" unload
+check_rc "stats after unload exits 4" 4 "$BLKQOS" stats
+
+warn=$(grep -c "warning\|error" "$LOG")
+echo "# loader log: $(wc -l <"$LOG") lines, $warn warnings/errors (all from the cases above)"
+echo "$PASSED passed, $FAILED failed"
+[ "$FAILED" = 0 ]
