@@ -39,10 +39,17 @@ def check(name, ok, expected, seen):
 
 
 def connect(timeout=5.0):
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.settimeout(timeout)
-    s.connect(SOCK)
-    return s
+    for attempt in range(200):
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(timeout)
+        try:
+            s.connect(SOCK)
+            return s
+        except BlockingIOError:
+            # listen backlog momentarily full: retry like a real client would
+            s.close()
+            time.sleep(0.01)
+    raise OSError("could not connect to %s" % SOCK)
 
 
 def recv_exact(s, n):

@@ -386,7 +386,7 @@ class Server:
                 probe.close()
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         sock.bind(path)
-        sock.listen(128)
+        sock.listen(socket.SOMAXCONN)
         sock.setblocking(False)
         ino = os.stat(path).st_ino
         self.listeners.append((sock, path, domid, ino))
