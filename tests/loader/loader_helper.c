@@ -128,6 +128,30 @@ static unsigned int count_doms(void)
 	return n;
 }
 
+static unsigned int count_range_vbds(unsigned int lo, unsigned int hi)
+{
+	struct blkqos_vbd_key k, *prev = NULL;
+	unsigned int n = 0;
+
+	while (bpf_map_get_next_key(vbds_fd, prev, &k) == 0) {
+		prev = &k;
+		n += k.domid >= lo && k.domid < hi;
+	}
+	return n;
+}
+
+static unsigned int count_range_doms(unsigned int lo, unsigned int hi)
+{
+	__u32 k, *prev = NULL;
+	unsigned int n = 0;
+
+	while (bpf_map_get_next_key(doms_fd, prev, &k) == 0) {
+		prev = &k;
+		n += k >= lo && k < hi;
+	}
+	return n;
+}
+
 /* Wait until the VBD's iops rate is rate (rate ~0: until the VBD is absent). */
 static int wait_rate(unsigned int domid, unsigned int devid, unsigned long long rate,
 		     double timeout)
@@ -219,7 +243,7 @@ static const char *val_of(char *buf, size_t len, unsigned int v)
  */
 static int cmd_cycles(unsigned int n, unsigned int first)
 {
-	unsigned int i, timeouts = 0, mdom = first - 1;
+	unsigned int i, timeouts = 0, mdom = first - 1, left_v, left_d;
 	double t0 = now_s();
 	char path[256], val[32], mpath[256], mval[32];
 
@@ -273,15 +297,24 @@ static int cmd_cycles(unsigned int n, unsigned int first)
 		if (timeouts > 5)
 			break;
 	}
-	/* Let the loader drain its queue: wait for the last VBD to leave. */
-	wait_rate(first + n - 1, 51712, ~0ULL, 2.0);
+	/*
+	 * Let the loader drain its queue (one more marker write), then count what
+	 * is left of the cycled domains while the marker domain still lives: its
+	 * own death would fire @releaseDomain and hide a leak.
+	 */
+	xw(mpath, val_of(mval, sizeof(mval), 999999));
+	if (wait_rate(mdom, 51712, 999999, 2.0))
+		timeouts++;
+	left_v = count_range_vbds(first, first + n);
+	left_d = count_range_doms(first, first + n);
 	ctl("release-domain", mdom);
 	snprintf(path, sizeof(path), VBD_ROOT "/%u", mdom);
 	xs_rm(xs, XBT_NULL, path);
 	if (wait_rate(mdom, 51712, ~0ULL, 2.0))
 		timeouts++;
-	printf("cycles %u timeouts %u seconds %.2f\n", i, timeouts, now_s() - t0);
-	return timeouts ? 1 : 0;
+	printf("cycles %u timeouts %u seconds %.2f left_vbds %u left_doms %u\n", i, timeouts,
+	       now_s() - t0, left_v, left_d);
+	return timeouts || left_v || left_d ? 1 : 0;
 }
 
 static const char *const dev_names[] = { "51712", "51728", "51744", "51760", "51776",

@@ -84,7 +84,7 @@ stop_loader() { # [SIGNAL]
 	local i=0
 	while kill -0 "$LPID" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.02; i=$((i + 1)); done
 	kill -KILL "$LPID" 2>/dev/null
-	wait "$LPID" 2>/dev/null
+	{ wait "$LPID"; } 2>/dev/null
 	LPID=""
 }
 cleanup() {
