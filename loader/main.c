@@ -510,6 +510,17 @@ static int cmd_get(int argc, char **argv)
 	return 0;
 }
 
+static const char usage_keys[] =
+"Usage: blkqos keys\n"
+"\n"
+"Lists every limit key with its unit, default and an example.\n";
+
+static const char usage_probe[] =
+"Usage: blkqos probe\n"
+"\n"
+"Says whether xen-blkback has the BPF hook blkqos attaches to, and which mode\n"
+"'blkqos run' would use. Exit 0 ready, 3 the host lacks something.\n";
+
 static int cmd_keys(void)
 {
 	const struct qos_key_doc *k;
@@ -572,6 +583,10 @@ int main(int argc, char **argv)
 		return cmd_set(argc, argv);
 	if (!strcmp(cmd, "get"))
 		return cmd_get(argc, argv);
+	if ((!strcmp(cmd, "keys") || !strcmp(cmd, "probe")) && want_help(argc, argv)) {
+		fputs(!strcmp(cmd, "keys") ? usage_keys : usage_probe, stdout);
+		return 0;
+	}
 	if (!strcmp(cmd, "keys"))
 		return cmd_keys();
 	if (!strcmp(cmd, "probe"))

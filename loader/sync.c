@@ -271,6 +271,8 @@ static char *domain_name(struct sync *s, unsigned int domid)
 	return xs_read(s->xs, XBT_NULL, path, &len);
 }
 
+static void reap_if_dead(struct sync *s, unsigned int domid);
+
 static void sync_vbd(struct sync *s, unsigned int domid, unsigned int devid)
 {
 	struct blkqos_limits prev, out;
@@ -286,8 +288,10 @@ static void sync_vbd(struct sync *s, unsigned int domid, unsigned int devid)
 	ents = xs_directory(s->xs, XBT_NULL, dir, &n);
 	known = blkqos_maps_vbd_get(s->maps, domid, devid, &cur) == 0;
 	if (!ents) {
-		if (known && blkqos_maps_vbd_del(s->maps, domid, devid) == 0)
+		if (known && blkqos_maps_vbd_del(s->maps, domid, devid) == 0) {
 			log_debug("vbd %u/%u: gone", domid, devid);
+			reap_if_dead(s, domid);
+		}
 		return;
 	}
 	if (!known && s->have_rules) {
@@ -401,6 +405,8 @@ static void sync_domain_tree(struct sync *s, unsigned int domid)
 	}
 	for (i = 0; i < ngone; i++)
 		blkqos_maps_vbd_del(s->maps, gone[i].domid, gone[i].devid);
+	if (ngone)
+		reap_if_dead(s, domid);
 }
 
 void sync_all(struct sync *s)
@@ -444,24 +450,45 @@ void sync_path(struct sync *s, const char *path)
 		sync_vbd(s, domid, devid);
 }
 
+static void reap_one(struct sync *s, unsigned int domid)
+{
+	char path[256];
+
+	blkqos_maps_dom_del(s->maps, domid);
+	/* The domain-wide limits node is ours to clean up. */
+	sync_dom_path(s, domid, path, sizeof(path));
+	xs_rm(s->xs, XBT_NULL, path);
+	log_info("domain %u: gone, its entries removed", domid);
+}
+
 void sync_reap(struct sync *s)
 {
 	__u32 d, *prev = NULL, dead[256];
 	unsigned int ndead = 0, i;
-	char path[256];
 
 	while (blkqos_maps_dom_next(s->maps, prev, &d) == 0) {
 		prev = &d;
 		if (d != s->backend && !xs_is_domain_introduced(s->xs, d) && ndead < 256)
 			dead[ndead++] = d;
 	}
-	for (i = 0; i < ndead; i++) {
-		blkqos_maps_dom_del(s->maps, dead[i]);
-		/* The domain-wide limits node is ours to clean up. */
-		sync_dom_path(s, dead[i], path, sizeof(path));
-		xs_rm(s->xs, XBT_NULL, path);
-		log_info("domain %u: gone, its entries removed", dead[i]);
-	}
+	for (i = 0; i < ndead; i++)
+		reap_one(s, dead[i]);
+}
+
+/*
+ * The last VBD of a domain went: if the domain is dead, forget it now. A
+ * backend write after @releaseDomain (blkback's last state change) registers
+ * the VBD and its domain again; without this the domain's entry would stay
+ * until the next domain dies.
+ */
+static void reap_if_dead(struct sync *s, unsigned int domid)
+{
+	struct blkqos_dom dom;
+
+	if (domid == s->backend || blkqos_maps_dom_get(s->maps, domid, &dom) || dom.nr_vbds ||
+	    xs_is_domain_introduced(s->xs, domid))
+		return;
+	reap_one(s, domid);
 }
 
 int sync_make_qos_dir(struct xs_handle *xs, unsigned int backend, unsigned int guest,
