@@ -39,13 +39,23 @@ PKGS="xen-hypervisor-$XENVER-amd64 linux-image-$KVER xen-utils-$XENVER xen-utils
 log() { echo "e2e-build: $*" >&2; }
 die() { echo "e2e-build: ERROR: $*" >&2; exit 1; }
 
-# newest cached .deb of a package, or nothing
+# newest cached .deb of a package, or nothing (from one listing: load_deblist)
+DEBLIST=""
+load_deblist() {
+	DEBLIST=$(cd "$DEBS" && ls -- *.deb 2>/dev/null | sort -V)
+}
 deb_of() {
-	ls "$DEBS/$1"_*.deb 2>/dev/null | sort -V | tail -n 1
+	local f last=""
+	for f in $DEBLIST; do
+		case "$f" in "$1"_*) last=$f ;; esac
+	done
+	[ -n "$last" ] && echo "$DEBS/$last"
+	return 0
 }
 
 fetch() {
 	mkdir -p "$DEBS"
+	load_deblist
 	local missing="" p
 	for p in $PKGS; do
 		[ -n "$(deb_of "$p")" ] || missing="$missing $p"
@@ -63,6 +73,7 @@ fetch() {
 	fi
 	mv "$tmp"/*.deb "$DEBS"/
 	rm -rf "$tmp"
+	load_deblist
 }
 
 extract() {
@@ -163,13 +174,13 @@ is_dyn_elf() {
 	readelf -l "$1" 2>/dev/null | grep -q 'Requesting program interpreter'
 }
 
+# busybox plus /bin/sh; the init scripts run "busybox --install -s /bin" first
+# (one process at boot instead of ~300 ln at build time)
 install_busybox() {
-	local stage=$1 a
+	local stage=$1
 	mkdir -p "$stage/bin" "$stage/sbin" "$stage/usr/bin" "$stage/usr/sbin"
 	cp "$ROOT/bin/busybox" "$stage/bin/busybox"
-	for a in $("$ROOT/bin/busybox" --list); do
-		[ -e "$stage/bin/$a" ] || ln -s busybox "$stage/bin/$a"
-	done
+	ln -s busybox "$stage/bin/sh"
 }
 
 # mk_cpio STAGE OUT: reproducible newc archive
@@ -277,7 +288,6 @@ build_dom0() {
 	ln -s ../run "$stage/var/run"
 	install_busybox "$stage"
 	# real tools that the hotplug scripts need
-	rm -f "$stage/bin/bash" "$stage/bin/flock"
 	cp "$ROOT/bin/bash" "$stage/bin/bash"
 	cp "$ROOT/usr/bin/flock" "$stage/bin/flock"
 	for x in xl xenstored xenconsoled xen-init-dom0 xenstore-control; do

@@ -23,6 +23,8 @@
 
 export PATH=/usr/lib/xen-4.17/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 export HOME=/root
+# applet links (existing files such as bash and flock are kept)
+/bin/busybox --install -s /bin
 
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
@@ -212,8 +214,12 @@ run_hook done || hook_done=$?
 
 guest_rc=$(sed -n 's/^GUEST-DONE rc=\([0-9]*\).*/\1/p' "$E2E_RESULTS" | tail -n 1)
 nload=$(grep -c '^LOADGEN' "$E2E_RESULTS")
-summary="guest_rc=${guest_rc:-none} loadgen_lines=$nload hook_done_rc=$hook_done timed_out=$timed_out"
-if [ $timed_out = 0 ] && [ "$guest_rc" = 0 ] && [ $hook_done = 0 ] && [ "$nload" -gt 0 ]; then
+# any I/O error or verify mismatch fails the run, even from a background loadgen
+nerr=$(grep '^LOADGEN' "$E2E_RESULTS" | grep -vc ' errors=0 ')
+summary="guest_rc=${guest_rc:-none} loadgen_lines=$nload loadgen_with_errors=$nerr"
+summary="$summary hook_done_rc=$hook_done timed_out=$timed_out"
+if [ $timed_out = 0 ] && [ "$guest_rc" = 0 ] && [ $hook_done = 0 ] && [ "$nload" -gt 0 ] &&
+	[ "$nerr" = 0 ]; then
 	finish pass "$summary"
 else
 	finish fail "$summary"

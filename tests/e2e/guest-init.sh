@@ -4,6 +4,7 @@
 # Lines starting with LOADGEN / SAMPLE / VERIFYBAD / GUEST- are machine-readable;
 # dom0 forwards them to its serial console with the "@E2E guest " prefix.
 export PATH=/bin:/sbin:/usr/bin:/usr/sbin
+/bin/busybox --install -s /bin
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev

@@ -22,7 +22,9 @@ created)
 	done
 	;;
 running)
-	sleep "${DEMO_CHANGE_AFTER:-15}"
+	# align with the workload: wait until the guest says it starts (console lag ~1 s)
+	until grep -q '^GUEST-WORKLOAD-START' "$E2E_RESULTS"; do sleep 0.2; done
+	sleep "${DEMO_CHANGE_AFTER:-4}"
 	for p in $E2E_VBD_PATHS; do
 		xenstore-write "$p/e2e-demo-limit" 200
 		echo "@E2E hook live-change path=$p e2e-demo-limit=200 uptime=$(cut -d' ' -f1 /proc/uptime)"
