@@ -13,6 +13,7 @@
 #   E2E_DOM0_APPEND="..."   extra dom0 kernel args (no commas), e.g. "loglevel=7"
 #   E2E_XEN_APPEND="..."    extra Xen args
 #   E2E_VERBOSE=1           echo every serial line, not only progress
+#   E2E_LOCK=0              do not wait for other e2e runs (build/e2e/.run.lock)
 # Exit: 0 pass, 1 fail (guest/hook/verdict), 2 harness error, 124 timeout.
 # Outputs: $E2E_OUT/serial.log (full serial console), $E2E_OUT/results.txt
 # (the "@E2E" lines without the prefix), dom0.cpio, guest.cpio.
@@ -57,6 +58,17 @@ trap cleanup EXIT
 trap 'echo "e2e: interrupted"; exit 130' INT TERM
 
 say "scenario $sname ($scen)"
+# one emulated run at a time on this machine: parallel runs share 2 cores (and
+# the build cache), which would ruin both runs' timings
+if [ "${E2E_LOCK:-1}" = 1 ]; then
+	mkdir -p "$B"
+	exec 9>"$B/.run.lock"
+	if ! flock -n 9; then
+		say "waiting for another e2e run to finish (lock $B/.run.lock)"
+		flock 9
+		say "got the lock"
+	fi
+fi
 "$E2E_DIR/build.sh" prepare || { echo "e2e: build failed" >&2; exit 2; }
 "$E2E_DIR/build.sh" initramfs "$scen" "$OUT" || { echo "e2e: initramfs failed" >&2; exit 2; }
 build_s=$(el); build_s=${build_s// /}; build_s=${build_s%s}
