@@ -170,6 +170,15 @@ def main():
     check("oversize DIRECTORY reply -> E2BIG", r[3] == b"E2BIG\0", "E2BIG",
           r[3][:20])
 
+    # --- very deep tree: create and remove ~1500 levels -----------------------
+    deep = b"/wire/deep" + b"/d" * 1500
+    r1 = request(s, XS_WRITE, deep + b"\0x")
+    r2 = request(s, XS_RM, b"/wire/deep\0")
+    r3 = request(s, XS_READ, deep + b"\0")
+    check("1500-level deep tree write+rm", r1[3] == b"OK\0" and
+          r2[3] == b"OK\0" and r3[3] == b"ENOENT\0", "OK, OK, ENOENT",
+          (r1[3], r2[3], r3[3]))
+
     # --- pipelining: many requests in one write --------------------------------
     blob = b"".join(HDR.pack(XS_READ, i, 0, 8) + b"/wire/x\0"
                     for i in range(200))

@@ -18,6 +18,7 @@ import socket
 import stat
 import struct
 import sys
+import traceback
 
 # ---------------------------------------------------------------------------
 # Wire protocol constants (xen/io/xs_wire.h)
@@ -54,7 +55,7 @@ TYPE_NAMES = {
     21: "RESET_WATCHES", 22: "DIRECTORY_PART",
 }
 
-HDR = struct.Struct("<IIII")  # type, req_id, tx_id, len (host order, x86)
+HDR = struct.Struct("=IIII")  # type, req_id, tx_id, len (host byte order)
 XENSTORE_PAYLOAD_MAX = 4096
 XENSTORE_ABS_PATH_MAX = 3072
 XENSTORE_REL_PATH_MAX = 2048
@@ -513,6 +514,13 @@ class Server:
             log("%s: -> ERROR %s" % (conn.label, e.name))
             conn.send(XS_ERROR, req_id, tx_id, e.name.encode() + b"\0")
             return
+        except Exception:  # a bug here must not take the daemon down
+            sys.stderr.write("xenstored.py: INTERNAL ERROR handling %s %r\n"
+                             % (name, payload[:200]))
+            traceback.print_exc()
+            sys.stderr.flush()
+            conn.send(XS_ERROR, req_id, tx_id, b"EIO\0")
+            return
         if reply is None:
             return
         if len(reply) > XENSTORE_PAYLOAD_MAX:
@@ -604,14 +612,22 @@ class Server:
         view.put(par, pnode)
 
     def _delete_tree(self, view, path, node, top):
-        for child in node.children:
-            cpath = (path if path != "/" else "") + "/" + child
-            cnode = view.get(cpath)
-            if cnode is not None:
-                self._delete_tree(view, cpath, cnode, top=False)
-        if not top:
-            view.event(self.event_for(view, path, node, True))
-        view.delete(path)
+        # post-order, iterative (paths may be ~1500 levels deep)
+        stack = [(path, node, False)]
+        while stack:
+            p, n, expanded = stack.pop()
+            if not expanded:
+                stack.append((p, n, True))
+                for child in reversed(n.children):
+                    cpath = (p if p != "/" else "") + "/" + child
+                    cnode = view.get(cpath)
+                    if cnode is not None:
+                        stack.append((cpath, cnode, False))
+                continue
+            if p != path:
+                # like xenstored: removed descendants fire exact watches
+                view.event(self.event_for(view, p, n, True))
+            view.delete(p)
 
     # -- watch delivery ------------------------------------------------------
     def watch_permitted(self, conn, ev):

@@ -264,6 +264,24 @@ static void test_basic(struct xs_handle *h)
                 EINVAL, "write /test/x/");
     expect_fail("bad path char -> EINVAL", w(h, XBT_NULL, "/test/a b", "1"), EINVAL,
                 "write '/test/a b'");
+    /* > 4096 bytes of child names: DIRECTORY gives E2BIG, libxenstore
+     * falls back to DIRECTORY_PART */
+    {
+        char p[128];
+        unsigned int i, ok = 1;
+
+        for (i = 0; i < 150; i++) {
+            snprintf(p, sizeof(p), "/test/big/child-with-a-long-name-%04u", i);
+            ok &= w(h, XBT_NULL, p, "");
+        }
+        dir = xs_directory(h, XBT_NULL, "/test/big", &n);
+        result("directory > 4k (DIRECTORY_PART)", ok && dir && n == 150 &&
+               !strcmp(dir[149], "child-with-a-long-name-0149"),
+               "expected 150 entries, saw %s %u", dir ? "" : errname(errno),
+               dir ? n : 0);
+        free(dir);
+        xs_rm(h, XBT_NULL, "/test/big");
+    }
     v = xs_get_domain_path(h, 7);
     result("get_domain_path", v && !strcmp(v, "/local/domain/7"),
            "expected /local/domain/7, saw %s", v ? v : errname(errno));
@@ -521,6 +539,15 @@ static void test_guest(struct xs_handle *h, const char *gpath, unsigned int dom)
                pred < 0 ? "error" : pred ? "allowed" : "denied",
                actual ? "allowed" : "denied");
     }
+    /* control: drop-guest-connections closes the guest's connections */
+    snprintf(path, sizeof(path), "%u", dom);
+    expect_ok("control drop-guest-connections",
+              w(h, XBT_NULL, "/tool/xenstored-test/drop-guest-connections", path),
+              "write control node");
+    v = xs_read(g, XBT_NULL, "data/rel", NULL);
+    result("guest connection was dropped", v == NULL,
+           "expected the read to fail, saw \"%s\"", v ? v : "");
+    free(v);
     xs_close(g);
 }
 
