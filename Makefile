@@ -32,7 +32,7 @@ SKEL	:= $(BUILD)/blkqos.skel.h
 LOADER_SRCS := $(wildcard loader/*.c)
 LOADER_HDRS := $(wildcard loader/*.h) include/blkqos.h
 
-.PHONY: all clean test bench deps help
+.PHONY: all clean test test-run bench bench-run deps help
 all: blkqos
 
 $(BUILD):
@@ -66,13 +66,27 @@ $(BIN)/bench_engine: tests/bpf/bench_engine.c $(TEST_COMMON) tests/bpf/*.h $(SKE
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -Itests/bpf -o $@ tests/bpf/bench_engine.c $(TEST_COMMON) $(LIBS)
 
--include tests/unit/Makefile.inc
+include tests/unit/Makefile.inc
+include tests/fuzz/Makefile.inc
+-include tests/loader/Makefile.inc
 
-test: blkqos $(BIN)/test_engine $(UNIT_TESTS)
-	$(Q)tests/run-tests.sh $(BIN)/test_engine $(UNIT_TESTS)
+# The README's test command: installs what it needs, builds, runs every suite.
+test: deps
+	$(Q)$(MAKE) --no-print-directory test-run
 
-bench: $(BIN)/bench_engine
+KERNEL_CHECK := $(MAKE) --no-print-directory -C kernel check
+XENSTORED_TEST := tests/xenstored/test_xenstored.sh
+
+test-run: blkqos $(BIN)/test_engine $(UNIT_TESTS) $(FUZZ_TARGETS) $(LOADER_TEST_BINS)
+	$(Q)tests/run-tests.sh $(UNIT_TESTS) $(BIN)/test_engine "$(MAKE) --no-print-directory fuzz-smoke" \
+		$(XENSTORED_TEST) $(LOADER_TESTS) "$(KERNEL_CHECK)"
+
+bench: deps
+	$(Q)$(MAKE) --no-print-directory bench-run
+
+bench-run: $(BIN)/bench_engine blkqos $(LOADER_TEST_BINS)
 	$(Q)$(BIN)/bench_engine
+	$(Q)for b in $(LOADER_BENCH); do $$b || exit 1; done
 
 # Install the Debian 12 packages the build and tests need.
 deps:

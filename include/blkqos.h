@@ -66,7 +66,7 @@ enum blkqos_discard_mode {
 /*
  * One limit: a sustained token bucket and an optional peak bucket.
  * rate == 0 means unlimited; then the other fields are ignored.
- * The derived fields are filled by blkqos_limit_derive() (include/blkqos_cfg.h)
+ * The derived fields are filled by blkqos_limit_derive() (loader/limits.h)
  * in userspace so the BPF side never divides on the hot path.
  */
 struct blkqos_limit {
