@@ -32,7 +32,7 @@ SKEL	:= $(BUILD)/blkqos.skel.h
 LOADER_SRCS := $(wildcard loader/*.c)
 LOADER_HDRS := $(wildcard loader/*.h) include/blkqos.h
 
-.PHONY: all clean test test-run bench bench-run deps help
+.PHONY: all clean test test-run bench bench-run deps help regen-vmlinux
 all: blkqos
 
 $(BUILD):
@@ -87,6 +87,14 @@ bench: deps
 bench-run: $(BIN)/bench_engine blkqos $(LOADER_TEST_BINS)
 	$(Q)$(BIN)/bench_engine
 	$(Q)for b in $(LOADER_BENCH); do $$b || exit 1; done
+
+# Regenerate vmlinux.h: Debian 6.1.0-56-amd64 vmlinux BTF + the patched
+# xen_blkback module BTF (kernel/build), or FROM=running on a dom0 with the
+# patched module loaded (/sys/kernel/btf/{vmlinux,xen_blkback}).
+regen-vmlinux:
+	$(call msg,GEN,vmlinux.h)
+	$(Q)if [ "$(FROM)" = running ]; then kernel/gen-vmlinux-h.sh --running vmlinux.h; \
+	else kernel/gen-vmlinux-h.sh vmlinux.h; fi
 
 # Install the Debian 12 packages the build and tests need.
 deps:

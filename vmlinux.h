@@ -113659,6 +113659,7 @@ struct xen_blkif_ring {
 	struct work_struct free_work;
 	wait_queue_head_t shutdown_wq;
 	struct xen_blkif *blkif;
+	atomic64_t defer_until;
 };
 
 struct backend_info;
@@ -113679,15 +113680,6 @@ struct xen_blkif {
 	struct xen_blkif_ring *rings;
 	unsigned int nr_rings;
 	long unsigned int buffer_squeeze_end;
-};
-
-struct backend_info {
-	struct xenbus_device *dev;
-	struct xen_blkif *blkif;
-	struct xenbus_watch backend_watch;
-	unsigned int major;
-	unsigned int minor;
-	char *mode;
 };
 
 struct seg_buf {
@@ -113724,6 +113716,28 @@ struct phys_req {
 	blkif_sector_t nr_sects;
 	struct block_device *bdev;
 	blkif_sector_t sector_number;
+};
+
+struct trace_event_raw_xen_blkif_dispatch {
+	struct trace_entry ent;
+	u64 nr_sectors;
+	unsigned int handle;
+	unsigned int operation;
+	short unsigned int domid;
+	char __data[0];
+};
+
+struct trace_event_data_offsets_xen_blkif_dispatch {};
+
+typedef void (*btf_trace_xen_blkif_dispatch)(void *, struct xen_blkif_ring *, short unsigned int, unsigned int, unsigned int, u64);
+
+struct backend_info {
+	struct xenbus_device *dev;
+	struct xen_blkif *blkif;
+	struct xenbus_watch backend_watch;
+	unsigned int major;
+	unsigned int minor;
+	char *mode;
 };
 
 #ifndef BPF_NO_PRESERVE_ACCESS_INDEX
