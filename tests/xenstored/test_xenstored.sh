@@ -173,9 +173,9 @@ check_rc "xenstore-rm recursive" 0 xenstore-rm /r
 check_rc "recursive rm removed subtree" 1 xenstore-exists /r/1/2/3
 
 section "xenstore-watch"
-xenstore-watch -n 3 /t >"$work/w1.out" 2>&1 &
+timeout 10 xenstore-watch -n 3 /t >"$work/w1.out" 2>&1 &
 W1=$!
-xenstore-watch -n 3 /t >"$work/w2.out" 2>&1 &
+timeout 10 xenstore-watch -n 3 /t >"$work/w2.out" 2>&1 &
 W2=$!
 wait_for grep -qx /t "$work/w1.out"; wait_for grep -qx /t "$work/w2.out"
 check_eq "xenstore-watch gets the initial event" "/t" "$(head -1 "$work/w1.out")"
@@ -184,7 +184,7 @@ xenstore-rm /t/b >/dev/null 2>&1
 wait "$W1"; wait "$W2"
 check_eq "watcher 1: initial, write, rm" $'/t\n/t/new\n/t/b' "$(cat "$work/w1.out")"
 check_eq "watcher 2 sees the same" $'/t\n/t/new\n/t/b' "$(cat "$work/w2.out")"
-xenstore-watch -n 2 /t/c/d >"$work/w3.out" 2>&1 &
+timeout 10 xenstore-watch -n 2 /t/c/d >"$work/w3.out" 2>&1 &
 W3=$!
 wait_for grep -qx /t/c/d "$work/w3.out"
 xenstore-rm /t >/dev/null 2>&1
@@ -198,9 +198,9 @@ section "simulated domain death (control interface)"
 # the real binary.
 XC=$(ls /usr/lib/xen-*/bin/xenstore-control 2>/dev/null | head -1)
 xenstore-write /local/domain/6/name g6 /local/domain/7/name g7 /local/domain/8/name g8 >/dev/null 2>&1
-xenstore-watch -n 4 @releaseDomain >"$work/rel.out" 2>&1 &
+timeout 10 xenstore-watch -n 4 @releaseDomain >"$work/rel.out" 2>&1 &
 WR=$!
-xenstore-watch -n 2 @introduceDomain >"$work/intro.out" 2>&1 &
+timeout 10 xenstore-watch -n 2 @introduceDomain >"$work/intro.out" 2>&1 &
 WI=$!
 wait_for grep -q @releaseDomain "$work/rel.out"; wait_for grep -q @introduceDomain "$work/intro.out"
 check_rc "xenstore-control introduce-domain 6" 0 "$XC" introduce-domain 6
