@@ -71,6 +71,7 @@ GUEST_TIMEOUT=300
 GUEST_NAME=e2eguest
 GUEST_CPUS=""		# xl cpus= (pCPU affinity), e.g. "1"
 GUEST_EXTRA=""		# more guest kernel args
+HOTPLUG=fast		# fast: /etc/xen/scripts/block-e2e; stock: Xen's "block" script
 WORKLOAD=""
 # shellcheck disable=SC1091
 . /e2e/scenario
@@ -121,7 +122,11 @@ for d in $DISKS; do
 		fail "disk file $vdev"
 	[ -b /dev/loop$i ] || mknod /dev/loop$i b 7 $i
 	losetup /dev/loop$i "/disks/$vdev.img" || fail "losetup loop$i"
-	diskcfg="$diskcfg'phy:/dev/loop$i,$vdev,w', "
+	if [ "$HOTPLUG" = stock ]; then
+		diskcfg="$diskcfg'phy:/dev/loop$i,$vdev,w', "
+	else
+		diskcfg="$diskcfg'vdev=$vdev,access=rw,backendtype=phy,script=block-e2e,target=/dev/loop$i', "
+	fi
 	E2E_DISK_DEVS="$E2E_DISK_DEVS $vdev=/dev/loop$i"
 	i=$((i + 1))
 done
@@ -131,7 +136,7 @@ step disks
 cat > /run/guest.cfg <<EOF
 name = "$GUEST_NAME"
 type = "pv"
-kernel = "/guest/vmlinux.gz"
+kernel = "/guest/vmlinux"
 ramdisk = "/guest/initrd.cpio"
 extra = "console=hvc0 rdinit=/init quiet loglevel=3 $GUEST_EXTRA"
 memory = $GUEST_MEM
