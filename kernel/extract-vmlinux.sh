@@ -21,6 +21,7 @@ DEBDIR=${DEBDIR:-$HERE/../build/debs}
 die() { echo "extract-vmlinux: $*" >&2; exit 1; }
 
 src=${VMLINUZ:-}
+from=
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
@@ -32,14 +33,20 @@ if [ -z "$src" ]; then
 	deb=$(ls "$DEBDIR"/"${pkg}"_*.deb 2>/dev/null | sort -V | tail -n 1 || true)
 	if [ -z "$deb" ]; then
 		mkdir -p "$DEBDIR"
-		(cd "$DEBDIR" && apt-get download -qq "$pkg" 2>&1 |
-			grep -v '^W: Download is performed unsandboxed' >&2) || true
-		deb=$(ls "$DEBDIR"/"${pkg}"_*.deb 2>/dev/null | sort -V | tail -n 1 || true)
+		for try in 1 2; do
+			(cd "$DEBDIR" && apt-get download -qq "$pkg" 2>&1 |
+				grep -v '^W: Download is performed unsandboxed' >&2) || true
+			deb=$(ls "$DEBDIR"/"${pkg}"_*.deb 2>/dev/null | sort -V | tail -n 1 || true)
+			# No package lists yet (fresh container): update once, as root.
+			[ -z "$deb" ] && [ "$try" = 1 ] && [ "$(id -u)" = 0 ] || break
+			apt-get update -qq >/dev/null 2>&1 || true
+		done
 		[ -n "$deb" ] || die "cannot download $pkg (apt-get update? deb-src/security sources?)"
 	fi
 	dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$tmp" "./boot/vmlinuz-$KVER" ||
 		die "no boot/vmlinuz-$KVER in $deb"
 	src=$tmp/boot/vmlinuz-$KVER
+	from=$deb
 fi
 
 # Byte offset of the first xz stream header.
@@ -58,4 +65,4 @@ grep -aq "Linux version $KVER " "$tmp/vmlinux" ||
 mkdir -p "$(dirname "$OUT")"
 mv "$tmp/vmlinux" "$OUT.tmp"
 mv "$OUT.tmp" "$OUT"
-echo "extract-vmlinux: $OUT from $src"
+echo "extract-vmlinux: $OUT from ${from:-$src}"
