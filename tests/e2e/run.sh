@@ -13,6 +13,8 @@
 #   E2E_DOM0_APPEND="..."   extra dom0 kernel args (no commas), e.g. "loglevel=7"
 #   E2E_XEN_APPEND="..."    extra Xen args
 #   E2E_VERBOSE=1           echo every serial line, not only progress
+#   E2E_QEMU_NICE=N         run QEMU under nice -n N (default 0; <0 favours the
+#                           run over other work on the machine: measurements only)
 #   E2E_LOCK=0              do not wait for other e2e runs (build/e2e/.run.lock)
 # Exit: 0 pass, 1 fail (guest/hook/verdict), 2 harness error, 124 timeout.
 # Outputs: $E2E_OUT/serial.log (full serial console), $E2E_OUT/results.txt
@@ -82,7 +84,7 @@ XEN_APPEND="$XEN_APPEND loglvl=all guest_loglvl=all noreboot dom0=pv bootscrub=0
 DOM0_APPEND="console=hvc0 earlyprintk=xen rdinit=/init quiet ${E2E_DOM0_APPEND:-}"
 case "$DOM0_APPEND" in *,*) echo "e2e: E2E_DOM0_APPEND must not contain commas" >&2; exit 2 ;; esac
 
-qemu-system-x86_64 -machine pc -cpu max,-smap -smp 2 -m 3072 \
+nice -n "${E2E_QEMU_NICE:-0}" qemu-system-x86_64 -machine pc -cpu max,-smap -smp 2 -m 3072 \
 	-display none -vga none -net none -monitor none -no-reboot \
 	-serial "file:$LOG" \
 	-device isa-debug-exit,iobase=0xf4,iosize=0x04 \
@@ -118,11 +120,17 @@ show_new() {
 	seen=$n
 }
 
+load_start=$(cut -d' ' -f1 /proc/loadavg)
+qemu_cpu=0
+clk=$(getconf CLK_TCK)
 deadline=$(( $(date +%s) + TIMEOUT ))
 timed_out=0
 panic_at=""
 while kill -0 "$qemu_pid" 2>/dev/null; do
 	show_new
+	# QEMU's CPU time (utime + stime), sampled until it exits
+	qemu_cpu=$(awk -v c="$clk" '{sub(/.*\) /, ""); printf "%.1f", ($12 + $13) / c}' \
+		"/proc/$qemu_pid/stat" 2>/dev/null || echo "$qemu_cpu")
 	if [ "$(date +%s)" -ge "$deadline" ]; then
 		timed_out=1
 		break
@@ -192,6 +200,7 @@ timing=$(awk '
 		printf " guest_boot_s=%s workload_s=%s", d(0, g_ws), d(g_ws, g_done)
 		printf " guest_total_s=%s teardown_s=%s dom0_total_s=%s", d(d_unp, d_gone), d(d_gone, d_end), d(0, d_end)
 	}' "$OUT/results.txt")
-echo "E2E-TIMING scenario=$sname build_s=$build_s $timing wall_s=$wall"
+load_end=$(cut -d' ' -f1 /proc/loadavg)
+echo "E2E-TIMING scenario=$sname build_s=$build_s $timing wall_s=$wall qemu_cpu_s=$qemu_cpu host_load1=$load_start/$load_end"
 echo "E2E scenario=$sname result=$result dom0_verdict=${verdict:-none} qemu_exit=$qemu_rc wall_s=$wall"
 exit $rc
