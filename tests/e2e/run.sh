@@ -15,6 +15,9 @@
 #   E2E_VERBOSE=1           echo every serial line, not only progress
 #   E2E_QEMU_NICE=N         run QEMU under nice -n N (default 0; <0 favours the
 #                           run over other work on the machine: measurements only)
+#   E2E_QEMU_ACCEL=...      QEMU -accel value (default tcg,thread=single: one host
+#                           thread for both vCPUs; 5-10x the I/O rate of MTTCG here)
+#   E2E_QEMU_CPU=...        QEMU -cpu value (default max,-smap; plain max crashes dom0)
 #   E2E_LOCK=0              do not wait for other e2e runs (build/e2e/.run.lock)
 # Exit: 0 pass, 1 fail (guest/hook/verdict), 2 harness error, 124 timeout.
 # Outputs: $E2E_OUT/serial.log (full serial console), $E2E_OUT/results.txt
@@ -84,7 +87,8 @@ XEN_APPEND="$XEN_APPEND loglvl=all guest_loglvl=all noreboot dom0=pv bootscrub=0
 DOM0_APPEND="console=hvc0 earlyprintk=xen rdinit=/init quiet ${E2E_DOM0_APPEND:-}"
 case "$DOM0_APPEND" in *,*) echo "e2e: E2E_DOM0_APPEND must not contain commas" >&2; exit 2 ;; esac
 
-nice -n "${E2E_QEMU_NICE:-0}" qemu-system-x86_64 -machine pc -cpu max,-smap -smp 2 -m 3072 \
+nice -n "${E2E_QEMU_NICE:-0}" qemu-system-x86_64 -machine pc -smp 2 -m 3072 \
+	-accel "${E2E_QEMU_ACCEL:-tcg,thread=single}" -cpu "${E2E_QEMU_CPU:-max,-smap}" \
 	-display none -vga none -net none -monitor none -no-reboot \
 	-serial "file:$LOG" \
 	-device isa-debug-exit,iobase=0xf4,iosize=0x04 \

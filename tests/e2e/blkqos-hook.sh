@@ -1,0 +1,183 @@
+#!/bin/bash
+# dom0 hook for the blkqos end-to-end scenarios (tests/e2e/run.sh phases).
+#
+# boot:    the patched xen-blkback is loaded with BTF; `blkqos probe` agrees
+# created: starts `blkqos run` (attaches), applies the scenario's LIMITS with
+#          `blkqos set`, waits until the maps hold them
+# running: runs the scenario's LIVE snippet (live changes, kill -9 of the
+#          loader, domain destroy), and samples the ring thread's CPU time
+# done:    prints `blkqos stats --json` and map dumps, runs the scenario's
+#          AFTER checks, unloads and checks nothing is left pinned
+#
+# Scenario variables (see tests/e2e/scenarios/*.sh):
+#   LIMITS  lines "DEV KEY=VALUE..." or "domain KEY=VALUE..." (blkqos set)
+#   LIVE    bash snippet for the running phase; helpers below are available
+#   CPU_SAMPLE "LOADGEN_NAME SECONDS DEV": ring thread CPU while NAME runs
+# Results are "@E2E hook ..." lines; "@E2E hook check NAME ok|FAIL ..." lines
+# are collected by tests/e2e/check.py.
+set -u
+. "$E2E_SCENARIO"
+LIMITS=${LIMITS:-}
+LIVE=${LIVE:-}
+CPU_SAMPLE=${CPU_SAMPLE:-}
+LOG=/run/blkqos.log
+say() { echo "@E2E hook $*"; }
+up() { cut -d' ' -f1 /proc/uptime; }
+now_ms() { awk '{printf "%d", $1 * 1000}' /proc/uptime; }
+FAILED=0
+check() {	# check NAME CONDITION DETAIL...
+	local name=$1 cond=$2
+	shift 2
+	if eval "$cond"; then say "check $name ok $*"; else say "check $name FAIL $*"; FAILED=1; fi
+}
+
+start_loader() {
+	setsid blkqos run "$@" >> "$LOG" 2>&1 < /dev/null &
+	echo $! > /run/blkqos.pid
+	# attached and synced when it says it follows xenstore
+	for _ in $(seq 150); do
+		grep -q 'following xenstore' "$LOG" && return 0
+		kill -0 "$(cat /run/blkqos.pid)" 2>/dev/null || break
+		sleep 0.2
+	done
+	say "loader-log $(tr '\n' '|' < "$LOG")"
+	return 1
+}
+
+# The JSON stats of one VBD (or "" if absent).
+vbd_json() { blkqos stats "$E2E_DOMID/$1" --json 2>/dev/null; }
+
+# Wait until the map holds rate for KEY on DEV (a VBD limit), up to 5 s.
+# Prints the ms it took.
+wait_limit() {	# DEV LIMIT_NAME RATE
+	local t0 t1
+	t0=$(now_ms)
+	for _ in $(seq 500); do
+		if vbd_json "$1" | grep -q "\"$2\":{\"rate\":$3,"; then
+			t1=$(now_ms)
+			echo $((t1 - t0))
+			return 0
+		fi
+		sleep 0.01
+	done
+	return 1
+}
+
+# Wait for the first SAMPLE line of a loadgen (it is running).
+wait_loadgen() {
+	for _ in $(seq 600); do
+		grep -q "^SAMPLE name=$1 " "$E2E_RESULTS" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# Record the guest time (last SAMPLE t_ms of loadgen $2, default any) as mark $1.
+mark() {
+	local t
+	t=$(grep "^SAMPLE name=${2:-[^ ]*} " "$E2E_RESULTS" | tail -n 1 | sed 's/.*t_ms=\([0-9]*\).*/\1/')
+	echo "@E2E hook mark $1 t_ms=${t:-0}"
+}
+
+# A counter from one VBD's JSON stats: json_field "$(vbd_json xvda)" read ops
+json_field() {
+	echo "$1" | grep -o "\"$2\":{\"ops\":[0-9]*" | head -n 1 | grep -o '[0-9]*$'
+}
+
+# Wait for a line matching a regex in the guest's results.
+wait_result() {
+	for _ in $(seq 1200); do
+		grep -q "$1" "$E2E_RESULTS" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+ring_pid() {	# DEV -> pid of the ring thread <domid>.<dev>-0
+	local p
+	for p in /proc/[0-9]*; do
+		[ "$(cat "$p/comm" 2>/dev/null)" = "$E2E_DOMID.$1-0" ] && { echo "${p#/proc/}"; return 0; }
+	done
+	return 1
+}
+
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+
+case "$1" in
+boot)
+	blkqos probe > /run/probe.txt 2>&1
+	rc=$?
+	say "probe $(tr '\n' '|' < /run/probe.txt)"
+	check probe '[ $rc -eq 0 ]' "blkqos probe rc=$rc"
+	exit $FAILED
+	;;
+created)
+	start_loader || { say "check loader-start FAIL"; exit 1; }
+	say "loader $(grep 'mode:' "$LOG")"
+	check mode 'grep -q "mode: bpf" "$LOG"' "$(grep -o 'mode: [^;]*' "$LOG")"
+	while read -r dev kv; do
+		[ -z "$dev" ] && continue
+		if [ "$dev" = domain ]; then
+			blkqos set "$E2E_DOMID" $kv >> "$LOG" 2>&1
+		else
+			blkqos set "$E2E_DOMID" "$dev" $kv >> "$LOG" 2>&1
+		fi
+		say "set $dev $kv rc=$?"
+	done <<< "$LIMITS"
+	# give the watch a moment, then show what is in force
+	for _ in $(seq 50); do
+		n=$(blkqos stats "$E2E_DOMID" --json | grep -o '"rate":' | wc -l)
+		[ "$n" -gt 0 ] || [ -z "$LIMITS" ] && break
+		sleep 0.1
+	done
+	say "stats-created $(blkqos stats "$E2E_DOMID" --json | tr -d '\n')"
+	exit $FAILED
+	;;
+running)
+	if [ -n "$CPU_SAMPLE" ]; then
+		(
+			read -r name secs dev <<< "$CPU_SAMPLE"
+			wait_loadgen "$name" || exit 0
+			sleep 2
+			pid=$(ring_pid "$dev") || { say "check ring-cpu FAIL no ring thread"; exit 0; }
+			hz=$(getconf CLK_TCK 2>/dev/null || echo 100)
+			c0=$(cpu_ticks "$pid") t0=$(up)
+			sleep "$secs"
+			c1=$(cpu_ticks "$pid") t1=$(up)
+			pct=$(awk -v c="$((c1 - c0))" -v hz="$hz" -v a="$t0" -v b="$t1" \
+				'BEGIN{printf "%.2f", 100 * c / hz / (b - a)}')
+			say "ring-cpu thread=$E2E_DOMID.$dev-0 pct=$pct over=${secs}s while=$name"
+			check ring-cpu "awk -v p=$pct -v m=${CPU_MAX:-10} 'BEGIN{exit !(p < m)}'" \
+				"throttled ring thread used ${pct}% of a CPU (limit ${CPU_MAX:-10}%)"
+		) &
+	fi
+	if [ -n "$LIVE" ]; then
+		eval "$LIVE"
+	fi
+	wait
+	;;
+done)
+	say "stats-done $(blkqos stats --json | tr -d '\n')"
+	bpftool map dump pinned /sys/fs/bpf/blkqos/vbds > /run/vbds.txt 2>&1
+	say "bpftool-vbds $(grep -c '"slot"' /run/vbds.txt) entries, fields: $(grep -o '"[a-z_]*":' /run/vbds.txt | sort -u | head -8 | tr -d '\n')"
+	if [ -n "${SHOW_DUMP:-}" ]; then
+		blkqos stats > /run/stats.txt 2>&1
+		while IFS= read -r l; do say "show-stats $l"; done < /run/stats.txt
+		bpftool map dump pinned /sys/fs/bpf/blkqos/vbd_stats > /run/dump.txt 2>&1
+		head -n 40 /run/dump.txt | while IFS= read -r l; do say "show-dump $l"; done
+	fi
+	if [ -n "${AFTER:-}" ]; then
+		eval "$AFTER"
+	fi
+	pid=$(cat /run/blkqos.pid 2>/dev/null)
+	kill -TERM "$pid" 2>/dev/null
+	for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+	check loader-stopped '! kill -0 "$pid" 2>/dev/null' "pid $pid"
+	blkqos unload >> "$LOG" 2>&1
+	check unload-clean '[ ! -e /sys/fs/bpf/blkqos ] && ! bpftool prog show | grep -q blkqos_' \
+		"pinned=$(ls /sys/fs/bpf/blkqos 2>/dev/null | tr '\n' ' ')"
+	grep -E 'warning|error' "$LOG" | head -5 | while read -r l; do say "loader-log $l"; done
+	exit $FAILED
+	;;
+esac
+exit 0

@@ -1,0 +1,161 @@
+#!/usr/bin/env python3
+"""Check an end-to-end run's results against the scenario's EXPECT lines.
+
+usage: check.py RESULTS EXPECT_FILE SCENARIO_NAME
+
+RESULTS is results.txt of tests/e2e/run.sh (LOADGEN/SAMPLE lines measured in
+the guest, "hook ..." lines from dom0). EXPECT lines:
+
+  CASE iops NAME X [TOL%]            LOADGEN iops of NAME
+  CASE bps NAME X [TOL%]             LOADGEN bytes/s
+  CASE read_iops|write_iops NAME X   reads or writes per second
+  CASE max_read_iops NAME X          reads per second at most X (+TOL)
+  CASE sum_iops N1,N2 X              sum of the LOADGEN iops
+  CASE window_iops NAME T0 T1 X      ops/s from SAMPLE lines with t_ms in (T0, T1]
+  CASE window_ops NAME T0 T1 X       ops in that window
+  CASE max_sample NAME T0 T1 X       no single SAMPLE above X ops
+  CASE stats_ops DEVID N1,N2         blkqos stats ops of the VBD = the guest's
+                                     ops (SAMPLE totals incl. ramp), within TOL
+
+T0/T1 are ms or MARK[+ms] where MARK comes from "hook mark MARK t_ms=..".
+Every "hook check NAME ok|FAIL" becomes a case too. Prints one line per case:
+  E2E <case> configured=<x> achieved=<y> unit=<u> error_pct=<e> PASS|FAIL
+and exits 1 if any case failed.
+"""
+import json
+import re
+import sys
+
+
+def kv(line):
+    return dict(re.findall(r'(\w+)=(\S+)', line))
+
+
+def main():
+    results, expect_file, scen = sys.argv[1:4]
+    loadgen, samples, marks, checks, stats = {}, {}, {}, [], None
+    for line in open(results, errors='replace'):
+        line = line.rstrip('\n')
+        if line.startswith('LOADGEN '):
+            d = kv(line)
+            loadgen[d['name']] = d
+        elif line.startswith('SAMPLE '):
+            d = kv(line)
+            samples.setdefault(d['name'], []).append((int(d['t_ms']), int(d['ops'])))
+        elif line.startswith('hook mark '):
+            p = line.split()
+            marks[p[2]] = int(kv(line)['t_ms'])
+        elif line.startswith('hook check '):
+            p = line.split(None, 4)
+            checks.append((p[2], p[3], p[4] if len(p) > 4 else ''))
+        elif line.startswith('hook stats-done '):
+            try:
+                stats = json.loads(line[len('hook stats-done '):])
+            except ValueError:
+                stats = None
+
+    def t(expr):
+        m = re.fullmatch(r'([A-Za-z_]\w*)?([+-]?\d+)?', expr)
+        if not m or not (m.group(1) or m.group(2)):
+            raise ValueError('bad time ' + expr)
+        base = marks[m.group(1)] if m.group(1) else 0
+        return base + int(m.group(2) or 0)
+
+    failed = 0
+    lines = []
+
+    def report(case, configured, achieved, unit, ok, err=None):
+        nonlocal failed
+        if err is None and configured:
+            err = 100.0 * (achieved - configured) / configured
+        lines.append('E2E %s configured=%s achieved=%s unit=%s error_pct=%s %s' % (
+            case, fmt(configured), fmt(achieved), unit,
+            '%+.2f' % err if err is not None else 'n/a', 'PASS' if ok else 'FAIL'))
+        if not ok:
+            failed += 1
+
+    for raw in open(expect_file):
+        p = raw.split()
+        if not p or p[0].startswith('#'):
+            continue
+        case, metric = '%s/%s' % (scen, p[0]), p[1]
+        try:
+            if metric in ('iops', 'bps', 'read_iops', 'write_iops', 'max_read_iops'):
+                name, want = p[2], float(p[3])
+                tol = float(p[4]) if len(p) > 4 else 5.0
+                d = loadgen.get(name)
+                if d is None:
+                    report(case, want, 0, metric, False)
+                    continue
+                secs = float(d['seconds'])
+                got = {'iops': float(d['iops']), 'bps': float(d['bps']),
+                       'read_iops': int(d['reads']) / secs,
+                       'write_iops': int(d['writes']) / secs,
+                       'max_read_iops': int(d['reads']) / secs}[metric]
+                errp = 100.0 * (got - want) / want
+                ok = errp <= tol if metric.startswith('max_') else abs(errp) <= tol
+                unit = 'bytes/s' if metric == 'bps' else 'ops/s'
+                report(case, want, got, unit, ok and int(d['errors']) == 0, errp)
+            elif metric == 'sum_iops':
+                names, want = p[2].split(','), float(p[3])
+                tol = float(p[4]) if len(p) > 4 else 5.0
+                got = sum(float(loadgen[n]['iops']) for n in names if n in loadgen)
+                errp = 100.0 * (got - want) / want
+                report(case, want, got, 'ops/s',
+                       all(n in loadgen for n in names) and abs(errp) <= tol, errp)
+            elif metric in ('window_iops', 'window_ops', 'max_sample'):
+                name, t0, t1, want = p[2], t(p[3]), t(p[4]), float(p[5])
+                tol = float(p[6]) if len(p) > 6 else 5.0
+                pts = [(ts, ops) for ts, ops in samples.get(name, []) if t0 < ts <= t1]
+                if not pts:
+                    report(case, want, 0, metric, False)
+                    continue
+                if metric == 'max_sample':
+                    got = max(ops for _, ops in pts)
+                    report(case, want, got, 'ops/sample', got <= want, None)
+                    continue
+                total = sum(ops for _, ops in pts)
+                span = (pts[-1][0] - (pts[0][0] - (pts[1][0] - pts[0][0] if len(pts) > 1 else 100))) / 1000.0
+                got = total / span if metric == 'window_iops' else total
+                errp = 100.0 * (got - want) / want
+                report(case, want, got, 'ops/s' if metric == 'window_iops' else 'ops',
+                       abs(errp) <= tol, errp)
+            elif metric == 'stats_ops':
+                devid, names = int(p[2]), p[3].split(',')
+                tol = float(p[4]) if len(p) > 4 else 2.0
+                guest = sum(ops for n in names for _, ops in samples.get(n, []))
+                seen = None
+                for v in (stats or {}).get('vbds', []):
+                    if v['devid'] == devid:
+                        seen = v['read']['ops'] + v['write']['ops']
+                if seen is None:
+                    report(case, guest, 0, 'ops', False)
+                    continue
+                # in-flight requests at the end of each run are counted by
+                # blkback but not completed in a sample: allow the queue depth
+                errp = 100.0 * (seen - guest) / guest if guest else 0
+                report(case, guest, seen, 'ops', abs(seen - guest) <= max(16 * len(names), guest * tol / 100), errp)
+            else:
+                report(case, 0, 0, metric + '?', False)
+        except (KeyError, ValueError, IndexError) as e:
+            report(case, 0, 0, 'error:%s' % str(e).replace(' ', '_'), False)
+
+    for name, verdict, detail in checks:
+        ok = verdict == 'ok'
+        lines.append('E2E %s/%s configured=- achieved=- unit=check error_pct=n/a %s  # %s' % (
+            scen, name, 'PASS' if ok else 'FAIL', detail))
+        if not ok:
+            failed += 1
+    for ln in lines:
+        print(ln)
+    return 1 if failed else 0
+
+
+def fmt(v):
+    if isinstance(v, float):
+        return ('%.1f' % v) if abs(v) < 1e5 else ('%.0f' % v)
+    return str(v)
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,27 @@
+# make demo: one guest, one disk, 4 KiB random reads at QD16: unlimited,
+# then limited to 100 IOPS, then raised live to 200 IOPS while I/O runs.
+DISKS="xvda:64M"
+GUEST_TIMEOUT=300
+DOM0_SCRIPT=../blkqos-hook.sh
+SHOW_DUMP=1
+WORKLOAD='
+loadgen --name 1-unlimited --dev /dev/xvda --rw randread --bs 4k --qd 16 --ramp 1 --seconds 8
+sleep 5
+loadgen --name 2-limited-100 --dev /dev/xvda --rw randread --bs 4k --qd 16 --ramp 1 --seconds 8
+loadgen --name 3-live-change --dev /dev/xvda --rw randread --bs 4k --qd 16 --seconds 16
+'
+LIVE='
+wait_result "^LOADGEN name=1-unlimited"
+blkqos set "$E2E_DOMID" xvda iops=100 > /dev/null
+echo "@E2E hook demo set iops=100 ms=$(wait_limit xvda iops 100)"
+wait_loadgen 3-live-change
+sleep 6
+mark change 3-live-change
+blkqos set "$E2E_DOMID" xvda iops=200 > /dev/null
+echo "@E2E hook demo set iops=200 ms=$(wait_limit xvda iops 200)"
+'
+EXPECT='
+limited-100 iops 2-limited-100 100
+live-before-change window_iops 3-live-change 1000 change 100
+live-after-change window_iops 3-live-change change+2500 16000 200
+'

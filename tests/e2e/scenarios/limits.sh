@@ -1,0 +1,36 @@
+# blkqos: IOPS (4 KiB random reads at QD1 and QD16), bandwidth (64 KiB
+# writes), separate read and write limits at once, and iops-size, each on its
+# own disk of one guest; the limits are set well below the unlimited baseline
+# (see baseline.sh). Ends with a write/read-back check through a limited disk.
+DISKS="xvda:128M xvdb:128M xvdc:64M xvdd:64M"
+GUEST_TIMEOUT=400
+DOM0_SCRIPT=../blkqos-hook.sh
+LIMITS='
+xvda iops=30
+xvdb bps=4M
+xvdc read-iops=60 write-iops=30
+xvdd iops=120 iops-size=4096
+'
+WORKLOAD='
+loadgen --name iops30-qd1 --dev /dev/xvda --rw randread --bs 4k --qd 1 --ramp 1 --seconds 10
+loadgen --name bps4M-64k-write --dev /dev/xvdb --rw write --bs 64k --qd 4 --ramp 1 --seconds 10
+loadgen --name rw-split-read --dev /dev/xvdc --rw randread --bs 4k --qd 4 --ramp 1 --seconds 10 &
+loadgen --name rw-split-write --dev /dev/xvdc --rw randwrite --bs 4k --qd 4 --ramp 1 --seconds 10 &
+wait
+loadgen --name iops-size-16k --dev /dev/xvdd --rw randread --bs 16k --qd 4 --ramp 1 --seconds 10
+loadgen --name verify-limited --dev /dev/xvdb --verify --bs 64k --qd 4 --size 8M --no-samples
+'
+# The QD16 case runs last on xvda, with the ring thread CPU sampled meanwhile.
+WORKLOAD="$WORKLOAD
+loadgen --name iops30-qd16 --dev /dev/xvda --rw randread --bs 4k --qd 16 --ramp 1 --seconds 10
+"
+CPU_SAMPLE="iops30-qd16 6 xvda"
+EXPECT='
+iops-4k-qd1 iops iops30-qd1 30
+iops-4k-qd16 iops iops30-qd16 30
+bps-64k-write bps bps4M-64k-write 4000000
+rw-split-write write_iops rw-split-write 30
+rw-split-read max_read_iops rw-split-read 60
+iops-size-16k iops iops-size-16k 30
+stats-xvda stats_ops 51712 iops30-qd1,iops30-qd16
+'
