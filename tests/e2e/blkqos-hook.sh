@@ -134,6 +134,16 @@ created)
 	exit $FAILED
 	;;
 running)
+	# Keep the last stats taken while the guest's VBDs exist: once the guest
+	# is gone the loader removes its entries.
+	(
+		while :; do
+			blkqos stats --json > /run/stats.tmp 2>/dev/null &&
+				grep -q '"domid"' /run/stats.tmp && mv /run/stats.tmp /run/stats.last
+			sleep 0.3
+		done
+	) &
+	snap_pid=$!
 	if [ -n "$CPU_SAMPLE" ]; then
 		(
 			read -r name secs dev <<< "$CPU_SAMPLE"
@@ -154,10 +164,15 @@ running)
 	if [ -n "$LIVE" ]; then
 		eval "$LIVE"
 	fi
+	# until the guest is gone (dom0-init kills this hook 5 s after that)
+	while xenstore-exists "/local/domain/$E2E_DOMID" 2>/dev/null; do sleep 0.5; done
+	kill $snap_pid 2>/dev/null
 	wait
 	;;
 done)
+	say "stats-last $(tr -d '\n' < /run/stats.last 2>/dev/null)"
 	say "stats-done $(blkqos stats --json | tr -d '\n')"
+	check entries-removed '! blkqos stats --json | grep -q "\"domid\":$E2E_DOMID,"' "no map entry left for the gone guest"
 	bpftool map dump pinned /sys/fs/bpf/blkqos/vbds > /run/vbds.txt 2>&1
 	say "bpftool-vbds $(grep -c '"slot"' /run/vbds.txt) entries, fields: $(grep -o '"[a-z_]*":' /run/vbds.txt | sort -u | head -8 | tr -d '\n')"
 	if [ -n "${SHOW_DUMP:-}" ]; then

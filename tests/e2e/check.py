@@ -36,6 +36,8 @@ def main():
     loadgen, samples, marks, checks, stats = {}, {}, {}, [], None
     for line in open(results, errors='replace'):
         line = line.rstrip('\n')
+        if line.startswith('guest '):
+            line = line[len('guest '):]
         if line.startswith('LOADGEN '):
             d = kv(line)
             loadgen[d['name']] = d
@@ -48,9 +50,9 @@ def main():
         elif line.startswith('hook check '):
             p = line.split(None, 4)
             checks.append((p[2], p[3], p[4] if len(p) > 4 else ''))
-        elif line.startswith('hook stats-done '):
+        elif line.startswith('hook stats-last '):
             try:
-                stats = json.loads(line[len('hook stats-done '):])
+                stats = json.loads(line[len('hook stats-last '):])
             except ValueError:
                 stats = None
 

@@ -13,4 +13,4 @@ apt-get install -y -q --no-install-recommends \
 	xz-utils gzip \
 	kmod \
 	dpkg \
-	grep sed gawk coreutils findutils
+	grep sed mawk coreutils findutils util-linux
