@@ -32,7 +32,7 @@ SKEL	:= $(BUILD)/blkqos.skel.h
 LOADER_SRCS := $(wildcard loader/*.c)
 LOADER_HDRS := $(wildcard loader/*.h) include/blkqos.h
 
-.PHONY: all clean test test-run bench bench-run deps help regen-vmlinux
+.PHONY: all clean test test-run bench bench-run deps help regen-vmlinux e2e demo
 all: blkqos
 
 $(BUILD):
@@ -88,6 +88,14 @@ bench-run: $(BIN)/bench_engine blkqos $(LOADER_TEST_BINS)
 	$(Q)$(BIN)/bench_engine
 	$(Q)for b in $(LOADER_BENCH); do $$b || exit 1; done
 
+# End to end on an emulated Xen host (QEMU): every scenario, or SCENARIO=path.
+e2e: deps
+	$(Q)tests/e2e/e2e.sh $(SCENARIO)
+
+# The whole stack for a person: unlimited, limited, live change, stats.
+demo: deps
+	$(Q)tests/e2e/demo.sh
+
 # Regenerate vmlinux.h: Debian 6.1.0-56-amd64 vmlinux BTF + the patched
 # xen_blkback module BTF (kernel/build), or FROM=running on a dom0 with the
 # patched module loaded (/sys/kernel/btf/{vmlinux,xen_blkback}).
@@ -108,5 +116,7 @@ help:
 	@echo "make          build the BPF object, skeleton and the blkqos loader"
 	@echo "make test     run the tests (root, BPF-capable kernel)"
 	@echo "make bench    run the benchmarks, one 'BENCH name value unit' line each"
+	@echo "make demo     the whole stack on an emulated Xen host (QEMU), a few minutes"
+	@echo "make e2e      end-to-end scenarios on emulated Xen (SCENARIO=path for one)"
 	@echo "make deps     apt-get install what the build needs (Debian 12)"
 	@echo "V=1           show the commands; CLANG=clang-16 picks another clang"

@@ -5,7 +5,8 @@ set -e
 PKGS="make gcc clang llvm pkg-config libbpf-dev bpftool libelf-dev zlib1g-dev \
 libxen-dev xenstore-utils libcmocka-dev python3 \
 linux-source-6.1 linux-headers-6.1.0-56-amd64 pahole bc flex bison libssl-dev \
-kmod cpio xz-utils libclang-rt-14-dev build-essential patch binutils perl"
+kmod cpio xz-utils libclang-rt-14-dev build-essential patch binutils perl \
+qemu-system-x86 gawk dpkg"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
