@@ -87,7 +87,8 @@ XEN_APPEND="$XEN_APPEND loglvl=all guest_loglvl=all noreboot dom0=pv bootscrub=0
 DOM0_APPEND="console=hvc0 earlyprintk=xen rdinit=/init quiet ${E2E_DOM0_APPEND:-}"
 case "$DOM0_APPEND" in *,*) echo "e2e: E2E_DOM0_APPEND must not contain commas" >&2; exit 2 ;; esac
 
-nice -n "${E2E_QEMU_NICE:-0}" qemu-system-x86_64 -machine pc -smp 2 -m 3072 \
+# --pdeathsig: QEMU dies with this script even if it is SIGKILLed (no trap then)
+setpriv --pdeathsig KILL nice -n "${E2E_QEMU_NICE:-0}" qemu-system-x86_64 -machine pc -smp 2 -m 3072 \
 	-accel "${E2E_QEMU_ACCEL:-tcg,thread=single}" -cpu "${E2E_QEMU_CPU:-max,-smap}" \
 	-display none -vga none -net none -monitor none -no-reboot \
 	-serial "file:$LOG" \
