@@ -579,6 +579,9 @@ int main(int argc, char **argv)
 	const char *rwname = rw_names[o.rw];
 	uint64_t meas_ns;
 
+	/* Live, unlike the SAMPLE lines: lets dom0 align its actions with this run. */
+	printf("GUEST-LOADGEN-START name=%s\n", o.name);
+	fflush(stdout);
 	r.t0 = now_ns();
 	if (!o.verify) {
 		meas_start = r.t0 + (uint64_t)(o.ramp * 1e9);

@@ -13,12 +13,12 @@ loadgen --name live --dev /dev/xvda --rw randread --bs 4k --qd 16 --seconds 26
 LIVE='
 wait_loadgen live
 sleep 7
-mark live1
+mark live1 live
 blkqos set "$E2E_DOMID" xvda iops=90 > /dev/null
 ms=$(wait_limit xvda iops 90)
 check live-set-in-force "[ -n \"$ms\" ] && [ $ms -le 100 ]" "blkqos set iops=90 in force after ${ms:-never} ms"
 sleep 8
-mark live2
+mark live2 live
 xenstore-write "/local/domain/0/backend/vbd/$E2E_DOMID/51712/qos/iops" 60
 ms=$(wait_limit xvda iops 60)
 check live-write-in-force "[ -n \"$ms\" ] && [ $ms -le 100 ]" "xenstore-write iops=60 in force after ${ms:-never} ms"
