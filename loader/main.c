@@ -141,7 +141,7 @@ static int cmd_run(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *rules = NULL;
-	bool attach = true, once = false, have_backend = false;
+	bool attach = true, once = false, have_backend = false, seen_initial = false;
 	unsigned int backend = 0;
 	struct blkqos_loaded l;
 	struct xs_handle *xs = NULL;
@@ -236,6 +236,16 @@ static int cmd_run(int argc, char **argv)
 			break;
 		}
 		while ((ev = xs_check_watch(xs))) {
+			/*
+			 * xenstored fires every new watch once at once; sync_all()
+			 * above already covered that first event of the root.
+			 */
+			if (!seen_initial && !strcmp(ev[XS_WATCH_TOKEN], "vbd") &&
+			    !strcmp(ev[XS_WATCH_PATH], s.vbd_root)) {
+				seen_initial = true;
+				free(ev);
+				continue;
+			}
 			sync_path(&s, ev[XS_WATCH_PATH]);
 			free(ev);
 		}

@@ -162,6 +162,7 @@ int blkqos_maps_vbd_set(struct blkqos_maps *m, __u32 domid, __u32 devid,
 	struct blkqos_vbd_key key = { domid, blkqos_devid_key(devid) };
 	struct blkqos_limits want = *limits;
 	struct blkqos_vbd v;
+	struct blkqos_dom dom;
 	int ret;
 
 	ret = blkqos_limits_derive(&want, err, errlen);
@@ -176,6 +177,10 @@ int blkqos_maps_vbd_set(struct blkqos_maps *m, __u32 domid, __u32 devid,
 		return -ENOENT;
 	blkqos_limits_carry_epochs(&v.limits, &want, blkqos_next_epoch);
 	v.limits = want;
+	if (bpf_map_lookup_elem(m->doms_fd, &domid, &dom) == 0) {
+		v.dom_slot = dom.slot;
+		v.dom_limits = dom.limits;
+	}
 	if (bpf_map_update_elem(m->vbds_fd, &key, &v, BPF_EXIST)) {
 		ret = -errno;
 		snprintf(err, errlen, "cannot update VBD %u/%u: %s", domid, devid, strerror(-ret));
@@ -213,23 +218,37 @@ int blkqos_maps_dom_next(struct blkqos_maps *m, const __u32 *prev, __u32 *next)
 	return bpf_map_get_next_key(m->doms_fd, prev, next) ? -ENOENT : 0;
 }
 
-/* Copy the domain's limits into every VBD entry of the domain. */
+/*
+ * Copy the domain's limits into every VBD entry of the domain. Collect the
+ * keys first: a hash update moves the element to the head of its bucket, so
+ * updating while walking revisits it, and two VBDs of the domain in one
+ * bucket made the walk loop forever.
+ */
 static int dom_propagate(struct blkqos_maps *m, __u32 domid, const struct blkqos_dom *dom)
 {
-	struct blkqos_vbd_key k, *prev = NULL;
+	struct blkqos_vbd_key k, *prev = NULL, *keys;
+	unsigned int n = 0, i;
 	int err = 0;
 
-	while (bpf_map_get_next_key(m->vbds_fd, prev, &k) == 0) {
+	keys = calloc(BLKQOS_MAX_VBDS, sizeof(*keys));
+	if (!keys)
+		return -ENOMEM;
+	while (n < BLKQOS_MAX_VBDS && bpf_map_get_next_key(m->vbds_fd, prev, &k) == 0) {
+		prev = &k;
+		if (k.domid == domid)
+			keys[n++] = k;
+	}
+	for (i = 0; i < n; i++) {
 		struct blkqos_vbd v;
 
-		prev = &k;
-		if (k.domid != domid || bpf_map_lookup_elem(m->vbds_fd, &k, &v))
+		if (bpf_map_lookup_elem(m->vbds_fd, &keys[i], &v))
 			continue;
 		v.dom_slot = dom->slot;
 		v.dom_limits = dom->limits;
-		if (bpf_map_update_elem(m->vbds_fd, &k, &v, BPF_EXIST))
+		if (bpf_map_update_elem(m->vbds_fd, &keys[i], &v, BPF_EXIST))
 			err = -errno;
 	}
+	free(keys);
 	return err;
 }
 
@@ -249,6 +268,13 @@ int blkqos_maps_dom_set(struct blkqos_maps *m, __u32 domid, const struct blkqos_
 		return ret;
 	}
 	blkqos_limits_carry_epochs(&dom.limits, &want, blkqos_next_epoch);
+	/*
+	 * Unchanged (a resync): nothing to write. Each VBD takes its domain's
+	 * limits again whenever it is set (blkqos_maps_vbd_set), so one left
+	 * behind by an interrupted propagation is still brought in line.
+	 */
+	if (!memcmp(&dom.limits, &want, sizeof(want)))
+		return 0;
 	dom.limits = want;
 	if (bpf_map_update_elem(m->doms_fd, &domid, &dom, BPF_EXIST)) {
 		ret = -errno;

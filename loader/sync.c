@@ -375,17 +375,24 @@ static void sync_dom(struct sync *s, unsigned int domid)
 static void sync_domain_tree(struct sync *s, unsigned int domid)
 {
 	struct blkqos_vbd_key k, *prev = NULL, gone[256];
+	struct blkqos_vbd v;
+	struct blkqos_dom dom;
 	char dir[256];
-	unsigned int n, i, devid, ngone = 0;
+	unsigned int n, i, devid, ngone = 0, nvbds = 0;
 	char **ents;
 
 	snprintf(dir, sizeof(dir), "%s/%u", s->vbd_root, domid);
 	ents = xs_directory(s->xs, XBT_NULL, dir, &n);
 	sync_dom(s, domid);
 	for (i = 0; ents && i < n; i++)
-		if (parse_uint(ents[i], &devid))
+		if (parse_uint(ents[i], &devid)) {
 			sync_vbd(s, domid, devid);
+			nvbds += blkqos_maps_vbd_get(s->maps, domid, devid, &v) == 0;
+		}
 	free(ents);
+	/* Every VBD the domain has in the maps is in xenstore: nothing to forget. */
+	if (blkqos_maps_dom_get(s->maps, domid, &dom) || dom.nr_vbds == nvbds)
+		return;
 	/* VBDs in the maps that xenstore no longer has. */
 	while (blkqos_maps_vbd_next(s->maps, prev, &k) == 0) {
 		char path[256];
