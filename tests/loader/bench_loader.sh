@@ -27,6 +27,8 @@ NCHANGES=${BENCH_CHANGES:-1000}
 
 [ "$(id -u)" = 0 ] || { echo "# SKIP: needs root (BPF)"; exit 77; }
 for f in "$BLKQOS" "$HELPER"; do [ -x "$f" ] || { echo "# $f not built"; exit 1; }; done
+exec 9>/run/lock/blkqos-loader-tests.lock	# one test or bench run at a time
+flock -w 120 9 || { echo "# SKIP: another loader test holds the lock"; exit 77; }
 if pgrep -x blkqos >/dev/null; then echo "# SKIP: a blkqos process is running"; exit 77; fi
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/loader-bench.XXXXXX") || exit 1
