@@ -366,6 +366,12 @@ static int cmd_rawreads(unsigned int ndoms, unsigned int per, unsigned int first
 	double t0;
 
 	open_xs();
+	/*
+	 * With a watch set, as in the loader: libxenstore then hands every reply
+	 * over from its reader thread (RAW_NO_WATCH=1: without).
+	 */
+	if (!getenv("RAW_NO_WATCH"))
+		xs_watch(xs, "/tool/loader-helper-unused", "x");
 	t0 = now_s();
 	free(xs_directory(xs, XBT_NULL, VBD_ROOT, &n));
 	reqs++;
@@ -398,7 +404,8 @@ static int cmd_rawreads(unsigned int ndoms, unsigned int per, unsigned int first
 			}
 		}
 	}
-	printf("rawreads %u requests %.3f s\n", reqs, now_s() - t0);
+	printf("rawreads %u requests %.3f s %s\n", reqs, now_s() - t0,
+	       getenv("RAW_NO_WATCH") ? "no-watch" : "watch");
 	return 0;
 }
 
