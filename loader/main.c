@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/signalfd.h>
+#include <time.h>
 #include <xenstore.h>
 #include "bpfobj.h"
 #include "devname.h"
@@ -35,6 +36,7 @@ static const char usage_main[] =
 "  stats    limits, bucket levels and counters per VBD\n"
 "  set      write limit keys into xenstore (validated)\n"
 "  get      show the limit keys configured in xenstore\n"
+"  wait     wait until given limit values are in force in the maps\n"
 "  keys     list every limit key with its unit, default and example\n"
 "  probe    say which mode this host supports\n"
 "  unload   detach the programs and remove the pinned state\n"
@@ -73,8 +75,17 @@ static const char usage_set[] =
 "\n"
 "Validates and writes /local/domain/<backend>/backend/vbd/DOMID/DEVID/qos/KEY\n"
 "(or .../vbd/DOMID/qos/KEY for the domain). KEY= (empty) removes a key.\n"
+"--wait: then wait until the running loader has put it in force, print the\n"
+"time that took (exit 1 if not within --timeout S, default 5).\n"
 "Examples: blkqos set 5 xvda iops=500 bps=20M;  blkqos set 5 iops=2000\n"
 "'blkqos keys' lists the keys.\n";
+
+static const char usage_wait[] =
+"Usage: blkqos wait DOMID [DEV] KEY=VALUE... [--timeout S]\n"
+"\n"
+"Waits until the BPF maps hold these values (as 'blkqos run' syncs them from\n"
+"xenstore) and prints how long that took. Exit 0 when in force, 1 after the\n"
+"timeout (default 5 s). 'blkqos set ... --wait' writes and waits.\n";
 
 static const char usage_get[] =
 "Usage: blkqos get [DOMID [DEV]]\n"
@@ -355,87 +366,245 @@ static void set_log(void *ctx, const char *key, const char *value, const char *r
 	c->bad++;
 }
 
-static int cmd_set(int argc, char **argv)
-{
-	unsigned int domid, devid = 0, backend, i;
-	struct xs_handle *xs = NULL;
-	struct sync s;
-	struct qos_kv kv[64];
-	char rel[64][128], dir[256], qdir[300], path[512];
-	struct blkqos_limits out;
-	struct set_check chk = { 0 };
+struct scope_kvs {
+	unsigned int domid, devid;
 	bool dom_scope;
-	int first, n = 0, ret;
+	bool wait;
+	double timeout_s;
+	struct qos_kv kv[64];
+	char rel[64][128];
+	int n;
+	struct blkqos_limits out;	/* the limits the given keys alone make */
+};
 
+/*
+ * Parse "DOMID [DEV] KEY=VALUE... [--wait] [--timeout S]" and validate the
+ * pairs exactly as the loader will read them. Returns 0 or an EXIT_* code.
+ */
+static int parse_scope_kvs(int argc, char **argv, const char *usage, struct scope_kvs *p)
+{
+	struct set_check chk = { 0 };
+	int i, first;
+
+	memset(p, 0, sizeof(*p));
+	p->timeout_s = 5;
 	if (want_help(argc, argv)) {
-		fputs(usage_set, stdout);
-		return 0;
+		fputs(usage, stdout);
+		return -1;
 	}
-	if (argc < 3 || parse_domid(argv[1], &domid)) {
-		fputs(usage_set, stderr);
+	/* options may come anywhere; take them out */
+	for (i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--wait")) {
+			p->wait = true;
+		} else if (!strcmp(argv[i], "--timeout") && i + 1 < argc) {
+			char *end;
+
+			p->timeout_s = strtod(argv[i + 1], &end);
+			if (*end || p->timeout_s <= 0 || p->timeout_s > 3600) {
+				log_err("--timeout: \"%s\" is not a number of seconds", argv[i + 1]);
+				return EXIT_USAGE;
+			}
+			memmove(&argv[i], &argv[i + 1], (argc - i - 1) * sizeof(*argv));
+			argc--;
+		} else {
+			continue;
+		}
+		memmove(&argv[i], &argv[i + 1], (argc - i - 1) * sizeof(*argv));
+		argc--;
+		i--;
+	}
+	if (argc < 3 || parse_domid(argv[1], &p->domid)) {
+		fputs(usage, stderr);
 		return EXIT_USAGE;
 	}
-	dom_scope = strchr(argv[2], '=') != NULL;
-	if (!dom_scope && parse_dev(argv[2], &devid)) {
-		log_err("set: \"%s\" is neither a device (xvda, 51712) nor KEY=VALUE", argv[2]);
+	p->dom_scope = strchr(argv[2], '=') != NULL;
+	if (!p->dom_scope && parse_dev(argv[2], &p->devid)) {
+		log_err("\"%s\" is neither a device (xvda, 51712) nor KEY=VALUE", argv[2]);
 		return EXIT_USAGE;
 	}
-	first = dom_scope ? 2 : 3;
+	first = p->dom_scope ? 2 : 3;
 	if (first >= argc) {
-		fputs(usage_set, stderr);
+		fputs(usage, stderr);
 		return EXIT_USAGE;
 	}
-	/* Validate every pair as the loader will read it, before writing any. */
-	for (i = first; i < (unsigned int)argc && n < 64; i++) {
+	for (i = first; i < argc && p->n < 64; i++) {
 		char *eq = strchr(argv[i], '=');
+		char *rel = p->rel[p->n];
 
 		if (!eq || eq == argv[i] || (size_t)(eq - argv[i]) >= 100) {
-			log_err("set: \"%s\" is not KEY=VALUE", argv[i]);
+			log_err("\"%s\" is not KEY=VALUE", argv[i]);
 			return EXIT_USAGE;
 		}
-		snprintf(rel[n], sizeof(rel[n]), "qos/%.*s", (int)(eq - argv[i]), argv[i]);
-		if (qos_slot_of(rel[n] + 4) < 0 || qos_slot_of(rel[n] + 4) >= QOS_NR_QOS_SLOTS) {
-			log_err("set: unknown key \"%s\" ('blkqos keys' lists them)", rel[n] + 4);
+		snprintf(rel, sizeof(p->rel[0]), "qos/%.*s", (int)(eq - argv[i]), argv[i]);
+		if (qos_slot_of(rel + 4) < 0 || qos_slot_of(rel + 4) >= QOS_NR_QOS_SLOTS) {
+			log_err("unknown key \"%s\" ('blkqos keys' lists them)", rel + 4);
 			return EXIT_USAGE;
 		}
-		kv[n].name = rel[n];
-		kv[n].value = eq + 1;
-		n++;
+		p->kv[p->n].name = rel;
+		p->kv[p->n].value = eq + 1;
+		p->n++;
 	}
-	if (dom_scope)
-		qos_dom_limits_from_keys(kv, n, NULL, &out, set_log, &chk);
+	if (p->dom_scope)
+		qos_dom_limits_from_keys(p->kv, p->n, NULL, &p->out, set_log, &chk);
 	else
-		qos_limits_from_keys(kv, n, NULL, &out, set_log, &chk);
-	if (chk.bad)
-		return EXIT_USAGE;
+		qos_limits_from_keys(p->kv, p->n, NULL, &p->out, set_log, &chk);
+	return chk.bad ? EXIT_USAGE : 0;
+}
+
+static __u64 mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (__u64)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+/* Do the maps hold what the given keys say (only the fields they name)? */
+static bool limits_hold(const struct scope_kvs *p, const struct blkqos_limits *have)
+{
+	int i;
+
+	for (i = 0; i < p->n; i++) {
+		int slot = qos_slot_of(p->kv[i].name + 4);
+
+		if (slot < QOS_SLOT_IOPS_SIZE) {
+			const struct blkqos_limit *w = &p->out.iops + slot / 3;
+			const struct blkqos_limit *h = &have->iops + slot / 3;
+			__u64 wv = slot % 3 == 0 ? w->rate : slot % 3 == 1 ? w->burst : w->peak;
+			__u64 hv = slot % 3 == 0 ? h->rate : slot % 3 == 1 ? h->burst : h->peak;
+
+			/* a burst or peak without a rate is ignored by the schema too */
+			if (slot % 3 && !w->rate && !h->rate)
+				continue;
+			if (wv != hv)
+				return false;
+		} else if (slot == QOS_SLOT_IOPS_SIZE) {
+			if (p->out.iops_size != have->iops_size)
+				return false;
+		} else if (slot == QOS_SLOT_FLUSH) {
+			if (p->out.flush_mode != have->flush_mode)
+				return false;
+		} else if (slot == QOS_SLOT_DISCARD) {
+			if (p->out.discard_mode != have->discard_mode)
+				return false;
+		}
+	}
+	return true;
+}
+
+/*
+ * Wait until the maps hold the keys' values; print how long it took since
+ * t0. This is what an operator needs to know: the change is in force.
+ */
+static int wait_in_force(const struct scope_kvs *p, __u64 t0)
+{
+	struct blkqos_maps *m = calloc(1, sizeof(*m));
+	__u64 deadline = t0 + (__u64)(p->timeout_s * 1e9);
+	int ret = EXIT_FAIL;
+
+	if (!m)
+		return EXIT_FAIL;
+	if (blkqos_open_pinned(m)) {
+		log_err("nothing pinned in %s: is 'blkqos run' running?", BLKQOS_PIN_DIR);
+		free(m);
+		return EXIT_NOT_LOADED;
+	}
+	for (;;) {
+		struct blkqos_vbd v;
+		struct blkqos_dom d;
+		bool ok;
+
+		if (p->dom_scope)
+			ok = blkqos_maps_dom_get(m, p->domid, &d) == 0 && limits_hold(p, &d.limits);
+		else
+			ok = blkqos_maps_vbd_get(m, p->domid, p->devid, &v) == 0 &&
+			     limits_hold(p, &v.limits);
+		if (ok) {
+			struct timespec rt;
+
+			/* realtime too, to line up with a write made by another process */
+			clock_gettime(CLOCK_REALTIME, &rt);
+			printf("in force after %.1f ms at realtime_ns=%lld%09ld\n", (mono_ns() - t0) / 1e6,
+			       (long long)rt.tv_sec, rt.tv_nsec);
+			ret = 0;
+			break;
+		}
+		if (mono_ns() > deadline) {
+			log_err("not in force after %.1f s: is 'blkqos run' running? (its log "
+				"names any refused value)", p->timeout_s);
+			break;
+		}
+		usleep(200);
+	}
+	blkqos_close_pinned(m);
+	free(m);
+	return ret;
+}
+
+static int cmd_wait(int argc, char **argv)
+{
+	struct scope_kvs *p = calloc(1, sizeof(*p));
+	int ret;
+
+	if (!p)
+		return EXIT_FAIL;
+	ret = parse_scope_kvs(argc, argv, usage_wait, p);
+	if (!ret)
+		ret = wait_in_force(p, mono_ns());
+	free(p);
+	return ret < 0 ? 0 : ret;
+}
+
+static int cmd_set(int argc, char **argv)
+{
+	struct xs_handle *xs = NULL;
+	struct scope_kvs *p = calloc(1, sizeof(*p));
+	char dir[256], qdir[300], path[512];
+	unsigned int backend;
+	struct sync s;
+	__u64 t0;
+	int i, ret;
+
+	if (!p)
+		return EXIT_FAIL;
+	ret = parse_scope_kvs(argc, argv, usage_set, p);
+	if (ret) {
+		free(p);
+		return ret < 0 ? 0 : ret;
+	}
 	ret = xs_or_die(&xs);
 	if (ret)
-		return ret;
+		goto out;
 	backend = sync_own_domid(xs);
 	sync_init(&s, xs, NULL, backend);
-	if (dom_scope)
-		snprintf(dir, sizeof(dir), "%s/%u", s.vbd_root, domid);
+	if (p->dom_scope)
+		snprintf(dir, sizeof(dir), "%s/%u", s.vbd_root, p->domid);
 	else
-		sync_vbd_path(&s, domid, devid, dir, sizeof(dir));
+		sync_vbd_path(&s, p->domid, p->devid, dir, sizeof(dir));
 	snprintf(qdir, sizeof(qdir), "%s/qos", dir);
-	if (sync_make_qos_dir(xs, backend, domid, qdir)) {
+	t0 = mono_ns();
+	if (sync_make_qos_dir(xs, backend, p->domid, qdir)) {
 		log_err("cannot create %s: %s", qdir, strerror(errno));
 		ret = EXIT_FAIL;
 		goto cleanup;
 	}
-	for (i = 0; i < (unsigned int)n; i++) {
-		snprintf(path, sizeof(path), "%s/%s", dir, kv[i].name);
-		if (!*kv[i].value ? !xs_rm(xs, XBT_NULL, path) && errno != ENOENT :
-		    !xs_write(xs, XBT_NULL, path, kv[i].value, strlen(kv[i].value))) {
+	for (i = 0; i < p->n; i++) {
+		const struct qos_kv *kv = &p->kv[i];
+
+		snprintf(path, sizeof(path), "%s/%s", dir, kv->name);
+		if (!*kv->value ? !xs_rm(xs, XBT_NULL, path) && errno != ENOENT :
+		    !xs_write(xs, XBT_NULL, path, kv->value, strlen(kv->value))) {
 			log_err("cannot write %s: %s", path, strerror(errno));
 			ret = EXIT_FAIL;
 			goto cleanup;
 		}
-		printf("%s = %s\n", path, *kv[i].value ? kv[i].value : "(removed)");
+		printf("%s = %s\n", path, *kv->value ? kv->value : "(removed)");
 	}
-	ret = 0;
+	ret = p->wait ? wait_in_force(p, t0) : 0;
 cleanup:
 	xs_close(xs);
+out:
+	free(p);
 	return ret;
 }
 
@@ -591,6 +760,8 @@ int main(int argc, char **argv)
 		return cmd_stats(argc, argv);
 	if (!strcmp(cmd, "set"))
 		return cmd_set(argc, argv);
+	if (!strcmp(cmd, "wait"))
+		return cmd_wait(argc, argv);
 	if (!strcmp(cmd, "get"))
 		return cmd_get(argc, argv);
 	if ((!strcmp(cmd, "keys") || !strcmp(cmd, "probe")) && want_help(argc, argv)) {

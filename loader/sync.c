@@ -123,7 +123,48 @@ struct keyset {
 	char *name[MAX_KEYS];
 	char *value[MAX_KEYS];
 	size_t n;
+	/* keys skipped because the guest can write them: their setting stays */
+	bool untrusted[QOS_NR_SLOTS];
 };
+
+static int flat_slot(const char *name)
+{
+	if (!strcmp(name, "tokens-refill"))
+		return QOS_SLOT_TOKENS_REFILL;
+	if (!strcmp(name, "tokens-max"))
+		return QOS_SLOT_TOKENS_MAX;
+	if (!strcmp(name, "credit"))
+		return QOS_SLOT_CREDIT;
+	return -1;
+}
+
+/*
+ * A key the guest could have written is bad input like any other: what it
+ * governs keeps its last good setting (prev), it is not lifted.
+ */
+static void keep_untrusted(const struct keyset *k, const struct blkqos_limits *prev,
+			   struct blkqos_limits *out)
+{
+	static const struct blkqos_limits none;
+	int slot;
+
+	if (!prev)
+		prev = &none;
+	for (slot = 0; slot < QOS_NR_SLOTS; slot++) {
+		if (!k->untrusted[slot])
+			continue;
+		if (slot < QOS_SLOT_IOPS_SIZE)
+			*(&out->iops + slot / 3) = *(&prev->iops + slot / 3);
+		else if (slot == QOS_SLOT_IOPS_SIZE)
+			out->iops_size = prev->iops_size;
+		else if (slot == QOS_SLOT_FLUSH)
+			out->flush_mode = prev->flush_mode;
+		else if (slot == QOS_SLOT_DISCARD)
+			out->discard_mode = prev->discard_mode;
+		else	/* the flat compatibility keys all set the total iops limit */
+			out->iops = prev->iops;
+	}
+}
 
 static void keyset_free(struct keyset *k)
 {
@@ -152,8 +193,12 @@ static void keyset_add(struct sync *s, struct keyset *k, const char *dir, const 
 	if (w < 0)
 		return;		/* vanished meanwhile */
 	if (w) {
-		log_warn("%s: ignored: domain %u can write it (a guest cannot set its own limits)",
-			 path, guest);
+		int slot = *prefix ? qos_slot_of(name) : flat_slot(name);
+
+		log_warn("%s: ignored: domain %u can write it (a guest cannot set its own limits; "
+			 "the last good setting stays)", path, guest);
+		if (slot >= 0 && slot < QOS_NR_SLOTS)
+			k->untrusted[slot] = true;
 		s->errors++;
 		return;
 	}
@@ -189,8 +234,12 @@ static void read_qos_dir(struct sync *s, struct keyset *k, const char *dir, unsi
 	w = guest_can_write(s->xs, qdir, guest);
 	if (w) {
 		if (w > 0) {
+			int slot;
+
 			log_warn("%s: ignored: domain %u can write it (a guest cannot set its "
-				 "own limits)", qdir, guest);
+				 "own limits; the last good settings stay)", qdir, guest);
+			for (slot = 0; slot < QOS_NR_QOS_SLOTS; slot++)
+				k->untrusted[slot] = true;
 			s->errors++;
 		}
 		free(ents);
@@ -319,6 +368,7 @@ static void sync_vbd(struct sync *s, unsigned int domid, unsigned int devid)
 		struct log_ctx lc = { s, dir };
 
 		qos_limits_from_keys(k.kv, k.n, have_prev ? &prev : NULL, &out, log_key, &lc);
+		keep_untrusted(&k, have_prev ? &prev : NULL, &out);
 	}
 	keyset_free(&k);
 	ret = blkqos_maps_vbd_set(s->maps, domid, devid, &out, err, sizeof(err));
@@ -359,6 +409,7 @@ static void sync_dom(struct sync *s, unsigned int domid)
 		struct log_ctx lc = { s, vdir };
 
 		qos_dom_limits_from_keys(k.kv, k.n, known ? &prev : NULL, &out, log_key, &lc);
+		keep_untrusted(&k, known ? &prev : NULL, &out);
 	}
 	keyset_free(&k);
 	ret = blkqos_maps_dom_set(s->maps, domid, &out, err, sizeof(err));

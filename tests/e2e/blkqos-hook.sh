@@ -20,7 +20,8 @@ set -u
 LIMITS=${LIMITS:-}
 LIVE=${LIVE:-}
 CPU_SAMPLE=${CPU_SAMPLE:-}
-LOG=/run/blkqos.log
+LOG=$(ls /run/blkqos-run*.log 2>/dev/null | sort -V | tail -n 1)
+LOG=${LOG:-/run/blkqos-run1.log}
 say() { echo "@E2E hook $*"; }
 up() { cut -d' ' -f1 /proc/uptime; }
 now_ms() { awk '{printf "%d", $1 * 1000}' /proc/uptime; }
@@ -32,7 +33,9 @@ check() {	# check NAME CONDITION DETAIL...
 }
 
 start_loader() {
-	setsid blkqos run "$@" >> "$LOG" 2>&1 < /dev/null &
+	# one log per start (phases are separate processes: count the logs)
+	LOG=/run/blkqos-run$(($(ls /run/blkqos-run*.log 2>/dev/null | wc -l) + 1)).log
+	setsid blkqos run "$@" > "$LOG" 2>&1 < /dev/null &
 	echo $! > /run/blkqos.pid
 	# attached and synced when it says it follows xenstore
 	for _ in $(seq 150); do
@@ -193,10 +196,10 @@ done)
 	kill -TERM "$pid" 2>/dev/null
 	for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
 	check loader-stopped '! kill -0 "$pid" 2>/dev/null' "pid $pid"
-	blkqos unload >> "$LOG" 2>&1
+	blkqos unload >> /run/blkqos-unload.log 2>&1
 	check unload-clean '[ ! -e /sys/fs/bpf/blkqos ] && ! bpftool prog show | grep -q blkqos_' \
 		"pinned=$(ls /sys/fs/bpf/blkqos 2>/dev/null | tr '\n' ' ')"
-	grep -E 'warning|error' "$LOG" | head -5 | while read -r l; do say "loader-log $l"; done
+	cat /run/blkqos-run*.log | grep -E 'warning|error' | head -5 | while read -r l; do say "loader-log $l"; done
 	exit $FAILED
 	;;
 esac
