@@ -297,6 +297,7 @@ mark
 gxs xenstore-write $V/$GUEST/51728/qos/iops 99999
 wait_log "$V/$GUEST/51728/qos/iops: ignored"	# the loader has seen the write
 check_ne "chmod'ed guest-writable node: guest's value not in the map" "stats=99999 bpftool=99999" "$(both $GUEST 51728 iops)"
+check_eq "chmod'ed guest-writable node: the last good setting stays" "stats=400 bpftool=400" "$(both $GUEST 51728 iops)"
 
 # ---- bad values: one line naming path and value; last good setting stays ---------
 P=$V/5/51712/qos/iops
