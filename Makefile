@@ -79,7 +79,12 @@ XENSTORED_TEST := tests/xenstored/test_xenstored.sh
 
 test-run: blkqos $(BIN)/test_engine $(UNIT_TESTS) $(FUZZ_TARGETS) $(LOADER_TEST_BINS)
 	$(Q)tests/run-tests.sh $(UNIT_TESTS) $(BIN)/test_engine "$(MAKE) --no-print-directory fuzz-smoke" \
-		$(XENSTORED_TEST) $(LOADER_TESTS) "$(KERNEL_CHECK)"
+		$(XENSTORED_TEST) $(LOADER_TESTS) "$(KERNEL_CHECK)" "$(E2E_IN_TEST)"
+
+# The part of the end-to-end suite `make test` runs (about 4 minutes of
+# emulation): rate accuracy of every limit kind, loader kill -9 / restart,
+# destroy while throttled, ring thread CPU. `make e2e` runs every scenario.
+E2E_IN_TEST ?= tests/e2e/e2e.sh limits lifecycle
 
 bench: deps
 	$(Q)$(MAKE) --no-print-directory bench-run

@@ -162,6 +162,10 @@ running)
 			c0=$(cpu_ticks "$pid") t0=$(up)
 			sleep "$secs"
 			c1=$(cpu_ticks "$pid") t1=$(up)
+			if [ -z "$c1" ] || [ -z "$c0" ]; then
+				say "check ring-cpu FAIL the ring thread went away during the sample"
+				exit 0
+			fi
 			pct=$(awk -v c="$((c1 - c0))" -v hz="$hz" -v a="$t0" -v b="$t1" \
 				'BEGIN{printf "%.2f", 100 * c / hz / (b - a)}')
 			say "ring-cpu thread=$E2E_DOMID.$dev-0 pct=$pct over=${secs}s while=$name"

@@ -22,9 +22,9 @@ loadgen --name verify-limited --dev /dev/xvdb --verify --bs 64k --qd 4 --size 8M
 '
 # The QD16 case runs last on xvda, with the ring thread CPU sampled meanwhile.
 WORKLOAD="$WORKLOAD
-loadgen --name iops30-qd16 --dev /dev/xvda --rw randread --bs 4k --qd 16 --ramp 1 --seconds 10
+loadgen --name iops30-qd16 --dev /dev/xvda --rw randread --bs 4k --qd 16 --ramp 1 --seconds 14
 "
-CPU_SAMPLE="iops30-qd16 6 xvda"
+CPU_SAMPLE="iops30-qd16 5 xvda"
 EXPECT='
 iops-4k-qd1 iops iops30-qd1 30
 iops-4k-qd16 iops iops30-qd16 30

@@ -24,7 +24,7 @@ mark live2 live
 blkqos wait "$E2E_DOMID" xvda iops=60 > /run/wait.out &
 waiter=$!
 sleep 0.5
-t_write=$(date +%s%N)
+t_write=${EPOCHREALTIME/./}000	# bash: realtime in us
 xenstore-write "/local/domain/0/backend/vbd/$E2E_DOMID/51712/qos/iops" 60
 wait $waiter
 t_seen=$(sed -n "s/.*realtime_ns=\([0-9]*\).*/\1/p" /run/wait.out)
