@@ -38,17 +38,25 @@
  * starts full.
  *
  * Concurrency (lock-free: 6.1 refuses bpf_spin_lock in tracing programs)
- *   - Refill: the CPU whose cmpxchg advances last_ns owns [last, now] and adds
- *     it with an atomic add, so every ns is credited exactly once. The clamp
- *     to the bucket size is a cmpxchg retried a bounded number of times.
- *   - Charge: an atomic add of the cost. No update is ever lost.
+ *   - Admission only reads: no atomic, no store.
+ *   - Charge, bucket not full: the CPU whose cmpxchg advances last_ns owns
+ *     [last, now]; credit and cost go in with one atomic add, and whatever
+ *     that add pushed past the size or the debt floor is taken back with a
+ *     second add computed from the first one's result. Every ns is credited
+ *     once and no CPU's update is ever overwritten.
+ *   - Charge, bucket full (the common case under the limit): the credit is
+ *     void anyway, so one cmpxchg sets the level to size - cost and last_ns
+ *     moves on with a plain store. Two locked instructions per bucket on the
+ *     first path, one on this one: they are most of the engine's cost.
  * Races accepted:
  *   - Admission is a check, not a reservation: CPUs serving different rings
  *     of the same VBD or domain may each admit a request on the same tokens;
  *     the overshoot is bounded by the requests in flight and is paid back as
  *     debt by the next requests.
- *   - A charge landing between another CPU's refill and its clamp can be
- *     absorbed by tokens above the size (same bound).
+ *   - A charge landing between another CPU's refill and its clamp, or a
+ *     refill crossing a full-bucket charge (which re-credits the void time
+ *     since the previous last_ns), can be absorbed by tokens above the size
+ *     (same bound: requests in flight).
  *   - While one CPU sets up a new bucket (epoch change), a charge from another
  *     CPU can be overwritten by the initial fill: once per new bucket.
  *   - Per-CPU stats are plain increments; userspace sums the CPUs.

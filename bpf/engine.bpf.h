@@ -124,17 +124,34 @@ static __always_inline void bucket_charge(struct blkqos_bucket *b, __u64 rate, _
 		return;
 	}
 	last = READ_ONCE(b->last_ns);
+	level = READ_ONCE(b->level);
+	if (now > last) {
+		dt = now - last;
+		if (dt > full_ns)
+			dt = full_ns;
+		credit = rate * dt;
+	}
+	/*
+	 * Full before the cost (the common case under the limit): the credit
+	 * since last_ns is void, so one cmpxchg on the level does it and
+	 * last_ns just moves on. (A refill racing with this may credit that
+	 * void interval once more: the overshoot accepted at the top.)
+	 */
+	if (level + credit >= size &&
+	    __sync_val_compare_and_swap(&b->level, level, size - cost) == level) {
+		if (now > last)
+			WRITE_ONCE(b->last_ns, now);
+		return;
+	}
+	/* Otherwise own the interval [last, now] to credit it exactly once. */
+	credit = 0;
+	last = READ_ONCE(b->last_ns);
 	if (now > last && __sync_val_compare_and_swap(&b->last_ns, last, now) == last) {
 		dt = now - last;
 		if (dt > full_ns)
 			dt = full_ns;
 		credit = rate * dt;
 	}
-	/* Full before the cost (the common case under the limit): one cmpxchg. */
-	level = READ_ONCE(b->level);
-	if (level + credit >= size &&
-	    __sync_val_compare_and_swap(&b->level, level, size - cost) == level)
-		return;
 	level = __sync_fetch_and_add(&b->level, credit - cost) + credit - cost;
 	/* level + cost is what the bucket held before the cost: at most size. */
 	if (level + cost > size)
