@@ -16,33 +16,7 @@
 
 /* ---- Log capture -------------------------------------------------------- */
 
-struct logbuf {
-	int n;
-	char line[32][600];
-};
-
-static void capture(void *ctx, const char *key, const char *value, const char *reason)
-{
-	struct logbuf *lb = ctx;
-
-	/* Every report must be one line. */
-	assert_null(strchr(key, '\n'));
-	assert_null(strchr(value, '\n'));
-	assert_null(strchr(reason, '\n'));
-	if (lb->n < (int)ARRAY_SIZE(lb->line))
-		snprintf(lb->line[lb->n], sizeof(lb->line[0]), "%s: \"%s\": %s", key, value, reason);
-	lb->n++;
-}
-
-static bool logged(const struct logbuf *lb, const char *needle)
-{
-	int i;
-
-	for (i = 0; i < lb->n && i < (int)ARRAY_SIZE(lb->line); i++)
-		if (strstr(lb->line[i], needle))
-			return true;
-	return false;
-}
+#include "logcapture.h"
 
 /* ---- Amounts ------------------------------------------------------------ */
 

@@ -14,32 +14,7 @@
 
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 
-struct logbuf {
-	int n;
-	char line[32][700];
-};
-
-static void capture(void *ctx, const char *key, const char *value, const char *reason)
-{
-	struct logbuf *lb = ctx;
-
-	assert_null(strchr(key, '\n'));
-	assert_null(strchr(value, '\n'));
-	assert_null(strchr(reason, '\n'));
-	if (lb->n < (int)ARRAY_SIZE(lb->line))
-		snprintf(lb->line[lb->n], sizeof(lb->line[0]), "%s: \"%s\": %s", key, value, reason);
-	lb->n++;
-}
-
-static bool logged(const struct logbuf *lb, const char *needle)
-{
-	int i;
-
-	for (i = 0; i < lb->n && i < (int)ARRAY_SIZE(lb->line); i++)
-		if (strstr(lb->line[i], needle))
-			return true;
-	return false;
-}
+#include "logcapture.h"
 
 static int load(const char *text, struct qos_rules *rules, struct logbuf *lb)
 {
