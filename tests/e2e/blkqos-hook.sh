@@ -13,6 +13,8 @@
 #   LIMITS  lines "DEV KEY=VALUE..." or "domain KEY=VALUE..." (blkqos set)
 #   LIVE    bash snippet for the running phase; helpers below are available
 #   CPU_SAMPLE "LOADGEN_NAME SECONDS DEV": ring thread CPU while NAME runs
+#              throttled (checked against CPU_MAX %, default 10)
+#   CPU_BASELINE  the same for an unthrottled run, reported for comparison
 # Results are "@E2E hook ..." lines; "@E2E hook check NAME ok|FAIL ..." lines
 # are collected by tests/e2e/check.py.
 set -u
@@ -20,6 +22,7 @@ set -u
 LIMITS=${LIMITS:-}
 LIVE=${LIVE:-}
 CPU_SAMPLE=${CPU_SAMPLE:-}
+CPU_BASELINE=${CPU_BASELINE:-}
 LOG=$(ls /run/blkqos-run*.log 2>/dev/null | sort -V | tail -n 1)
 LOG=${LOG:-/run/blkqos-run1.log}
 say() { echo "@E2E hook $*"; }
@@ -101,6 +104,34 @@ wait_result() {
 	return 1
 }
 
+# CPU time of a VBD's ring thread while a loadgen runs, in % of a CPU and in
+# us per request (requests counted by blkqos stats over the same interval).
+cpu_sample() {	# KIND LOADGEN_NAME SECONDS DEV
+	local kind=$1 name=$2 secs=$3 dev=$4 pid hz c0 c1 t0 t1 o0 o1 j pct us
+	wait_loadgen "$name" || return 0
+	sleep 2
+	pid=$(ring_pid "$dev") || { say "check ring-cpu-$kind FAIL no ring thread"; return 0; }
+	hz=$(getconf CLK_TCK 2>/dev/null || echo 100)
+	j=$(vbd_json "$dev"); o0=$(( $(json_field "$j" read) + $(json_field "$j" write) ))
+	c0=$(cpu_ticks "$pid") t0=$(up)
+	sleep "$secs"
+	c1=$(cpu_ticks "$pid") t1=$(up)
+	j=$(vbd_json "$dev"); o1=$(( $(json_field "$j" read) + $(json_field "$j" write) ))
+	if [ -z "$c1" ] || [ -z "$c0" ]; then
+		say "check ring-cpu-$kind FAIL the ring thread went away during the sample"
+		return 0
+	fi
+	pct=$(awk -v c="$((c1 - c0))" -v hz="$hz" -v a="$t0" -v b="$t1" \
+		'BEGIN{printf "%.2f", 100 * c / hz / (b - a)}')
+	us=$(awk -v c="$((c1 - c0))" -v hz="$hz" -v n="$((o1 - o0))" \
+		'BEGIN{printf "%.0f", n ? 1e6 * c / hz / n : 0}')
+	say "ring-cpu-$kind thread=$E2E_DOMID.$dev-0 pct=$pct requests=$((o1 - o0)) us_per_request=$us over=${secs}s while=$name"
+	if [ "$kind" = throttled ]; then
+		check ring-cpu "awk -v p=$pct -v m=${CPU_MAX:-10} 'BEGIN{exit !(p < m)}'" \
+			"throttled ring thread used ${pct}% of a CPU, ${us} us per request (limit ${CPU_MAX:-10}%)"
+	fi
+}
+
 ring_pid() {	# DEV -> pid of the ring thread <domid>.<dev>-0
 	local p
 	for p in /proc/[0-9]*; do
@@ -152,27 +183,8 @@ running)
 		done
 	) &
 	snap_pid=$!
-	if [ -n "$CPU_SAMPLE" ]; then
-		(
-			read -r name secs dev <<< "$CPU_SAMPLE"
-			wait_loadgen "$name" || exit 0
-			sleep 2
-			pid=$(ring_pid "$dev") || { say "check ring-cpu FAIL no ring thread"; exit 0; }
-			hz=$(getconf CLK_TCK 2>/dev/null || echo 100)
-			c0=$(cpu_ticks "$pid") t0=$(up)
-			sleep "$secs"
-			c1=$(cpu_ticks "$pid") t1=$(up)
-			if [ -z "$c1" ] || [ -z "$c0" ]; then
-				say "check ring-cpu FAIL the ring thread went away during the sample"
-				exit 0
-			fi
-			pct=$(awk -v c="$((c1 - c0))" -v hz="$hz" -v a="$t0" -v b="$t1" \
-				'BEGIN{printf "%.2f", 100 * c / hz / (b - a)}')
-			say "ring-cpu thread=$E2E_DOMID.$dev-0 pct=$pct over=${secs}s while=$name"
-			check ring-cpu "awk -v p=$pct -v m=${CPU_MAX:-10} 'BEGIN{exit !(p < m)}'" \
-				"throttled ring thread used ${pct}% of a CPU (limit ${CPU_MAX:-10}%)"
-		) &
-	fi
+	[ -n "$CPU_SAMPLE" ] && cpu_sample throttled $CPU_SAMPLE &
+	[ -n "$CPU_BASELINE" ] && cpu_sample unthrottled $CPU_BASELINE &
 	if [ -n "$LIVE" ]; then
 		eval "$LIVE"
 	fi

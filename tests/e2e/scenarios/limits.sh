@@ -2,7 +2,7 @@
 # writes), separate read and write limits at once, and iops-size, each on its
 # own disk of one guest; the limits are set well below the unlimited baseline
 # (see baseline.sh). Ends with a write/read-back check through a limited disk.
-DISKS="xvda:128M xvdb:128M xvdc:64M xvdd:64M"
+DISKS="xvda:128M xvdb:128M xvdc:64M xvdd:64M xvde:64M"
 GUEST_TIMEOUT=400
 DOM0_SCRIPT=../blkqos-hook.sh
 LIMITS='
@@ -20,11 +20,14 @@ wait
 loadgen --name iops-size-16k --dev /dev/xvdd --rw randread --bs 16k --qd 4 --ramp 1 --seconds 10
 loadgen --name verify-limited --dev /dev/xvdb --verify --bs 64k --qd 4 --size 8M --no-samples
 '
-# The QD16 case runs last on xvda, with the ring thread CPU sampled meanwhile.
+# The QD16 case runs last on xvda, with the ring thread CPU sampled meanwhile,
+# after the same load on an unlimited disk for comparison.
 WORKLOAD="$WORKLOAD
+loadgen --name unlimited-qd16 --dev /dev/xvde --rw randread --bs 4k --qd 16 --seconds 9
 loadgen --name iops30-qd16 --dev /dev/xvda --rw randread --bs 4k --qd 16 --ramp 1 --seconds 14
 "
 CPU_SAMPLE="iops30-qd16 5 xvda"
+CPU_BASELINE="unlimited-qd16 5 xvde"
 EXPECT='
 iops-4k-qd1 iops iops30-qd1 30
 iops-4k-qd16 iops iops30-qd16 30
