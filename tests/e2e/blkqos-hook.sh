@@ -175,10 +175,17 @@ created)
 running)
 	# Keep the last stats taken while the guest's VBDs exist: once the guest
 	# is gone the loader removes its entries.
+	# (VBDs go one by one at the end: keep the last snapshot that has them all)
 	(
+		most=1
 		while :; do
-			blkqos stats --json > /run/stats.tmp 2>/dev/null &&
-				grep -q '"domid"' /run/stats.tmp && mv /run/stats.tmp /run/stats.last
+			if blkqos stats --json > /run/stats.tmp 2>/dev/null; then
+				n=$(grep -o '"devid"' /run/stats.tmp | wc -l)
+				if [ "$n" -ge "$most" ]; then
+					most=$n
+					mv /run/stats.tmp /run/stats.last
+				fi
+			fi
 			sleep 0.3
 		done
 	) &
