@@ -509,6 +509,9 @@ static int wait_in_force(const struct scope_kvs *p, __u64 t0)
 		free(m);
 		return EXIT_NOT_LOADED;
 	}
+	/* For scripts timing a change made by another process: polling starts now. */
+	printf("waiting\n");
+	fflush(stdout);
 	for (;;) {
 		struct blkqos_vbd v;
 		struct blkqos_dom d;

@@ -61,11 +61,6 @@ int sync_load_rules(struct sync *s, const char *path)
 	return 0;
 }
 
-void sync_fini(struct sync *s)
-{
-	if (s->have_rules)
-		qos_rules_free(&s->rules);
-}
 
 void sync_vbd_path(const struct sync *s, unsigned int domid, unsigned int devid, char *buf,
 		   size_t len)
@@ -166,6 +161,67 @@ static void keep_untrusted(const struct keyset *k, const struct blkqos_limits *p
 	}
 }
 
+struct vbd_cache {
+	struct vbd_cache *next;
+	unsigned int domid, devid;
+	size_t n;
+	char *name[MAX_KEYS];	/* relative: "qos/iops", "credit" */
+	char *value[MAX_KEYS];
+	bool untrusted[QOS_NR_SLOTS];
+};
+
+static struct vbd_cache **cache_slot(struct sync *s, unsigned int domid, unsigned int devid)
+{
+	struct vbd_cache **p = &s->cache[(domid * 31 + devid) % 1024];
+
+	while (*p && ((*p)->domid != domid || (*p)->devid != devid))
+		p = &(*p)->next;
+	return p;
+}
+
+static void cache_entry_clear(struct vbd_cache *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->n; i++) {
+		free(c->name[i]);
+		free(c->value[i]);
+	}
+	c->n = 0;
+}
+
+static void cache_drop(struct sync *s, unsigned int domid, unsigned int devid)
+{
+	struct vbd_cache **p = cache_slot(s, domid, devid), *c = *p;
+
+	if (!c)
+		return;
+	*p = c->next;
+	cache_entry_clear(c);
+	free(c);
+}
+
+static void cache_drop_domain(struct sync *s, unsigned int domid)
+{
+	int i;
+
+	for (i = 0; i < 1024; i++) {
+		struct vbd_cache **p = &s->cache[i];
+
+		while (*p) {
+			struct vbd_cache *c = *p;
+
+			if (c->domid != domid) {
+				p = &c->next;
+				continue;
+			}
+			*p = c->next;
+			cache_entry_clear(c);
+			free(c);
+		}
+	}
+}
+
 static void keyset_free(struct keyset *k)
 {
 	size_t i;
@@ -174,6 +230,32 @@ static void keyset_free(struct keyset *k)
 		free(k->name[i]);
 		free(k->value[i]);
 	}
+	k->n = 0;
+}
+
+/* Keep a VBD's keys for the next event; the keyset is left empty. */
+static void cache_store(struct sync *s, unsigned int domid, unsigned int devid, struct keyset *k)
+{
+	struct vbd_cache **p = cache_slot(s, domid, devid), *c = *p;
+	size_t i;
+
+	if (!c) {
+		c = calloc(1, sizeof(*c));
+		if (!c) {
+			keyset_free(k);
+			return;
+		}
+		c->domid = domid;
+		c->devid = devid;
+		*p = c;
+	}
+	cache_entry_clear(c);
+	for (i = 0; i < k->n; i++) {
+		c->name[i] = k->name[i];
+		c->value[i] = k->value[i];
+	}
+	c->n = k->n;
+	memcpy(c->untrusted, k->untrusted, sizeof(c->untrusted));
 	k->n = 0;
 }
 
@@ -322,21 +404,102 @@ static char *domain_name(struct sync *s, unsigned int domid)
 
 static void reap_if_dead(struct sync *s, unsigned int domid);
 
+/* Limits from a VBD's cached keys, into the map; the last good setting is prev. */
+static void apply_cached(struct sync *s, unsigned int domid, unsigned int devid, const char *dir)
+{
+	struct vbd_cache *c = *cache_slot(s, domid, devid);
+	struct blkqos_limits prev, out;
+	struct log_ctx lc = { s, dir };
+	struct qos_kv kv[MAX_KEYS];
+	struct keyset flags;
+	struct blkqos_vbd cur;
+	bool known = blkqos_maps_vbd_get(s->maps, domid, devid, &cur) == 0;
+	char err[256];
+	size_t i;
+
+	if (!c)
+		return;
+	for (i = 0; i < c->n; i++) {
+		kv[i].name = c->name[i];
+		kv[i].value = c->value[i];
+	}
+	if (known)
+		prev = cur.limits;
+	qos_limits_from_keys(kv, c->n, known ? &prev : NULL, &out, log_key, &lc);
+	memcpy(flags.untrusted, c->untrusted, sizeof(flags.untrusted));
+	keep_untrusted(&flags, known ? &prev : NULL, &out);
+	if (blkqos_maps_vbd_set(s->maps, domid, devid, &out, err, sizeof(err))) {
+		log_err("%s: %s", dir, err);
+		s->errors++;
+		return;
+	}
+	s->syncs++;
+}
+
+/*
+ * A watch event on one QoS key of a VBD already known: read that key alone
+ * (its permissions and value) and recompute from the cached others.
+ */
+static void sync_vbd_key(struct sync *s, unsigned int domid, unsigned int devid,
+			 const char *prefix, const char *key)
+{
+	struct vbd_cache *c = *cache_slot(s, domid, devid);
+	int slot = *prefix ? qos_slot_of(key) : flat_slot(key);
+	char dir[256], path[512], rel[256];
+	unsigned int len;
+	char *v = NULL;
+	size_t i;
+	int w;
+
+	sync_vbd_path(s, domid, devid, dir, sizeof(dir));
+	snprintf(rel, sizeof(rel), "%s%s", prefix, key);
+	snprintf(path, sizeof(path), "%s/%s", dir, rel);
+	w = guest_can_write(s->xs, path, domid);
+	if (w > 0) {
+		log_warn("%s: ignored: domain %u can write it (a guest cannot set its own limits; "
+			 "the last good setting stays)", path, domid);
+		s->errors++;
+	} else if (w == 0) {
+		v = xs_read(s->xs, XBT_NULL, path, &len);
+	}
+	if (slot >= 0 && slot < QOS_NR_SLOTS)
+		c->untrusted[slot] = w > 0;
+	for (i = 0; i < c->n && strcmp(c->name[i], rel); i++)
+		;
+	if (i < c->n) {		/* known key: new value, or gone */
+		free(c->value[i]);
+		if (v) {
+			c->value[i] = v;
+		} else {
+			free(c->name[i]);
+			c->n--;
+			c->name[i] = c->name[c->n];
+			c->value[i] = c->value[c->n];
+		}
+	} else if (v && c->n < MAX_KEYS) {
+		c->name[c->n] = strdup(rel);
+		c->value[c->n] = v;
+		c->n++;
+	} else {
+		free(v);
+	}
+	apply_cached(s, domid, devid, dir);
+}
+
 static void sync_vbd(struct sync *s, unsigned int domid, unsigned int devid)
 {
-	struct blkqos_limits prev, out;
 	struct keyset k = { .n = 0 };
 	struct blkqos_vbd cur;
-	bool known, have_prev;
-	char dir[256], err[256];
+	char dir[256];
 	unsigned int n, i;
 	char **ents;
-	int ret;
+	bool known;
 
 	sync_vbd_path(s, domid, devid, dir, sizeof(dir));
 	ents = xs_directory(s->xs, XBT_NULL, dir, &n);
 	known = blkqos_maps_vbd_get(s->maps, domid, devid, &cur) == 0;
 	if (!ents) {
+		cache_drop(s, domid, devid);
 		if (known && blkqos_maps_vbd_del(s->maps, domid, devid) == 0) {
 			log_debug("vbd %u/%u: gone", domid, devid);
 			reap_if_dead(s, domid);
@@ -361,23 +524,8 @@ static void sync_vbd(struct sync *s, unsigned int domid, unsigned int devid)
 	free(ents);
 	read_qos_dir(s, &k, dir, domid);
 
-	have_prev = known;
-	if (known)
-		prev = cur.limits;
-	{
-		struct log_ctx lc = { s, dir };
-
-		qos_limits_from_keys(k.kv, k.n, have_prev ? &prev : NULL, &out, log_key, &lc);
-		keep_untrusted(&k, have_prev ? &prev : NULL, &out);
-	}
-	keyset_free(&k);
-	ret = blkqos_maps_vbd_set(s->maps, domid, devid, &out, err, sizeof(err));
-	if (ret) {
-		log_err("%s: %s", dir, err);
-		s->errors++;
-		return;
-	}
-	s->syncs++;
+	cache_store(s, domid, devid, &k);
+	apply_cached(s, domid, devid, dir);
 	log_debug("vbd %u/%u: synced", domid, devid);
 }
 
@@ -482,7 +630,7 @@ void sync_all(struct sync *s)
 void sync_path(struct sync *s, const char *path)
 {
 	size_t rl = strlen(s->vbd_root);
-	char buf[256], *a, *b, *save = NULL;
+	char buf[256], *a, *b, *c, *d, *save = NULL;
 	unsigned int domid, devid;
 
 	if (!strcmp(path, "@releaseDomain")) {
@@ -498,14 +646,29 @@ void sync_path(struct sync *s, const char *path)
 	snprintf(buf, sizeof(buf), "%s", path + rl + 1);
 	a = strtok_r(buf, "/", &save);
 	b = strtok_r(NULL, "/", &save);
+	c = strtok_r(NULL, "/", &save);
+	d = strtok_r(NULL, "/", &save);
 	if (!parse_uint(a, &domid))
 		return;
-	if (!b)
+	if (!b) {
 		sync_domain_tree(s, domid);
-	else if (!strcmp(b, "qos"))
+	} else if (!strcmp(b, "qos")) {
 		sync_dom(s, domid);
-	else if (parse_uint(b, &devid))
-		sync_vbd(s, domid, devid);
+	} else if (parse_uint(b, &devid)) {
+		struct blkqos_vbd v;
+		/* cached and still in the maps (a VBD removed by a domain-wide
+		 * resync may come back under the same id) */
+		bool cached = *cache_slot(s, domid, devid) != NULL &&
+			      blkqos_maps_vbd_get(s->maps, domid, devid, &v) == 0;
+
+		if (!cached || !c || (!strcmp(c, "qos") && !d))
+			sync_vbd(s, domid, devid);	/* new VBD, or its dir, or qos/ */
+		else if (!strcmp(c, "qos") && !strtok_r(NULL, "/", &save))
+			sync_vbd_key(s, domid, devid, "qos/", d);
+		else if (!d && flat_slot(c) >= 0)
+			sync_vbd_key(s, domid, devid, "", c);
+		/* other keys of a known VBD (state, params...) do not change limits */
+	}
 }
 
 static void reap_one(struct sync *s, unsigned int domid)
@@ -513,6 +676,7 @@ static void reap_one(struct sync *s, unsigned int domid)
 	char path[256];
 
 	blkqos_maps_dom_del(s->maps, domid);
+	cache_drop_domain(s, domid);
 	/* The domain-wide limits node is ours to clean up. */
 	sync_dom_path(s, domid, path, sizeof(path));
 	xs_rm(s->xs, XBT_NULL, path);
@@ -568,4 +732,20 @@ int sync_make_qos_dir(struct xs_handle *xs, unsigned int backend, unsigned int g
 	if (!xs_set_permissions(xs, XBT_NULL, dir, perms, guest == backend ? 1 : 2))
 		return -1;
 	return 0;
+}
+
+void sync_fini(struct sync *s)
+{
+	int i;
+
+	for (i = 0; i < 1024; i++)
+		while (s->cache[i]) {
+			struct vbd_cache *c = s->cache[i];
+
+			s->cache[i] = c->next;
+			cache_entry_clear(c);
+			free(c);
+		}
+	if (s->have_rules)
+		qos_rules_free(&s->rules);
 }

@@ -11,6 +11,8 @@
 #include "maps.h"
 #include "rules.h"
 
+struct vbd_cache;
+
 struct sync {
 	struct xs_handle *xs;
 	struct blkqos_maps *maps;
@@ -19,6 +21,9 @@ struct sync {
 	struct qos_rules rules;		/* may be empty */
 	bool have_rules;
 	unsigned long syncs, errors;	/* counters, for -v and tests */
+	/* Each known VBD's QoS keys as last read, so that a watch event on one
+	 * key costs two xenstore requests instead of a re-read of the VBD. */
+	struct vbd_cache *cache[1024];
 };
 
 /* The backend domid this process runs in: "domid" in xenstore, else 0. */

@@ -23,7 +23,7 @@ mark live2 live
 # seen by a waiter started beforehand (both on the realtime clock).
 blkqos wait "$E2E_DOMID" xvda iops=60 > /run/wait.out &
 waiter=$!
-sleep 0.5
+for _ in $(seq 100); do grep -q waiting /run/wait.out && break; sleep 0.05; done
 t_write=${EPOCHREALTIME/./}000	# bash: realtime in us
 xenstore-write "/local/domain/0/backend/vbd/$E2E_DOMID/51712/qos/iops" 60
 wait $waiter
