@@ -17,7 +17,9 @@ the guest, "hook ..." lines from dom0). EXPECT lines:
   CASE stats_ops DEVID N1,N2         blkqos stats ops of the VBD = the guest's
                                      ops (SAMPLE totals incl. ramp), within TOL
 
-T0/T1 are ms or MARK[+ms] where MARK comes from "hook mark MARK t_ms=..".
+T0/T1 are ms, MARK[+ms] where MARK comes from "hook mark MARK t_ms=..", or
+cross:MARK:OLD:NEW[+ms], the first sample from MARK on whose rate is nearer
+NEW than OLD (where a live change shows in the guest).
 Every "hook check NAME ok|FAIL" becomes a case too. Prints one line per case:
   E2E <case> configured=<x> achieved=<y> unit=<u> error_pct=<e> PASS|FAIL
 and exits 1 if any case failed.
@@ -56,7 +58,20 @@ def main():
             except ValueError:
                 stats = None
 
-    def t(expr):
+    def t(expr, name=None):
+        # cross:MARK:OLD:NEW[+ms]: the first sample at or after MARK (a lower
+        # bound of when a change was made: dom0 sees the guest's lines late)
+        # whose rate is nearer NEW than OLD, i.e. where the change shows.
+        m = re.fullmatch(r'cross:(\w+):(\d+):(\d+)([+-]\d+)?', expr)
+        if m:
+            start, old, new = marks[m.group(1)], float(m.group(2)), float(m.group(3))
+            pts = samples.get(name, [])
+            for i, (ts, ops) in enumerate(pts):
+                width = (ts - pts[i - 1][0]) if i else ts
+                rate = ops * 1000.0 / width if width else 0
+                if ts >= start and abs(rate - new) < abs(rate - old):
+                    return ts + int(m.group(4) or 0)
+            raise ValueError('no change from %s to %s after %s' % (m.group(2), m.group(3), m.group(1)))
         m = re.fullmatch(r'([A-Za-z_]\w*)?([+-]?\d+)?', expr)
         if not m or not (m.group(1) or m.group(2)):
             raise ValueError('bad time ' + expr)
@@ -106,7 +121,8 @@ def main():
                 report(case, want, got, 'ops/s',
                        all(n in loadgen for n in names) and abs(errp) <= tol, errp)
             elif metric in ('window_iops', 'window_ops', 'max_sample'):
-                name, t0, t1, want = p[2], t(p[3]), t(p[4]), float(p[5])
+                name = p[2]
+                t0, t1, want = t(p[3], name), t(p[4], name), float(p[5])
                 tol = float(p[6]) if len(p) > 6 else 5.0
                 pts = [(ts, ops) for ts, ops in samples.get(name, []) if t0 < ts <= t1]
                 if not pts:

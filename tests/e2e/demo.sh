@@ -21,7 +21,7 @@ echo
 echo "== summary (rates measured inside the guest)"
 printf '%-16s %-22s %s\n' "phase" "limit" "achieved"
 awk '
-/^LOADGEN/ { for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+/^guest LOADGEN/ { for (i = 3; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
 	lim = v["name"] ~ /unlimited/ ? "none" : v["name"] ~ /100/ ? "iops=100" : "iops=100 -> 200 live"
 	printf "%-16s %-22s %s IOPS (%s ops in %s s, errors %s)\n", v["name"], lim, v["iops"], v["ops"], v["seconds"], v["errors"] }
 ' "$out/results.txt"

@@ -23,5 +23,5 @@ echo "@E2E hook demo set iops=200 ms=$(wait_limit xvda iops 200)"
 EXPECT='
 limited-100 iops 2-limited-100 100
 live-before-change window_iops 3-live-change 1000 change 100
-live-after-change window_iops 3-live-change change+2500 16000 200
+live-after-change window_iops 3-live-change cross:change:100:200+1000 16000 200
 '
