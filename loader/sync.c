@@ -179,15 +179,21 @@ static struct vbd_cache **cache_slot(struct sync *s, unsigned int domid, unsigne
 	return p;
 }
 
-static void cache_entry_clear(struct vbd_cache *c)
+/* Free n name/value string pairs and set n to 0. */
+static void free_pairs(char **name, char **value, size_t *n)
 {
 	size_t i;
 
-	for (i = 0; i < c->n; i++) {
-		free(c->name[i]);
-		free(c->value[i]);
+	for (i = 0; i < *n; i++) {
+		free(name[i]);
+		free(value[i]);
 	}
-	c->n = 0;
+	*n = 0;
+}
+
+static void cache_entry_clear(struct vbd_cache *c)
+{
+	free_pairs(c->name, c->value, &c->n);
 }
 
 static void cache_drop(struct sync *s, unsigned int domid, unsigned int devid)
@@ -224,13 +230,7 @@ static void cache_drop_domain(struct sync *s, unsigned int domid)
 
 static void keyset_free(struct keyset *k)
 {
-	size_t i;
-
-	for (i = 0; i < k->n; i++) {
-		free(k->name[i]);
-		free(k->value[i]);
-	}
-	k->n = 0;
+	free_pairs(k->name, k->value, &k->n);
 }
 
 /* Keep a VBD's keys for the next event; the keyset is left empty. */
