@@ -12,7 +12,8 @@
 # Scenario variables (see tests/e2e/scenarios/*.sh):
 #   LIMITS  lines "DEV KEY=VALUE..." or "domain KEY=VALUE..." (blkqos set)
 #   LIVE    bash snippet for the running phase; helpers below are available
-#   CPU_SAMPLE "LOADGEN_NAME SECONDS DEV": ring thread CPU while NAME runs
+#   CPU_SAMPLE "LOADGEN_NAME SECONDS DEV [MIN_OPS]": ring thread CPU while
+#              NAME runs, from when the VBD has done MIN_OPS requests
 #              throttled (checked against CPU_MAX %, default 10)
 #   CPU_BASELINE  the same for an unthrottled run, reported for comparison
 # Results are "@E2E hook ..." lines; "@E2E hook check NAME ok|FAIL ..." lines
@@ -106,17 +107,29 @@ wait_result() {
 
 # CPU time of a VBD's ring thread while a loadgen runs, in % of a CPU and in
 # us per request (requests counted by blkqos stats over the same interval).
-cpu_sample() {	# KIND LOADGEN_NAME SECONDS DEV
-	local kind=$1 name=$2 secs=$3 dev=$4 pid hz c0 c1 t0 t1 o0 o1 j pct us
-	wait_loadgen "$name" || return 0
-	sleep 2
+vbd_ops() {	# DEV -> read + write ops so far
+	local j
+	j=$(vbd_json "$1")
+	echo $(( $(json_field "$j" read || echo 0) + $(json_field "$j" write || echo 0) ))
+}
+
+# The loadgen's start line reaches dom0 late (after the previous run's
+# samples), so the sample starts when the VBD's own counter says the run is
+# on: once its ops pass MIN_OPS (the ops of earlier runs on that disk).
+cpu_sample() {	# KIND LOADGEN_NAME SECONDS DEV MIN_OPS
+	local kind=$1 name=$2 secs=$3 dev=$4 min=${5:-1} pid hz c0 c1 t0 t1 o0 o1 j pct us
+	for _ in $(seq 2000); do
+		[ "$(vbd_ops "$dev")" -ge "$min" ] 2>/dev/null && break
+		sleep 0.1
+	done
+	sleep 0.5
 	pid=$(ring_pid "$dev") || { say "check ring-cpu-$kind FAIL no ring thread"; return 0; }
 	hz=$(getconf CLK_TCK 2>/dev/null || echo 100)
-	j=$(vbd_json "$dev"); o0=$(( $(json_field "$j" read) + $(json_field "$j" write) ))
+	o0=$(vbd_ops "$dev")
 	c0=$(cpu_ticks "$pid") t0=$(up)
 	sleep "$secs"
 	c1=$(cpu_ticks "$pid") t1=$(up)
-	j=$(vbd_json "$dev"); o1=$(( $(json_field "$j" read) + $(json_field "$j" write) ))
+	o1=$(vbd_ops "$dev")
 	if [ -z "$c1" ] || [ -z "$c0" ]; then
 		say "check ring-cpu-$kind FAIL the ring thread went away during the sample"
 		return 0
