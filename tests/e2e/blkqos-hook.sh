@@ -117,7 +117,7 @@ vbd_ops() {	# DEV -> read + write ops so far
 # samples), so the sample starts when the VBD's own counter says the run is
 # on: once its ops pass MIN_OPS (the ops of earlier runs on that disk).
 cpu_sample() {	# KIND LOADGEN_NAME SECONDS DEV MIN_OPS
-	local kind=$1 name=$2 secs=$3 dev=$4 min=${5:-1} pid hz c0 c1 t0 t1 o0 o1 j pct us
+	local kind=$1 name=$2 secs=$3 dev=$4 min=${5:-50} pid hz c0 c1 t0 t1 o0 o1 j pct us
 	for _ in $(seq 2000); do
 		[ "$(vbd_ops "$dev")" -ge "$min" ] 2>/dev/null && break
 		sleep 0.1
