@@ -12,18 +12,15 @@
 # Scenario variables (see tests/e2e/scenarios/*.sh):
 #   LIMITS  lines "DEV KEY=VALUE..." or "domain KEY=VALUE..." (blkqos set)
 #   LIVE    bash snippet for the running phase; helpers below are available
-#   CPU_SAMPLE "LOADGEN_NAME SECONDS DEV [MIN_OPS]": ring thread CPU while
-#              NAME runs, from when the VBD has done MIN_OPS requests
-#              throttled (checked against CPU_MAX %, default 10)
-#   CPU_BASELINE  the same for an unthrottled run, reported for comparison
+#   CPU_DEVS "DEV[:LIMIT_IOPS] ...": report each VBD's ring thread CPU per
+#           request; with a limit, check it costs under CPU_MAX % (default 10)
 # Results are "@E2E hook ..." lines; "@E2E hook check NAME ok|FAIL ..." lines
 # are collected by tests/e2e/check.py.
 set -u
 . "$E2E_SCENARIO"
 LIMITS=${LIMITS:-}
 LIVE=${LIVE:-}
-CPU_SAMPLE=${CPU_SAMPLE:-}
-CPU_BASELINE=${CPU_BASELINE:-}
+CPU_DEVS=${CPU_DEVS:-}
 LOG=$(ls /run/blkqos-run*.log 2>/dev/null | sort -V | tail -n 1)
 LOG=${LOG:-/run/blkqos-run1.log}
 say() { echo "@E2E hook $*"; }
@@ -107,42 +104,45 @@ wait_result() {
 
 # CPU time of a VBD's ring thread while a loadgen runs, in % of a CPU and in
 # us per request (requests counted by blkqos stats over the same interval).
-vbd_ops() {	# DEV -> read + write ops so far
-	local j
-	j=$(vbd_json "$1")
-	echo $(( $(json_field "$j" read || echo 0) + $(json_field "$j" write || echo 0) ))
+# Ring thread CPU: the running phase keeps each listed VBD's ring thread CPU
+# ticks (cheap reads of /proc/PID/stat, every 0.5 s, until the thread is
+# gone); the done phase divides them by the VBD's requests from the last
+# stats snapshot: CPU per request over the thread's life, throttled vs not.
+track_cpu() {	# DEV
+	local dev=$1 pid= st rest
+	while [ -z "$pid" ]; do
+		pid=$(ring_pid "$dev") || { sleep 0.5; pid=; }
+		xenstore-exists "/local/domain/$E2E_DOMID" 2>/dev/null || return 0
+	done
+	while read -r st 2>/dev/null < "/proc/$pid/stat"; do
+		rest=${st##*) }	# the fields after "(comm)", from field 3 (state)
+		set -- $rest	# utime and stime are fields 14 and 15
+		echo $(( ${12} + ${13} )) > "/run/cpu.$dev.tmp" && mv "/run/cpu.$dev.tmp" "/run/cpu.$dev"
+		sleep 0.5
+	done
 }
 
-# The loadgen's start line reaches dom0 late (after the previous run's
-# samples), so the sample starts when the VBD's own counter says the run is
-# on: once its ops pass MIN_OPS (the ops of earlier runs on that disk).
-cpu_sample() {	# KIND LOADGEN_NAME SECONDS DEV MIN_OPS
-	local kind=$1 name=$2 secs=$3 dev=$4 min=${5:-50} pid hz c0 c1 t0 t1 o0 o1 j pct us
-	for _ in $(seq 2000); do
-		[ "$(vbd_ops "$dev")" -ge "$min" ] 2>/dev/null && break
-		sleep 0.1
-	done
-	sleep 0.5
-	pid=$(ring_pid "$dev") || { say "check ring-cpu-$kind FAIL no ring thread"; return 0; }
+report_cpu() {	# DEV[:LIMIT_IOPS] ...
+	local spec dev limit ticks hz line ops us pct
 	hz=$(getconf CLK_TCK 2>/dev/null || echo 100)
-	o0=$(vbd_ops "$dev")
-	c0=$(cpu_ticks "$pid") t0=$(up)
-	sleep "$secs"
-	c1=$(cpu_ticks "$pid") t1=$(up)
-	o1=$(vbd_ops "$dev")
-	if [ -z "$c1" ] || [ -z "$c0" ]; then
-		say "check ring-cpu-$kind FAIL the ring thread went away during the sample"
-		return 0
-	fi
-	pct=$(awk -v c="$((c1 - c0))" -v hz="$hz" -v a="$t0" -v b="$t1" \
-		'BEGIN{printf "%.2f", 100 * c / hz / (b - a)}')
-	us=$(awk -v c="$((c1 - c0))" -v hz="$hz" -v n="$((o1 - o0))" \
-		'BEGIN{printf "%.0f", n ? 1e6 * c / hz / n : 0}')
-	say "ring-cpu-$kind thread=$E2E_DOMID.$dev-0 pct=$pct requests=$((o1 - o0)) us_per_request=$us over=${secs}s while=$name"
-	if [ "$kind" = throttled ]; then
-		check ring-cpu "awk -v p=$pct -v m=${CPU_MAX:-10} 'BEGIN{exit !(p < m)}'" \
-			"throttled ring thread used ${pct}% of a CPU, ${us} us per request (limit ${CPU_MAX:-10}%)"
-	fi
+	for spec in "$@"; do
+		dev=${spec%%:*} limit=${spec#*:}
+		[ "$limit" = "$spec" ] && limit=
+		ticks=$(cat "/run/cpu.$dev" 2>/dev/null)
+		line=$(sed 's/},{"domid"/}\n{"domid"/g' /run/stats.last 2>/dev/null | grep "\"dev\":\"$dev\"")
+		ops=$(( $(json_field "$line" read || echo 0) + $(json_field "$line" write || echo 0) ))
+		if [ -z "$ticks" ] || [ "$ops" -eq 0 ]; then
+			check "ring-cpu-$dev" false "no CPU or request count for $dev (ticks=${ticks:-none} ops=$ops)"
+			continue
+		fi
+		us=$(awk -v t="$ticks" -v hz="$hz" -v n="$ops" 'BEGIN{printf "%.0f", 1e6 * t / hz / n}')
+		say "ring-cpu dev=$dev thread=$E2E_DOMID.$dev-0 cpu_s=$(awk -v t="$ticks" -v hz="$hz" 'BEGIN{print t / hz}') requests=$ops us_per_request=$us${limit:+ limit_iops=$limit}"
+		if [ -n "$limit" ]; then
+			pct=$(awk -v u="$us" -v r="$limit" 'BEGIN{printf "%.2f", u * r / 1e4}')
+			check "ring-cpu-$dev" "awk -v p=$pct -v m=${CPU_MAX:-10} 'BEGIN{exit !(p < m)}'" \
+				"throttled at $limit IOPS the ring thread costs ${us} us per request = ${pct}% of a CPU (limit ${CPU_MAX:-10}%)"
+		fi
+	done
 }
 
 ring_pid() {	# DEV -> pid of the ring thread <domid>.<dev>-0
@@ -203,8 +203,9 @@ running)
 		done
 	) &
 	snap_pid=$!
-	[ -n "$CPU_SAMPLE" ] && cpu_sample throttled $CPU_SAMPLE &
-	[ -n "$CPU_BASELINE" ] && cpu_sample unthrottled $CPU_BASELINE &
+	for spec in $CPU_DEVS; do
+		track_cpu "${spec%%:*}" &
+	done
 	if [ -n "$LIVE" ]; then
 		eval "$LIVE"
 	fi
@@ -215,6 +216,7 @@ running)
 	;;
 done)
 	say "stats-last $(tr -d '\n' < /run/stats.last 2>/dev/null)"
+	[ -n "$CPU_DEVS" ] && report_cpu $CPU_DEVS
 	say "stats-done $(blkqos stats --json | tr -d '\n')"
 	check entries-removed '! blkqos stats --json | grep -q "\"domid\":$E2E_DOMID,"' "no map entry left for the gone guest"
 	bpftool map dump pinned /sys/fs/bpf/blkqos/vbds > /run/vbds.txt 2>&1

@@ -11,7 +11,6 @@ xvda iops=40
 WORKLOAD='
 loadgen --name throttled --dev /dev/xvda --rw randread --bs 4k --qd 16 --seconds 120
 '
-CPU_SAMPLE="throttled 6 xvda 50"	# past the partition scan at boot
 # The guest is destroyed mid-run, so it prints no samples: the rates here
 # are counted in dom0 from the VBD's stats (read ops over dom0 time).
 LIVE='
@@ -49,4 +48,5 @@ for _ in $(seq 50); do
 done
 check map-cleaned "[ $gone = yes ]" "no map entry for domain $E2E_DOMID after destroy"
 '
+CPU_DEVS="xvda:40"
 EXPECT=''

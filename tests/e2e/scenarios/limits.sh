@@ -26,8 +26,7 @@ WORKLOAD="$WORKLOAD
 loadgen --name unlimited-qd16 --dev /dev/xvde --rw randread --bs 4k --qd 16 --seconds 9
 loadgen --name iops30-qd16 --dev /dev/xvda --rw randread --bs 4k --qd 16 --ramp 1 --seconds 14
 "
-CPU_SAMPLE="iops30-qd16 5 xvda 400"	# after the ~330 of the QD1 run
-CPU_BASELINE="unlimited-qd16 4 xvde 200"	# past the partition scan at boot
+CPU_DEVS="xvda:30 xvde"	# xvda throttled (QD1 and QD16 runs), xvde unlimited
 EXPECT='
 iops-4k-qd1 iops iops30-qd1 30
 iops-4k-qd16 iops iops30-qd16 30
