@@ -1,0 +1,635 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Tests of loader/cgroup.c (stock-kernel mode). The first part is pure
+ * (parsing, io.max lines, the unsupported-keys text, ring-thread matching on
+ * a fake /proc). The second runs against the host's real cgroup hierarchy
+ * (v2 with io, else the v1 blkio one) with a loop device on a tmpfs file and
+ * a user process standing in for a ring kthread: needs root; exits 77 if the
+ * block throttle is not available.
+ *   test_cgroup [-n]    -n: skip the rate check (dd at wiops=50 for 2 s)
+ * Output ends with "N passed, N failed"; exit status 1 if any failed.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include "cgroup.h"
+#include "limits.h"
+
+#define SLICE	"blkqos-test.slice"
+
+static int passed, failed;
+
+static void check(int ok, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void check(int ok, const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("%s: ", ok ? "ok" : "FAIL");
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	putchar('\n');
+	fflush(stdout);
+	if (ok)
+		passed++;
+	else
+		failed++;
+}
+
+static int write_text(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	if (!f)
+		return -1;
+	fputs(text, f);
+	return fclose(f);
+}
+
+static int read_text(const char *path, char *buf, size_t len)
+{
+	FILE *f = fopen(path, "r");
+	size_t n;
+
+	if (!f)
+		return -1;
+	n = fread(buf, 1, len - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+	return 0;
+}
+
+static struct blkqos_limit lim(__u64 rate)
+{
+	struct blkqos_limit l = { .rate = rate, .burst = rate ? blkqos_default_burst(rate) : 0 };
+
+	return l;
+}
+
+/* --- pure ------------------------------------------------------------------ */
+
+static void test_mountinfo(void)
+{
+	char dir[] = "/tmp/blkqos-cgtest.XXXXXX", path[PATH_MAX], out[PATH_MAX];
+	int ret;
+
+	if (!mkdtemp(dir)) {
+		check(0, "mkdtemp: %s", strerror(errno));
+		return;
+	}
+	snprintf(path, sizeof(path), "%s/mountinfo", dir);
+	write_text(path,
+		"22 1 0:21 / /proc rw,nosuid - proc proc rw\n"
+		"30 25 0:26 / /sys/fs/cgroup/cpu rw,relatime shared:9 - cgroup cgroup rw,cpu\n"
+		"31 25 0:27 / /sys/fs/cgroup/my\\040blkio rw,relatime shared:10 - cgroup cgroup rw,blkio\n"
+		"32 25 0:28 / /sys/fs/cgroup/uni\\040fied rw,relatime shared:11 - cgroup2 cgroup2 rw\n");
+	ret = cg_find_cgroup2(path, out, sizeof(out));
+	check(!ret && !strcmp(out, "/sys/fs/cgroup/uni fied"),
+	      "mountinfo: cgroup2 mount found, escapes undone (%d \"%s\")", ret, ret ? "" : out);
+	ret = cg_find_blkio_v1(path, out, sizeof(out));
+	check(!ret && !strcmp(out, "/sys/fs/cgroup/my blkio"),
+	      "mountinfo: v1 blkio mount found by its super option (%d \"%s\")", ret, ret ? "" : out);
+	write_text(path, "22 1 0:21 / /proc rw,nosuid - proc proc rw\n"
+			 "30 25 0:26 / /x rw - cgroup cgroup rw,blkio_not\n");
+	check(cg_find_cgroup2(path, out, sizeof(out)) == -ENOENT &&
+	      cg_find_blkio_v1(path, out, sizeof(out)) == -ENOENT,
+	      "mountinfo: none found is -ENOENT (blkio_not is not blkio)");
+	unlink(path);
+	rmdir(dir);
+}
+
+static void test_physdev(void)
+{
+	static const struct { const char *s; int ok; unsigned int maj, min; } c[] = {
+		{ "fe:0", 1, 254, 0 }, { "7:3", 1, 7, 3 }, { "ca:10\n", 1, 202, 16 },
+		{ "103:1a", 1, 259, 26 }, { "ca00", 0, 0, 0 }, { "", 0, 0, 0 }, { "zz:1", 0, 0, 0 },
+		{ "7:", 0, 0, 0 }, { "7:0 x", 0, 0, 0 }, { "-7:0", 0, 0, 0 },
+	};
+	unsigned int i, maj, min;
+	char err[128];
+
+	for (i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		int ret = cg_parse_physdev(c[i].s, &maj, &min, err, sizeof(err));
+
+		if (c[i].ok)
+			check(!ret && maj == c[i].maj && min == c[i].min,
+			      "physical-device \"%.*s\" is %u:%u", (int)strcspn(c[i].s, "\n"), c[i].s,
+			      c[i].maj, c[i].min);
+		else
+			check(ret == -EINVAL && strstr(err, "physical-device"),
+			      "physical-device \"%s\" refused: %s", c[i].s, err);
+	}
+}
+
+static void test_iomax_line(void)
+{
+	struct blkqos_limits l = { 0 }, dom = { 0 }, m;
+	char buf[160];
+
+	cg_iomax_line(7, 0, &l, buf, sizeof(buf));
+	check(!strcmp(buf, "7:0 riops=max wiops=max rbps=max wbps=max"), "io.max unlimited: %s", buf);
+	l.iops = lim(500);
+	l.write_iops = lim(100);
+	l.read_bps = lim(1000000);
+	cg_iomax_line(254, 3, &l, buf, sizeof(buf));
+	check(!strcmp(buf, "254:3 riops=500 wiops=100 rbps=1000000 wbps=max"),
+	      "io.max: total iops on both directions, lower one wins: %s", buf);
+	check(cg_iomax_line(7, 0, &l, buf, 10) == -ENOSPC, "io.max: short buffer is -ENOSPC");
+
+	dom.bps = lim(2000000);
+	dom.write_iops = lim(50);
+	cg_merge_domain(&l, &dom, 1, &m);
+	cg_iomax_line(7, 0, &m, buf, sizeof(buf));
+	check(!strcmp(buf, "7:0 riops=500 wiops=50 rbps=1000000 wbps=2000000"),
+	      "domain of one VBD folds into the VBD's limits: %s", buf);
+	cg_merge_domain(&l, &dom, 2, &m);
+	cg_iomax_line(7, 0, &m, buf, sizeof(buf));
+	check(!strcmp(buf, "7:0 riops=500 wiops=100 rbps=1000000 wbps=max"),
+	      "domain of two VBDs is left out of io.max: %s", buf);
+}
+
+static void test_unsupported(void)
+{
+	struct blkqos_limits l = { 0 }, dom = { 0 };
+	char buf[512];
+	int n;
+
+	n = cg_unsupported_keys(&l, NULL, 0, buf, sizeof(buf));
+	check(n == 0 && !*buf, "unsupported: nothing for no limits (%d \"%s\")", n, buf);
+	l.read_iops = lim(300);
+	l.write_bps = lim(10000000);
+	n = cg_unsupported_keys(&l, &dom, 3, buf, sizeof(buf));
+	check(n == 0 && !*buf, "unsupported: nothing for per-direction rates, default bursts (%d \"%s\")",
+	      n, buf);
+
+	l.read_iops.burst = 2000;
+	l.write_bps.peak = 50000000;
+	l.iops = lim(500);
+	l.iops_size = 4096;
+	l.flush_mode = BLKQOS_FLUSH_EXEMPT;
+	l.discard_mode = BLKQOS_DISCARD_BYTES;
+	dom.iops = lim(800);
+	n = cg_unsupported_keys(&l, &dom, 2, buf, sizeof(buf));
+	check(n == 7 && !strcmp(buf, "read-iops-burst=2000, write-bps-peak=50000000, iops-size=4096, "
+				 "flush=exempt, discard=bytes, domain limits across 2 VBDs, "
+				 "iops=500 applies per direction"),
+	      "unsupported: %d items: %s", n, buf);
+
+	dom.iops.peak = 1000;
+	n = cg_unsupported_keys(&l, &dom, 1, buf, sizeof(buf));
+	check(n == 7 && strstr(buf, "domain iops-peak=1000") && strstr(buf, "iops=500 applies") &&
+	      !strstr(buf, "across"),
+	      "unsupported: a one-VBD domain's peak is named, its rate folded: %s", buf);
+
+	n = cg_unsupported_keys(&l, &dom, 1, buf, 16);
+	check(n == 7 && strlen(buf) == 15, "unsupported: a short buffer is cut, items still counted");
+}
+
+static void fake_task(const char *dir, int pid, const char *comm, int kthread)
+{
+	char path[PATH_MAX], text[256];
+
+	snprintf(path, sizeof(path), "%s/%d", dir, pid);
+	mkdir(path, 0755);
+	snprintf(path, sizeof(path), "%s/%d/comm", dir, pid);
+	snprintf(text, sizeof(text), "%s\n", comm);
+	write_text(path, text);
+	snprintf(path, sizeof(path), "%s/%d/stat", dir, pid);
+	/* flags is the 9th field; a comm with ") (" must not confuse the parser. */
+	snprintf(text, sizeof(text), "%d (%s) S 2 0 0 0 -1 %u 0 0\n", pid, comm,
+		 kthread ? 0x00208040u : 0x00400100u);
+	write_text(path, text);
+}
+
+static int has_pid(const pid_t *p, int n, pid_t want)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (p[i] == want)
+			return 1;
+	return 0;
+}
+
+static void test_ring_threads(void)
+{
+	char dir[] = "/tmp/blkqos-cgproc.XXXXXX", cmd[PATH_MAX + 16];
+	pid_t p[16];
+	int n;
+
+	if (!mkdtemp(dir)) {
+		check(0, "mkdtemp: %s", strerror(errno));
+		return;
+	}
+	fake_task(dir, 100, "1.xvda-0", 1);
+	fake_task(dir, 101, "1.xvda-1", 1);
+	fake_task(dir, 102, "1.xvdaa-0", 1);
+	fake_task(dir, 103, "11.xvda-0", 1);
+	fake_task(dir, 104, "1.xvda", 1);
+	fake_task(dir, 105, "1.xvda-0x", 1);
+	fake_task(dir, 106, "1.xvda-2", 0);		/* a user process */
+	fake_task(dir, 107, "1234567.xvdabcd", 1);	/* "1234567.xvdabcd-3", cut */
+	fake_task(dir, 108, "123456.xvdabc-1", 1);	/* 15 characters, whole */
+	fake_task(dir, 109, "123456.xvdabc-", 1);	/* cut after the '-' ... but 14 long */
+	fake_task(dir, 110, "a) (1.xvda-0", 1);
+
+	n = cg_find_ring_threads_in(dir, 1, "xvda", 1, p, 16);
+	check(n == 2 && has_pid(p, n, 100) && has_pid(p, n, 101),
+	      "ring threads of 1.xvda: the two kthreads 1.xvda-0/-1 only (%d found)", n);
+	n = cg_find_ring_threads_in(dir, 1, "xvda", 0, p, 16);
+	check(n == 3 && has_pid(p, n, 106), "without kthread_only the user process counts too (%d)", n);
+	n = cg_find_ring_threads_in(dir, 1, "xvda", 1, p, 1);
+	check(n == 2, "more threads than room: count is still the total (%d)", n);
+	n = cg_find_ring_threads_in(dir, 1234567, "xvdabcd", 1, p, 16);
+	check(n == 1 && p[0] == 107, "a comm cut at 15 characters matches its VBD (%d)", n);
+	n = cg_find_ring_threads_in(dir, 123456, "xvdabc", 1, p, 16);
+	check(n == 1 && p[0] == 108, "a 15-character comm with its ring number matches (%d)", n);
+	n = cg_find_ring_threads_in(dir, 11, "xvda", 1, p, 16);
+	check(n == 1 && p[0] == 103, "domain 11 is not domain 1 (%d)", n);
+	n = cg_find_ring_threads_in(dir, 2, "xvda", 1, p, 16);
+	check(n == 0, "no ring threads for an unknown VBD (%d)", n);
+	check(cg_find_ring_threads_in("/nonexistent-proc", 1, "xvda", 1, p, 16) == -ENOENT,
+	      "a missing proc directory is -ENOENT");
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	if (system(cmd))
+		fprintf(stderr, "could not remove %s\n", dir);
+}
+
+/* --- against the real hierarchy -------------------------------------------- */
+
+static char loopdev[64], backing[PATH_MAX];
+static pid_t child = -1;
+
+static void cleanup(void)
+{
+	char cmd[128], err[512];
+
+	if (child > 0) {
+		kill(child, SIGKILL);
+		waitpid(child, NULL, 0);
+		child = -1;
+	}
+	if (*cg_slice_path() && cg_remove_all(err, sizeof(err)))
+		fprintf(stderr, "cleanup: %s\n", err);
+	if (*loopdev) {
+		snprintf(cmd, sizeof(cmd), "losetup -d %s", loopdev);
+		if (system(cmd))
+			fprintf(stderr, "cleanup: %s failed\n", cmd);
+		*loopdev = '\0';
+	}
+	if (*backing) {
+		unlink(backing);
+		*backing = '\0';
+	}
+}
+
+/* A stand-in for a ring kthread: named like one, waits for a byte on fd then execs argv. */
+static pid_t spawn(const char *comm, int *go_fd, char *const argv[], const char *out)
+{
+	int fds[2];
+	pid_t pid;
+	char c;
+
+	if (pipe(fds))
+		return -1;
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (!pid) {
+		close(fds[1]);
+		prctl(PR_SET_NAME, comm);
+		if (read(fds[0], &c, 1) != 1)
+			_exit(0);
+		if (out) {
+			int fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+
+			if (fd >= 0) {
+				dup2(fd, 1);
+				dup2(fd, 2);
+			}
+		}
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+	close(fds[0]);
+	*go_fd = fds[1];
+	/* Until the child has renamed itself, /proc shows the parent's comm. */
+	{
+		char path[64], name[32];
+		int i;
+
+		snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
+		for (i = 0; i < 200; i++) {
+			struct timespec ts = { 0, 5 * 1000 * 1000 };
+
+			if (!read_text(path, name, sizeof(name)) &&
+			    !strncmp(name, comm, strlen(comm)) && name[strlen(comm)] == '\n')
+				break;
+			nanosleep(&ts, NULL);
+		}
+	}
+	return pid;
+}
+
+static int setup_loop(unsigned int *maj, unsigned int *min)
+{
+	char cmd[PATH_MAX + 64];
+	struct stat st;
+	FILE *p;
+	int fd;
+
+	snprintf(backing, sizeof(backing), "/dev/shm/blkqos-cgtest.%d", (int)getpid());
+	fd = open(backing, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	if (fd < 0 || ftruncate(fd, 64 << 20)) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	close(fd);
+	snprintf(cmd, sizeof(cmd), "losetup -f --show %s", backing);
+	p = popen(cmd, "r");
+	if (!p)
+		return -1;
+	if (!fgets(loopdev, sizeof(loopdev), p))
+		*loopdev = '\0';
+	pclose(p);
+	loopdev[strcspn(loopdev, "\n")] = '\0';
+	if (!*loopdev || stat(loopdev, &st) || !S_ISBLK(st.st_mode))
+		return -1;
+	*maj = major(st.st_rdev);
+	*min = minor(st.st_rdev);
+	return 0;
+}
+
+/* The device's limits as the kernel shows them: "riops=.. wiops=.. rbps=.. wbps=..". */
+static void read_limits(const char *dir, unsigned int maj, unsigned int min, char *out, size_t len)
+{
+	static const char *const v1file[4] = {
+		"blkio.throttle.read_iops_device", "blkio.throttle.write_iops_device",
+		"blkio.throttle.read_bps_device", "blkio.throttle.write_bps_device",
+	};
+	static const char *const key[4] = { "riops", "wiops", "rbps", "wbps" };
+	char path[PATH_MAX], buf[4096], dev[32], val[4][32], *line;
+	int i;
+
+	snprintf(dev, sizeof(dev), "%u:%u ", maj, min);
+	for (i = 0; i < 4; i++)
+		strcpy(val[i], "max");
+	if (cg_is_v1()) {
+		for (i = 0; i < 4; i++) {
+			snprintf(path, sizeof(path), "%s/%s", dir, v1file[i]);
+			if (read_text(path, buf, sizeof(buf)))
+				strcpy(val[i], "?");
+			for (line = strtok(buf, "\n"); line; line = strtok(NULL, "\n"))
+				if (!strncmp(line, dev, strlen(dev)))
+					snprintf(val[i], sizeof(val[i]), "%s", line + strlen(dev));
+		}
+	} else {
+		snprintf(path, sizeof(path), "%s/io.max", dir);
+		if (read_text(path, buf, sizeof(buf)))
+			*buf = '\0';
+		for (line = strtok(buf, "\n"); line; line = strtok(NULL, "\n")) {
+			char *tok, *save;
+
+			if (strncmp(line, dev, strlen(dev)))
+				continue;
+			for (tok = strtok_r(line + strlen(dev), " ", &save); tok;
+			     tok = strtok_r(NULL, " ", &save))
+				for (i = 0; i < 4; i++)
+					if (!strncmp(tok, key[i], strlen(key[i])) &&
+					    tok[strlen(key[i])] == '=')
+						snprintf(val[i], sizeof(val[i]), "%s", tok + strlen(key[i]) + 1);
+		}
+	}
+	snprintf(out, len, "riops=%s wiops=%s rbps=%s wbps=%s", val[0], val[1], val[2], val[3]);
+}
+
+/* The cgroup path of pid in the hierarchy in use, from /proc/PID/cgroup. */
+static void cgroup_of(pid_t pid, char *out, size_t len)
+{
+	char path[64], buf[4096], *line;
+
+	snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)pid);
+	*out = '\0';
+	if (read_text(path, buf, sizeof(buf)))
+		return;
+	for (line = strtok(buf, "\n"); line; line = strtok(NULL, "\n")) {
+		char *c1 = strchr(line, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+
+		if (!c2)
+			continue;
+		if (cg_is_v1() ? !strncmp(c1 + 1, "blkio:", 6) : !strncmp(line, "0::", 3)) {
+			snprintf(out, len, "%s", c2 + 1);
+			return;
+		}
+	}
+}
+
+static int file_has_line(const char *path, const char *want)
+{
+	char buf[8192], *line;
+
+	if (read_text(path, buf, sizeof(buf)))
+		return 0;
+	for (line = strtok(buf, "\n"); line; line = strtok(NULL, "\n"))
+		if (!strcmp(line, want))
+			return 1;
+	return 0;
+}
+
+static int real_tests(int rate_check)
+{
+	char err[1024], dir[PATH_MAX], path[PATH_MAX + 32], got[256], want[256], cgpath[PATH_MAX];
+	char pidstr[16], out[] = "/dev/shm/blkqos-cgtest-dd.XXXXXX";
+	char out2[] = "/dev/shm/blkqos-cgtest-dd2.XXXXXX";
+	struct blkqos_limits l = { 0 };
+	unsigned int maj, min;
+	pid_t found[8];
+	int ret, go, n;
+
+	if (geteuid()) {
+		printf("SKIP: the cgroup tests need root\n");
+		return 77;
+	}
+	ret = cg_init(CG_V2, SLICE, err, sizeof(err));
+	printf("info: cgroup v2 with io: %s\n", ret ? err : "available");
+	if (ret && !strstr(err, "cgroup.controllers") && !strstr(err, "cgroup.subtree_control"))
+		check(0, "a failing v2 init names the file it read or wrote: %s", err);
+	ret = cg_init(CG_AUTO, SLICE, err, sizeof(err));
+	if (ret) {
+		printf("SKIP: no cgroup block throttle here: %s\n", err);
+		return 77;
+	}
+	printf("info: using %s at %s, slice %s\n", cg_is_v1() ? "cgroup v1 blkio (hybrid host)" :
+	       "cgroup v2 io.max", cg_root_path(), cg_slice_path());
+	check(access(cg_slice_path(), F_OK) == 0, "slice %s created", cg_slice_path());
+	if (!cg_is_v1()) {
+		snprintf(path, sizeof(path), "%s/cgroup.subtree_control", cg_slice_path());
+		check(read_text(path, got, sizeof(got)) == 0 && strstr(got, "io"),
+		      "+io enabled in the slice's subtree_control");
+	}
+	check(cg_init(CG_AUTO, SLICE, err, sizeof(err)) == 0, "cg_init again is harmless");
+
+	if (setup_loop(&maj, &min)) {
+		check(0, "loop device on a tmpfs file (%s)", backing);
+		return 1;
+	}
+	printf("info: backing device %s = %u:%u\n", loopdev, maj, min);
+
+	/* A stand-in ring thread of domain 7, xvdz (devid 51792). */
+	{
+		char *argv[] = { "sleep", "60", NULL };
+
+		child = spawn("7.xvdz-0", &go, argv, NULL);
+	}
+	n = cg_find_ring_threads_in("/proc", 7, "xvdz", 0, found, 8);
+	check(n == 1 && found[0] == child, "the stand-in ring thread 7.xvdz-0 is found in /proc (%d)", n);
+	n = cg_find_ring_threads(7, "xvdz", found, 8);
+	check(n == 0, "... but not as a kernel thread (%d)", n);
+	write(go, "g", 1);
+	close(go);
+
+	l.write_iops = lim(50);
+	l.read_bps = lim(1 << 20);
+	ret = cg_vbd_apply(7, 51792, maj, min, &l, &child, 1, err, sizeof(err));
+	check(!ret, "apply write-iops=50 read-bps=1M to vbd 7/51792%s%s", ret ? ": " : "", ret ? err : "");
+	snprintf(dir, sizeof(dir), "%s/vbd-7-51792", cg_slice_path());
+	read_limits(dir, maj, min, got, sizeof(got));
+	check(!strcmp(got, "riops=max wiops=50 rbps=1048576 wbps=max"), "limits read back: %s", got);
+	snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
+	snprintf(pidstr, sizeof(pidstr), "%d", (int)child);
+	check(file_has_line(path, pidstr), "pid %s is in %s", pidstr, path);
+	cgroup_of(child, cgpath, sizeof(cgpath));
+	snprintf(want, sizeof(want), "/%s/vbd-7-51792", SLICE);
+	check(!strcmp(cgpath, want), "/proc/%s/cgroup says %s", pidstr, cgpath);
+
+	memset(&l, 0, sizeof(l));
+	l.iops = lim(200);
+	l.write_bps = lim(5000000);
+	ret = cg_vbd_apply(7, 51792, maj, min, &l, NULL, 0, err, sizeof(err));
+	read_limits(dir, maj, min, got, sizeof(got));
+	check(!ret && !strcmp(got, "riops=200 wiops=200 rbps=max wbps=5000000"),
+	      "changed to iops=200 write-bps=5M: %s", got);
+	memset(&l, 0, sizeof(l));
+	ret = cg_vbd_apply(7, 51792, maj, min, &l, NULL, 0, err, sizeof(err));
+	read_limits(dir, maj, min, got, sizeof(got));
+	check(!ret && !strcmp(got, "riops=max wiops=max rbps=max wbps=max"), "changed to unlimited: %s", got);
+
+	ret = cg_vbd_apply(7, 51792, 4095, 1, &l, NULL, 0, err, sizeof(err));
+	check(ret && strstr(err, "4095:1") && (strstr(err, "io.max") || strstr(err, "blkio.throttle")),
+	      "a bad device fails naming the file and value: %s", ret ? err : "(no error)");
+
+	ret = cg_vbd_remove(7, 51792, err, sizeof(err));
+	check(!ret, "remove vbd 7/51792%s%s", ret ? ": " : "", ret ? err : "");
+	check(access(dir, F_OK) && errno == ENOENT, "its group is gone");
+	cgroup_of(child, cgpath, sizeof(cgpath));
+	check(!strcmp(cgpath, "/"), "the thread is back in the root group (%s)", cgpath);
+	check(cg_vbd_remove(7, 51792, err, sizeof(err)) == -ENOENT, "removing it again: %s", err);
+	kill(child, SIGKILL);
+	waitpid(child, NULL, 0);
+	child = -1;
+
+	if (rate_check) {
+		char *argv[] = { "timeout", "-s", "INT", "2", "dd", "if=/dev/zero", "", "bs=4096",
+				 "count=100000", "oflag=direct", NULL };
+		char of[80], text[1024] = "", *p = NULL;
+		struct timespec t0, t1;
+		long records = -1;
+		double secs;
+		int fd = mkstemp(out);
+
+		if (fd >= 0)
+			close(fd);
+		snprintf(of, sizeof(of), "of=%s", loopdev);
+		argv[6] = of;
+		child = spawn("7.xvdz-1", &go, argv, out);
+		memset(&l, 0, sizeof(l));
+		l.write_iops = lim(50);
+		ret = cg_vbd_apply(7, 51792, maj, min, &l, &child, 1, err, sizeof(err));
+		check(!ret, "RATE: apply write-iops=50 with dd's process in the group%s%s",
+		      ret ? ": " : "", ret ? err : "");
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		write(go, "g", 1);
+		close(go);
+		waitpid(child, NULL, 0);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		child = -1;
+		secs = (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
+		if (!read_text(out, text, sizeof(text)) && (p = strstr(text, "records out")))
+			while (p > text && p[-1] != '\n')
+				p--;
+		if (p && sscanf(p, "%ld+", &records) != 1)
+			records = -1;
+		unlink(out);
+		check(records >= 80 && records <= 120,
+		      "RATE: dd wrote %ld direct 4 KiB writes in %.2f s at wiops=50 (want 100 +-20%%)",
+		      records, secs);
+
+		/* The same for 1 s without a limit: the throttle, not the device, made it slow. */
+		argv[3] = "1";
+		fd = mkstemp(out2);
+		if (fd >= 0)
+			close(fd);
+		child = spawn("7.xvdz-2", &go, argv, out2);
+		memset(&l, 0, sizeof(l));
+		ret = cg_vbd_apply(7, 51792, maj, min, &l, &child, 1, err, sizeof(err));
+		write(go, "g", 1);
+		close(go);
+		waitpid(child, NULL, 0);
+		child = -1;
+		records = -1;
+		p = NULL;
+		if (!read_text(out2, text, sizeof(text)) && (p = strstr(text, "records out")))
+			while (p > text && p[-1] != '\n')
+				p--;
+		if (p && sscanf(p, "%ld+", &records) != 1)
+			records = -1;
+		unlink(out2);
+		check(!ret && records > 250, "RATE: unlimited, dd wrote %ld writes in 1 s (want > 250)",
+		      records);
+	}
+
+	/* Two VBDs, then unload. */
+	memset(&l, 0, sizeof(l));
+	l.read_iops = lim(10);
+	ret = cg_vbd_apply(7, 51712, maj, min, &l, NULL, 0, err, sizeof(err)) ||
+	      cg_vbd_apply(8, 51728, maj, min, &l, NULL, 0, err, sizeof(err));
+	check(!ret, "two more VBD groups%s%s", ret ? ": " : "", ret ? err : "");
+	ret = cg_remove_all(err, sizeof(err));
+	check(!ret, "remove all%s%s", ret ? ": " : "", ret ? err : "");
+	check(access(cg_slice_path(), F_OK) && errno == ENOENT, "no %s left", cg_slice_path());
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	int rate_check = !(argc > 1 && !strcmp(argv[1], "-n"));
+	int ret;
+
+	test_mountinfo();
+	test_physdev();
+	test_iomax_line();
+	test_unsupported();
+	test_ring_threads();
+	ret = real_tests(rate_check);
+	cleanup();
+	printf("%d passed, %d failed\n", passed, failed);
+	if (failed)
+		return 1;
+	return ret == 77 ? 77 : 0;
+}
