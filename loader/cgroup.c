@@ -202,12 +202,19 @@ int cg_find_blkio_v1(const char *mountinfo, char *out, size_t outlen)
 static int mount_cgroup2(char *out, size_t outlen, char *err, size_t errlen)
 {
 	static const char where[] = "/sys/fs/cgroup";
+	struct stat st, parent;
 
 	if (mkdir(where, 0755) && errno != EEXIST) {
 		int ret = -errno;
 
 		snprintf(err, errlen, "mkdir %s: %s", where, strerror(-ret));
 		return ret;
+	}
+	/* Never over something mounted there (the tmpfs of v1 hierarchies): it would hide it. */
+	if (!stat(where, &st) && !stat("/sys/fs", &parent) && st.st_dev != parent.st_dev) {
+		snprintf(err, errlen, "no cgroup2 mount, and %s is already a mount point: "
+			 "mount cgroup2 elsewhere (e.g. %s/unified) first", where, where);
+		return -EBUSY;
 	}
 	if (mount("cgroup2", where, "cgroup2", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL)) {
 		int ret = -errno;
