@@ -69,6 +69,7 @@ $(BIN)/bench_engine: tests/bpf/bench_engine.c $(TEST_COMMON) tests/bpf/*.h $(SKE
 include tests/unit/Makefile.inc
 include tests/fuzz/Makefile.inc
 -include tests/loader/Makefile.inc
+include tests/cgroup/Makefile.inc
 
 # The README's test command: installs what it needs, builds, runs every suite.
 test: deps
@@ -77,8 +78,9 @@ test: deps
 KERNEL_CHECK := $(MAKE) --no-print-directory -C kernel check
 XENSTORED_TEST := tests/xenstored/test_xenstored.sh
 
-test-run: blkqos $(BIN)/test_engine $(UNIT_TESTS) $(FUZZ_TARGETS) $(LOADER_TEST_BINS)
+test-run: blkqos $(BIN)/test_engine $(UNIT_TESTS) $(FUZZ_TARGETS) $(LOADER_TEST_BINS) $(CGROUP_TESTS)
 	$(Q)tests/run-tests.sh $(UNIT_TESTS) $(BIN)/test_engine "$(MAKE) --no-print-directory fuzz-smoke" \
+		"$(BIN)/test_cgroup -n" \
 		$(XENSTORED_TEST) $(LOADER_TESTS) "$(KERNEL_CHECK)" "$(E2E_IN_TEST)"
 
 # The part of the end-to-end suite `make test` runs (about 4 minutes of
