@@ -707,9 +707,9 @@ static int cmd_keys(void)
 {
 	const struct qos_key_doc *k;
 
-	printf("%-20s %-10s %-10s %-14s %s\n", "KEY", "UNIT", "DEFAULT", "EXAMPLE", "MEANING");
+	printf("%-20s %-8s %-16s %-10s %s\n", "KEY", "UNIT", "DEFAULT", "EXAMPLE", "MEANING");
 	for (k = qos_key_docs; k->name; k++)
-		printf("%-20s %-10s %-10s %-14s %s\n", k->name, k->unit, k->dflt, k->example,
+		printf("%-20s %-8s %-16s %-10s %s\n", k->name, k->unit, k->dflt, k->example,
 		       k->description);
 	return 0;
 }
