@@ -145,6 +145,12 @@ report_cpu() {	# DEV[:LIMIT_IOPS] ...
 	done
 }
 
+# For people: what blkqos stats and bpftool show right now (printed at done).
+show_now() {
+	blkqos stats "$E2E_DOMID" > /run/show-stats.txt 2>&1
+	bpftool map dump pinned /sys/fs/bpf/blkqos/vbd_stats > /run/show-dump.txt 2>&1
+}
+
 ring_pid() {	# DEV -> pid of the ring thread <domid>.<dev>-0
 	local p
 	for p in /proc/[0-9]*; do
@@ -222,10 +228,9 @@ done)
 	bpftool map dump pinned /sys/fs/bpf/blkqos/vbds > /run/vbds.txt 2>&1
 	say "bpftool-vbds $(grep -c '"slot"' /run/vbds.txt) entries, fields: $(grep -o '"[a-z_]*":' /run/vbds.txt | sort -u | head -8 | tr -d '\n')"
 	if [ -n "${SHOW_DUMP:-}" ]; then
-		blkqos stats > /run/stats.txt 2>&1
-		while IFS= read -r l; do say "show-stats $l"; done < /run/stats.txt
-		bpftool map dump pinned /sys/fs/bpf/blkqos/vbd_stats > /run/dump.txt 2>&1
-		head -n 40 /run/dump.txt | while IFS= read -r l; do say "show-dump $l"; done
+		# taken by show_now while the guest ran (its entries go with it)
+		while IFS= read -r l; do say "show-stats $l"; done < /run/show-stats.txt
+		head -n 40 /run/show-dump.txt | while IFS= read -r l; do say "show-dump $l"; done
 	fi
 	if [ -n "${AFTER:-}" ]; then
 		eval "$AFTER"
