@@ -50,8 +50,9 @@ static void print_limits_text(FILE *out, const char *scope, const struct blkqos_
 		if (!x->rate)
 			continue;
 		fmt(x->rate, r, sizeof(r));
+		strncat(r, "/s", sizeof(r) - strlen(r) - 1);
 		fmt(x->burst, bu, sizeof(bu));
-		fprintf(out, "    %-6s %-10s %-9s/s burst %-8s", scope, blkqos_limit_names[i], r, bu);
+		fprintf(out, "    %-6s %-10s %-10s burst %-8s", scope, blkqos_limit_names[i], r, bu);
 		if (x->peak) {
 			fmt(x->peak, p, sizeof(p));
 			fprintf(out, " peak %s/s", p);

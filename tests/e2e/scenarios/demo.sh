@@ -19,7 +19,7 @@ sleep 6
 mark change 3-live-change
 blkqos set "$E2E_DOMID" xvda iops=200 > /dev/null
 echo "@E2E hook demo set iops=200 ms=$(wait_limit xvda iops 200)"
-sleep 5
+sleep 2
 show_now
 '
 EXPECT='
