@@ -629,14 +629,13 @@ static void get_dir(struct xs_handle *xs, const char *dir, const char *label)
 		free(v);
 	}
 	free(ents);
-	for (i = 0; i < 3; i++) {
-		static const char *const flat[] = { "tokens-refill", "tokens-max", "credit" };
+	for (i = QOS_NR_QOS_SLOTS; i < QOS_NR_SLOTS; i++) {	/* the flat keys */
 		char *v;
 
-		snprintf(path, sizeof(path), "%s/%s", dir, flat[i]);
+		snprintf(path, sizeof(path), "%s/%s", dir, qos_slot_name(i));
 		v = xs_read(xs, XBT_NULL, path, &len);
 		if (v)
-			printf("  %s = %s (flat, compatibility)\n", flat[i], v);
+			printf("  %s = %s (flat, compatibility)\n", qos_slot_name(i), v);
 		free(v);
 	}
 }

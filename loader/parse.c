@@ -498,6 +498,18 @@ int qos_slot_of(const char *name)
 	return -1;
 }
 
+int qos_key_slot(const char *name)
+{
+	int slot;
+
+	if (!strncmp(name, "qos/", 4))
+		return qos_slot_of(name + 4);
+	for (slot = QOS_NR_QOS_SLOTS; slot < QOS_NR_SLOTS; slot++)
+		if (!strcmp(name, qos_slot_name(slot)))
+			return slot;
+	return -1;
+}
+
 const char *qos_slot_name(int slot)
 {
 	static const char *const names[QOS_NR_SLOTS] = {
@@ -747,21 +759,13 @@ static int limits_from_keys(const struct qos_kv *kv, size_t n, bool domain_scope
 		name = kv[i].name;
 		if (!name)
 			continue;
-		if (!strncmp(name, "qos/", 4)) {
-			slot = qos_slot_of(name + 4);
-			if (slot < 0) {
-				report(&r, false, name, kv[i].value, "unknown key, ignored");
-				continue;
-			}
-		} else if (!strcmp(name, "tokens-refill")) {
-			slot = QOS_SLOT_TOKENS_REFILL;
-		} else if (!strcmp(name, "tokens-max")) {
-			slot = QOS_SLOT_TOKENS_MAX;
-		} else if (!strcmp(name, "credit")) {
-			slot = QOS_SLOT_CREDIT;
-		} else {
-			continue;	/* "qos" itself, or a key that is not ours */
+		slot = qos_key_slot(name);
+		if (slot < 0 && !strncmp(name, "qos/", 4)) {
+			report(&r, false, name, kv[i].value, "unknown key, ignored");
+			continue;
 		}
+		if (slot < 0)
+			continue;	/* "qos" itself, or a key that is not ours */
 		if (ks.value[slot])
 			report(&r, false, name, kv[i].value,
 			       "duplicate key; the last one is used");

@@ -113,24 +113,25 @@ static int guest_can_write(struct xs_handle *xs, const char *path, unsigned int 
 	return writable;
 }
 
+/* The QoS keys of one VBD or domain as read from xenstore. */
 struct keyset {
-	struct qos_kv kv[MAX_KEYS];
-	char *name[MAX_KEYS];
+	char *name[MAX_KEYS];	/* relative: "qos/iops", "credit" */
 	char *value[MAX_KEYS];
 	size_t n;
 	/* keys skipped because the guest can write them: their setting stays */
 	bool untrusted[QOS_NR_SLOTS];
 };
 
-static int flat_slot(const char *name)
+/* The pairs as the schema parser takes them; kv needs MAX_KEYS entries. */
+static size_t keyset_kv(const struct keyset *k, struct qos_kv *kv)
 {
-	if (!strcmp(name, "tokens-refill"))
-		return QOS_SLOT_TOKENS_REFILL;
-	if (!strcmp(name, "tokens-max"))
-		return QOS_SLOT_TOKENS_MAX;
-	if (!strcmp(name, "credit"))
-		return QOS_SLOT_CREDIT;
-	return -1;
+	size_t i;
+
+	for (i = 0; i < k->n; i++) {
+		kv[i].name = k->name[i];
+		kv[i].value = k->value[i];
+	}
+	return k->n;
 }
 
 /*
@@ -164,10 +165,7 @@ static void keep_untrusted(const struct keyset *k, const struct blkqos_limits *p
 struct vbd_cache {
 	struct vbd_cache *next;
 	unsigned int domid, devid;
-	size_t n;
-	char *name[MAX_KEYS];	/* relative: "qos/iops", "credit" */
-	char *value[MAX_KEYS];
-	bool untrusted[QOS_NR_SLOTS];
+	struct keyset keys;
 };
 
 static struct vbd_cache **cache_slot(struct sync *s, unsigned int domid, unsigned int devid)
@@ -191,9 +189,15 @@ static void free_pairs(char **name, char **value, size_t *n)
 	*n = 0;
 }
 
-static void cache_entry_clear(struct vbd_cache *c)
+static void keyset_free(struct keyset *k)
 {
-	free_pairs(c->name, c->value, &c->n);
+	free_pairs(k->name, k->value, &k->n);
+}
+
+static void cache_entry_free(struct vbd_cache *c)
+{
+	keyset_free(&c->keys);
+	free(c);
 }
 
 static void cache_drop(struct sync *s, unsigned int domid, unsigned int devid)
@@ -203,8 +207,7 @@ static void cache_drop(struct sync *s, unsigned int domid, unsigned int devid)
 	if (!c)
 		return;
 	*p = c->next;
-	cache_entry_clear(c);
-	free(c);
+	cache_entry_free(c);
 }
 
 static void cache_drop_domain(struct sync *s, unsigned int domid)
@@ -222,22 +225,15 @@ static void cache_drop_domain(struct sync *s, unsigned int domid)
 				continue;
 			}
 			*p = c->next;
-			cache_entry_clear(c);
-			free(c);
+			cache_entry_free(c);
 		}
 	}
-}
-
-static void keyset_free(struct keyset *k)
-{
-	free_pairs(k->name, k->value, &k->n);
 }
 
 /* Keep a VBD's keys for the next event; the keyset is left empty. */
 static void cache_store(struct sync *s, unsigned int domid, unsigned int devid, struct keyset *k)
 {
 	struct vbd_cache **p = cache_slot(s, domid, devid), *c = *p;
-	size_t i;
 
 	if (!c) {
 		c = calloc(1, sizeof(*c));
@@ -249,13 +245,8 @@ static void cache_store(struct sync *s, unsigned int domid, unsigned int devid, 
 		c->devid = devid;
 		*p = c;
 	}
-	cache_entry_clear(c);
-	for (i = 0; i < k->n; i++) {
-		c->name[i] = k->name[i];
-		c->value[i] = k->value[i];
-	}
-	c->n = k->n;
-	memcpy(c->untrusted, k->untrusted, sizeof(c->untrusted));
+	keyset_free(&c->keys);
+	c->keys = *k;	/* the strings move to the cache */
 	k->n = 0;
 }
 
@@ -274,12 +265,13 @@ static void keyset_add(struct sync *s, struct keyset *k, const char *dir, const 
 	w = guest_can_write(s->xs, path, guest);
 	if (w < 0)
 		return;		/* vanished meanwhile */
+	snprintf(rel, sizeof(rel), "%s%s", prefix, name);
 	if (w) {
-		int slot = *prefix ? qos_slot_of(name) : flat_slot(name);
+		int slot = qos_key_slot(rel);
 
 		log_warn("%s: ignored: domain %u can write it (a guest cannot set its own limits; "
 			 "the last good setting stays)", path, guest);
-		if (slot >= 0 && slot < QOS_NR_SLOTS)
+		if (slot >= 0)
 			k->untrusted[slot] = true;
 		s->errors++;
 		return;
@@ -287,18 +279,9 @@ static void keyset_add(struct sync *s, struct keyset *k, const char *dir, const 
 	v = xs_read(s->xs, XBT_NULL, path, &len);
 	if (!v)
 		return;
-	snprintf(rel, sizeof(rel), "%s%s", prefix, name);
 	k->name[k->n] = strdup(rel);
 	k->value[k->n] = v;
-	k->kv[k->n].name = k->name[k->n];
-	k->kv[k->n].value = v;
 	k->n++;
-}
-
-static bool is_flat_qos_key(const char *name)
-{
-	return !strcmp(name, "tokens-refill") || !strcmp(name, "tokens-max") ||
-	       !strcmp(name, "credit");
 }
 
 /* The keys under dir/qos/ (if the directory is safe) into k. */
@@ -411,23 +394,17 @@ static void apply_cached(struct sync *s, unsigned int domid, unsigned int devid,
 	struct blkqos_limits prev, out;
 	struct log_ctx lc = { s, dir };
 	struct qos_kv kv[MAX_KEYS];
-	struct keyset flags;
 	struct blkqos_vbd cur;
 	bool known = blkqos_maps_vbd_get(s->maps, domid, devid, &cur) == 0;
 	char err[256];
-	size_t i;
 
 	if (!c)
 		return;
-	for (i = 0; i < c->n; i++) {
-		kv[i].name = c->name[i];
-		kv[i].value = c->value[i];
-	}
 	if (known)
 		prev = cur.limits;
-	qos_limits_from_keys(kv, c->n, known ? &prev : NULL, &out, log_key, &lc);
-	memcpy(flags.untrusted, c->untrusted, sizeof(flags.untrusted));
-	keep_untrusted(&flags, known ? &prev : NULL, &out);
+	qos_limits_from_keys(kv, keyset_kv(&c->keys, kv), known ? &prev : NULL, &out, log_key,
+			     &lc);
+	keep_untrusted(&c->keys, known ? &prev : NULL, &out);
 	if (blkqos_maps_vbd_set(s->maps, domid, devid, &out, err, sizeof(err))) {
 		log_err("%s: %s", dir, err);
 		s->errors++;
@@ -444,15 +421,16 @@ static void sync_vbd_key(struct sync *s, unsigned int domid, unsigned int devid,
 			 const char *prefix, const char *key)
 {
 	struct vbd_cache *c = *cache_slot(s, domid, devid);
-	int slot = *prefix ? qos_slot_of(key) : flat_slot(key);
+	struct keyset *k = &c->keys;
 	char dir[256], path[512], rel[256];
 	unsigned int len;
 	char *v = NULL;
 	size_t i;
-	int w;
+	int slot, w;
 
 	sync_vbd_path(s, domid, devid, dir, sizeof(dir));
 	snprintf(rel, sizeof(rel), "%s%s", prefix, key);
+	slot = qos_key_slot(rel);
 	snprintf(path, sizeof(path), "%s/%s", dir, rel);
 	w = guest_can_write(s->xs, path, domid);
 	if (w > 0) {
@@ -462,24 +440,24 @@ static void sync_vbd_key(struct sync *s, unsigned int domid, unsigned int devid,
 	} else if (w == 0) {
 		v = xs_read(s->xs, XBT_NULL, path, &len);
 	}
-	if (slot >= 0 && slot < QOS_NR_SLOTS)
-		c->untrusted[slot] = w > 0;
-	for (i = 0; i < c->n && strcmp(c->name[i], rel); i++)
+	if (slot >= 0)
+		k->untrusted[slot] = w > 0;
+	for (i = 0; i < k->n && strcmp(k->name[i], rel); i++)
 		;
-	if (i < c->n) {		/* known key: new value, or gone */
-		free(c->value[i]);
+	if (i < k->n) {		/* known key: new value, or gone */
+		free(k->value[i]);
 		if (v) {
-			c->value[i] = v;
+			k->value[i] = v;
 		} else {
-			free(c->name[i]);
-			c->n--;
-			c->name[i] = c->name[c->n];
-			c->value[i] = c->value[c->n];
+			free(k->name[i]);
+			k->n--;
+			k->name[i] = k->name[k->n];
+			k->value[i] = k->value[k->n];
 		}
-	} else if (v && c->n < MAX_KEYS) {
-		c->name[c->n] = strdup(rel);
-		c->value[c->n] = v;
-		c->n++;
+	} else if (v && k->n < MAX_KEYS) {
+		k->name[k->n] = strdup(rel);
+		k->value[k->n] = v;
+		k->n++;
 	} else {
 		free(v);
 	}
@@ -519,7 +497,7 @@ static void sync_vbd(struct sync *s, unsigned int domid, unsigned int devid)
 			return;
 	}
 	for (i = 0; i < n; i++)
-		if (is_flat_qos_key(ents[i]))
+		if (qos_key_slot(ents[i]) >= QOS_NR_QOS_SLOTS)	/* a flat key */
 			keyset_add(s, &k, dir, "", ents[i], domid);
 	free(ents);
 	read_qos_dir(s, &k, dir, domid);
@@ -555,8 +533,10 @@ static void sync_dom(struct sync *s, unsigned int domid)
 		return;		/* no domain limits and none before */
 	{
 		struct log_ctx lc = { s, vdir };
+		struct qos_kv kv[MAX_KEYS];
 
-		qos_dom_limits_from_keys(k.kv, k.n, known ? &prev : NULL, &out, log_key, &lc);
+		qos_dom_limits_from_keys(kv, keyset_kv(&k, kv), known ? &prev : NULL, &out,
+					 log_key, &lc);
 		keep_untrusted(&k, known ? &prev : NULL, &out);
 	}
 	keyset_free(&k);
@@ -665,7 +645,7 @@ void sync_path(struct sync *s, const char *path)
 			sync_vbd(s, domid, devid);	/* new VBD, or its dir, or qos/ */
 		else if (!strcmp(c, "qos") && !strtok_r(NULL, "/", &save))
 			sync_vbd_key(s, domid, devid, "qos/", d);
-		else if (!d && flat_slot(c) >= 0)
+		else if (!d && qos_key_slot(c) >= QOS_NR_QOS_SLOTS)
 			sync_vbd_key(s, domid, devid, "", c);
 		/* other keys of a known VBD (state, params...) do not change limits */
 	}
@@ -743,8 +723,7 @@ void sync_fini(struct sync *s)
 			struct vbd_cache *c = s->cache[i];
 
 			s->cache[i] = c->next;
-			cache_entry_clear(c);
-			free(c);
+			cache_entry_free(c);
 		}
 	if (s->have_rules)
 		qos_rules_free(&s->rules);
