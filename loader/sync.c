@@ -550,6 +550,17 @@ static void sync_dom(struct sync *s, unsigned int domid)
 	log_debug("domain %u: synced", domid);
 }
 
+/* Is devid (folded to the map key) among the domain directory's entries? */
+static bool vbd_listed(char **ents, unsigned int n, __u32 key_devid)
+{
+	unsigned int i, devid;
+
+	for (i = 0; ents && i < n; i++)
+		if (parse_uint(ents[i], &devid) && blkqos_devid_key(devid) == key_devid)
+			return true;
+	return false;
+}
+
 /* Every VBD of one domain, and its domain limits; forget what is gone. */
 static void sync_domain_tree(struct sync *s, unsigned int domid)
 {
@@ -568,31 +579,21 @@ static void sync_domain_tree(struct sync *s, unsigned int domid)
 			sync_vbd(s, domid, devid);
 			nvbds += blkqos_maps_vbd_get(s->maps, domid, devid, &v) == 0;
 		}
-	free(ents);
 	/* Every VBD the domain has in the maps is in xenstore: nothing to forget. */
 	if (blkqos_maps_dom_get(s->maps, domid, &dom) || dom.nr_vbds == nvbds)
-		return;
+		goto cleanup;
 	/* VBDs in the maps that xenstore no longer has. */
 	while (blkqos_maps_vbd_next(s->maps, prev, &k) == 0) {
-		char path[256];
-		bool present = false;
-
 		prev = &k;
-		if (k.domid != domid)
-			continue;
-		ents = xs_directory(s->xs, XBT_NULL, dir, &n);
-		for (i = 0; ents && i < n; i++)
-			if (parse_uint(ents[i], &devid) && blkqos_devid_key(devid) == k.devid)
-				present = true;
-		free(ents);
-		(void)path;
-		if (!present && ngone < 256)
+		if (k.domid == domid && !vbd_listed(ents, n, k.devid) && ngone < 256)
 			gone[ngone++] = k;
 	}
 	for (i = 0; i < ngone; i++)
 		blkqos_maps_vbd_del(s->maps, gone[i].domid, gone[i].devid);
 	if (ngone)
 		reap_if_dead(s, domid);
+cleanup:
+	free(ents);
 }
 
 void sync_all(struct sync *s)
