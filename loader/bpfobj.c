@@ -23,10 +23,10 @@ static const char *const map_names[] = { "vbds", "doms", "vbd_buckets", "dom_buc
 
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
-	if (!blkqos_verbose && level != LIBBPF_WARN)
-		return 0;
+	/* Without -v, not even warnings: we print our own actionable errors. */
+	(void)level;
 	if (!blkqos_verbose)
-		return 0;	/* warnings too: we print our own actionable errors */
+		return 0;
 	return vfprintf(stderr, fmt, ap);
 }
 

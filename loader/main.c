@@ -451,14 +451,6 @@ static int parse_scope_kvs(int argc, char **argv, const char *usage, struct scop
 	return chk.bad ? EXIT_USAGE : 0;
 }
 
-static __u64 mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (__u64)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-}
-
 /* Do the maps hold what the given keys say (only the fields they name)? */
 static bool limits_hold(const struct scope_kvs *p, const struct blkqos_limits *have)
 {
@@ -527,12 +519,12 @@ static int wait_in_force(const struct scope_kvs *p, __u64 t0)
 
 			/* realtime too, to line up with a write made by another process */
 			clock_gettime(CLOCK_REALTIME, &rt);
-			printf("in force after %.1f ms at realtime_ns=%lld%09ld\n", (mono_ns() - t0) / 1e6,
-			       (long long)rt.tv_sec, rt.tv_nsec);
+			printf("in force after %.1f ms at realtime_ns=%lld%09ld\n",
+			       (blkqos_mono_ns() - t0) / 1e6, (long long)rt.tv_sec, rt.tv_nsec);
 			ret = 0;
 			break;
 		}
-		if (mono_ns() > deadline) {
+		if (blkqos_mono_ns() > deadline) {
 			log_err("not in force after %.1f s: is 'blkqos run' running? (its log "
 				"names any refused value)", p->timeout_s);
 			break;
@@ -553,7 +545,7 @@ static int cmd_wait(int argc, char **argv)
 		return EXIT_FAIL;
 	ret = parse_scope_kvs(argc, argv, usage_wait, p);
 	if (!ret)
-		ret = wait_in_force(p, mono_ns());
+		ret = wait_in_force(p, blkqos_mono_ns());
 	free(p);
 	return ret < 0 ? 0 : ret;
 }
@@ -585,7 +577,7 @@ static int cmd_set(int argc, char **argv)
 	else
 		sync_vbd_path(&s, p->domid, p->devid, dir, sizeof(dir));
 	snprintf(qdir, sizeof(qdir), "%s/qos", dir);
-	t0 = mono_ns();
+	t0 = blkqos_mono_ns();
 	if (sync_make_qos_dir(xs, backend, p->domid, qdir)) {
 		log_err("cannot create %s: %s", qdir, strerror(errno));
 		ret = EXIT_FAIL;

@@ -9,14 +9,19 @@
 #include "limits.h"
 #include "maps.h"
 
+__u64 blkqos_mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (__u64)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
 __u64 blkqos_next_epoch(void)
 {
 	static __u64 last;
-	struct timespec ts;
-	__u64 now;
+	__u64 now = blkqos_mono_ns();
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	now = (__u64)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 	last = now > last ? now : last + 1;
 	return last;
 }

@@ -49,6 +49,9 @@ int blkqos_maps_vbd_next(struct blkqos_maps *m, const struct blkqos_vbd_key *pre
 			 struct blkqos_vbd_key *next);
 int blkqos_maps_dom_next(struct blkqos_maps *m, const __u32 *prev, __u32 *next);
 
+/* CLOCK_MONOTONIC in ns: the clock bpf_ktime_get_ns() reads. */
+__u64 blkqos_mono_ns(void);
+
 /* A fresh bucket epoch: never 0, never reused within a boot (CLOCK_MONOTONIC based). */
 __u64 blkqos_next_epoch(void);
 

@@ -1,19 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <string.h>
-#include <time.h>
 #include "devname.h"
 #include "limits.h"
 #include "parse.h"
 #include "stats.h"
-
-static __u64 mono_now(void)
-{
-	struct timespec ts;
-
-	/* bpf_ktime_get_ns() is CLOCK_MONOTONIC. */
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (__u64)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-}
 
 double stats_bucket_tokens(const struct blkqos_bucket *b, const struct blkqos_limit *l,
 			   bool peak, __u64 now)
@@ -95,7 +85,7 @@ static void print_limits_json(FILE *out, const struct blkqos_limits *l,
 int stats_print(FILE *out, struct blkqos_maps *m, const struct stats_filter *f, bool json)
 {
 	struct blkqos_vbd_key k, *prev = NULL;
-	__u64 now = mono_now();
+	__u64 now = blkqos_mono_ns();
 	int shown = 0;
 
 	if (json)
