@@ -51,22 +51,6 @@ start_loader() {
 # The JSON stats of one VBD (or "" if absent).
 vbd_json() { blkqos stats "$E2E_DOMID/$1" --json 2>/dev/null; }
 
-# Wait until the map holds rate for KEY on DEV (a VBD limit), up to 5 s.
-# Prints the ms it took.
-wait_limit() {	# DEV LIMIT_NAME RATE
-	local t0 t1
-	t0=$(now_ms)
-	for _ in $(seq 500); do
-		if vbd_json "$1" | grep -q "\"$2\":{\"rate\":$3,"; then
-			t1=$(now_ms)
-			echo $((t1 - t0))
-			return 0
-		fi
-		sleep 0.01
-	done
-	return 1
-}
-
 # Wait until a loadgen says it starts; remember when (dom0 uptime) for mark.
 wait_loadgen() {
 	for _ in $(seq 1200); do
@@ -159,7 +143,6 @@ ring_pid() {	# DEV -> pid of the ring thread <domid>.<dev>-0
 	return 1
 }
 
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 
 case "$1" in
 boot)

@@ -12,13 +12,11 @@ loadgen --name 3-live-change --dev /dev/xvda --rw randread --bs 4k --qd 16 --sec
 '
 LIVE='
 wait_result "^LOADGEN name=1-unlimited"
-blkqos set "$E2E_DOMID" xvda iops=100 > /dev/null
-echo "@E2E hook demo set iops=100 ms=$(wait_limit xvda iops 100)"
+echo "@E2E hook demo set iops=100: $(blkqos set "$E2E_DOMID" xvda iops=100 --wait | tail -n 1)"
 wait_loadgen 3-live-change
 sleep 6
 mark change 3-live-change
-blkqos set "$E2E_DOMID" xvda iops=200 > /dev/null
-echo "@E2E hook demo set iops=200 ms=$(wait_limit xvda iops 200)"
+echo "@E2E hook demo set iops=200: $(blkqos set "$E2E_DOMID" xvda iops=200 --wait | tail -n 1)"
 sleep 2
 show_now
 '
