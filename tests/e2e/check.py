@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
 """Check an end-to-end run's results against the scenario's EXPECT lines.
 
-usage: check.py RESULTS EXPECT_FILE SCENARIO_NAME
+usage: check.py RESULTS EXPECT_FILE SCENARIO_NAME [MODE]
 
 RESULTS is results.txt of tests/e2e/run.sh (LOADGEN/SAMPLE lines measured in
-the guest, "hook ..." lines from dom0). EXPECT lines:
+the guest, "hook ..." lines from dom0). MODE is how the run enforced the
+limits (tests/e2e/e2e.sh: "bpf", the patched xen-blkback; "stock", Debian's
+module with cgroup io.max). EXPECT lines:
 
   CASE iops NAME X [TOL%]            LOADGEN iops of NAME
   CASE bps NAME X [TOL%]             LOADGEN bytes/s
@@ -17,12 +19,20 @@ the guest, "hook ..." lines from dom0). EXPECT lines:
   CASE stats_ops DEVID N1,N2         blkqos stats ops of the VBD = the guest's
                                      ops (SAMPLE totals incl. ramp), within TOL
 
+A CASE may be restricted to some modes: "stock:CASE" or "bpf,stock:CASE";
+it is skipped in the others. A CASE without a prefix is checked in every
+mode (a comparable case keeps its name in both modes: tests/e2e/table.py
+puts the modes side by side by case name).
+
 T0/T1 are ms, MARK[+ms] where MARK comes from "hook mark MARK t_ms=..", or
 cross:MARK:OLD:NEW[+ms], the first sample from MARK on whose rate is nearer
 NEW than OLD (where a live change shows in the guest).
 Every "hook check NAME ok|FAIL" becomes a case too. Prints one line per case:
-  E2E <case> configured=<x> achieved=<y> unit=<u> error_pct=<e> PASS|FAIL
-and exits 1 if any case failed.
+  E2E [MODE:]SCENARIO/CASE configured=<x> achieved=<y> unit=<u> error_pct=<e> [lat_us=P50/P99/MAX] PASS|FAIL
+and exits 1 if any case failed. lat_us is the guest-measured latency (submit
+to completion, us) of the case's loadgen over its whole run (for sum_iops the
+worst of its loadgens): what a limit costs in latency, not only in rate. The
+window cases have none (loadgen's latencies cover its whole run, not a window).
 """
 import json
 import re
@@ -34,7 +44,11 @@ def kv(line):
 
 
 def main():
+    if len(sys.argv) not in (4, 5):
+        sys.exit('usage: check.py RESULTS EXPECT_FILE SCENARIO_NAME [MODE]')
     results, expect_file, scen = sys.argv[1:4]
+    mode = sys.argv[4] if len(sys.argv) > 4 else ''
+    tag = (mode + ':' if mode else '') + scen
     loadgen, samples, marks, checks, stats = {}, {}, {}, [], None
     for line in open(results, errors='replace'):
         line = line.rstrip('\n')
@@ -81,13 +95,21 @@ def main():
     failed = 0
     lines = []
 
-    def report(case, configured, achieved, unit, ok, err=None):
+    def lat(names):
+        # worst p50/p99/max of the named loadgens, "" if none has run
+        ds = [loadgen[n] for n in names if n in loadgen and 'lat_p50_us' in loadgen[n]]
+        if not ds:
+            return ''
+        return ' lat_us=%s' % '/'.join(
+            '%d' % max(float(d[k]) for d in ds) for k in ('lat_p50_us', 'lat_p99_us', 'lat_max_us'))
+
+    def report(case, configured, achieved, unit, ok, err=None, names=()):
         nonlocal failed
-        if err is None and configured:
+        if err is None and configured and not isinstance(configured, str):
             err = 100.0 * (achieved - configured) / configured
-        lines.append('E2E %s configured=%s achieved=%s unit=%s error_pct=%s %s' % (
+        lines.append('E2E %s configured=%s achieved=%s unit=%s error_pct=%s%s %s' % (
             case, fmt(configured), fmt(achieved), unit,
-            '%+.2f' % err if err is not None else 'n/a', 'PASS' if ok else 'FAIL'))
+            '%+.2f' % err if err is not None else 'n/a', lat(names), 'PASS' if ok else 'FAIL'))
         if not ok:
             failed += 1
 
@@ -95,14 +117,21 @@ def main():
         p = raw.split()
         if not p or p[0].startswith('#'):
             continue
-        case, metric = '%s/%s' % (scen, p[0]), p[1]
+        name = p[0]
+        if ':' in name:
+            modes, name = name.split(':', 1)
+            if mode not in modes.split(','):
+                continue
+        case, metric = '%s/%s' % (tag, name), p[1]
         try:
             if metric in ('iops', 'bps', 'read_iops', 'write_iops', 'max_read_iops'):
                 name, want = p[2], float(p[3])
                 tol = float(p[4]) if len(p) > 4 else 5.0
+                unit = 'bytes/s' if metric == 'bps' else 'ops/s'
+                conf = '<=' + fmt(want) if metric.startswith('max_') else want
                 d = loadgen.get(name)
                 if d is None:
-                    report(case, want, 0, metric, False)
+                    report(case, conf, 0, unit, False, -100.0)
                     continue
                 secs = float(d['seconds'])
                 got = {'iops': float(d['iops']), 'bps': float(d['bps']),
@@ -111,26 +140,27 @@ def main():
                        'max_read_iops': int(d['reads']) / secs}[metric]
                 errp = 100.0 * (got - want) / want
                 ok = errp <= tol if metric.startswith('max_') else abs(errp) <= tol
-                unit = 'bytes/s' if metric == 'bps' else 'ops/s'
-                report(case, want, got, unit, ok and int(d['errors']) == 0, errp)
+                report(case, conf, got, unit, ok and int(d['errors']) == 0, errp, [name])
             elif metric == 'sum_iops':
                 names, want = p[2].split(','), float(p[3])
                 tol = float(p[4]) if len(p) > 4 else 5.0
                 got = sum(float(loadgen[n]['iops']) for n in names if n in loadgen)
                 errp = 100.0 * (got - want) / want
                 report(case, want, got, 'ops/s',
-                       all(n in loadgen for n in names) and abs(errp) <= tol, errp)
+                       all(n in loadgen for n in names) and abs(errp) <= tol, errp, names)
             elif metric in ('window_iops', 'window_ops', 'max_sample'):
                 name = p[2]
                 t0, t1, want = t(p[3], name), t(p[4], name), float(p[5])
                 tol = float(p[6]) if len(p) > 6 else 5.0
                 pts = [(ts, ops) for ts, ops in samples.get(name, []) if t0 < ts <= t1]
                 if not pts:
-                    report(case, want, 0, metric, False)
+                    report(case, '<=' + fmt(want) if metric == 'max_sample' else want, 0,
+                           {'window_iops': 'ops/s', 'window_ops': 'ops'}.get(metric, 'ops/sample'),
+                           False, None if metric == 'max_sample' else -100.0)
                     continue
                 if metric == 'max_sample':
                     got = max(ops for _, ops in pts)
-                    report(case, want, got, 'ops/sample', got <= want, None)
+                    report(case, '<=' + fmt(want), got, 'ops/sample', got <= want, None)
                     continue
                 total = sum(ops for _, ops in pts)
                 span = (pts[-1][0] - (pts[0][0] - (pts[1][0] - pts[0][0] if len(pts) > 1 else 100))) / 1000.0
@@ -161,7 +191,7 @@ def main():
     for name, verdict, detail in checks:
         ok = verdict == 'ok'
         lines.append('E2E %s/%s configured=- achieved=- unit=check error_pct=n/a %s  # %s' % (
-            scen, name, 'PASS' if ok else 'FAIL', detail))
+            tag, name, 'PASS' if ok else 'FAIL', detail))
         if not ok:
             failed += 1
     for ln in lines:
@@ -170,6 +200,8 @@ def main():
 
 
 def fmt(v):
+    if isinstance(v, float) and v == int(v) and abs(v) < 1e15:
+        return '%d' % v
     if isinstance(v, float):
         return ('%.1f' % v) if abs(v) < 1e5 else ('%.0f' % v)
     return str(v)
