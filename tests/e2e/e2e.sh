@@ -1,52 +1,118 @@
 #!/bin/bash
-# tests/e2e/e2e.sh [SCENARIO...] - blkqos end to end on an emulated Xen host.
+# tests/e2e/e2e.sh [[MODE:]SCENARIO...] - blkqos end to end on an emulated Xen host.
 #
-# Builds the loader and the patched xen-blkback, then for each scenario boots
-# Xen + dom0 (patched module, blkqos, bpftool) + a PV guest with
-# tests/e2e/run.sh and checks the guest-measured rates with check.py.
+# For each scenario and mode, boots Xen + dom0 (blkqos, bpftool) + a PV guest
+# with tests/e2e/run.sh and checks the guest-measured rates with check.py.
+# Modes (E2E_MODES, default "bpf"; or per scenario as MODE:SCENARIO):
+#   bpf    the patched xen-blkback (built here, E2E_BLKBACK_KO): limits
+#          enforced by BPF in the ring thread
+#   stock  Debian's own xen-blkback from the linux-image package: blkqos run
+#          finds no hook and enforces the limits through cgroup io.max on
+#          the ring threads
+# A plain SCENARIO runs in every mode of E2E_MODES, the modes one after the
+# other (similar host load for the pair); MODE:SCENARIO in that mode only.
 # Default scenarios: limits burst domain live lifecycle.
-# Prints "E2E <case> configured=.. achieved=.. unit=.. error_pct=.. PASS|FAIL"
-# lines and keeps them in build/e2e/accuracy.txt. Exit 0 if all passed.
+# Outputs in build/e2e/out/<mode>/<scenario>/. Prints
+# "E2E <mode>:<scenario>/<case> configured=.. achieved=.. unit=.. error_pct=..
+# [lat_us=p50/p99/max] PASS|FAIL" lines and keeps them in
+# build/e2e/accuracy.txt; build/e2e/table.md puts the modes side by side
+# (tests/e2e/table.py), printed at the end when more than one mode ran.
+# Exit 0 if all passed, 1 if a case failed, 2 on a harness error.
 set -uo pipefail
 E2E_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 TOP=$(cd "$E2E_DIR/../.." && pwd)
 cd "$TOP"
-scenarios=("$@")
-[ ${#scenarios[@]} -eq 0 ] && scenarios=(limits burst domain live lifecycle)
+modes=${E2E_MODES:-bpf}
+args=("$@")
+[ ${#args[@]} -eq 0 ] && args=(limits burst domain live lifecycle)
 
-echo "e2e: building blkqos and the patched xen-blkback"
+valid_mode() {
+	case "$1" in
+	bpf | stock) return 0 ;;
+	*) echo "e2e: unknown mode '$1' (modes: bpf stock)" >&2; return 1 ;;
+	esac
+}
+for m in $modes; do valid_mode "$m" || exit 2; done
+[ -n "${modes// /}" ] || { echo "e2e: E2E_MODES is empty (modes: bpf stock)" >&2; exit 2; }
+runs=()	# "mode scenario"
+for a in "${args[@]}"; do
+	case "$a" in
+	bpf:* | stock:*) runs+=("${a%%:*} ${a#*:}") ;;
+	*)
+		if [ ! -f "$a" ] && [ "${a#*:}" != "$a" ]; then
+			valid_mode "${a%%:*}"
+			exit 2
+		fi
+		for m in $modes; do runs+=("$m $a"); done
+		;;
+	esac
+done
+
+need_ko=0
+for r in "${runs[@]}"; do [ "${r%% *}" = bpf ] && need_ko=1; done
 make -s blkqos || exit 2
-make -s -C kernel || exit 2
-make -s -C kernel check > /dev/null || { echo "e2e: module check failed" >&2; exit 2; }
+if [ $need_ko = 1 ]; then
+	echo "e2e: building the patched xen-blkback"
+	make -s -C kernel || exit 2
+	make -s -C kernel check > /dev/null || { echo "e2e: module check failed" >&2; exit 2; }
+fi
 
-export E2E_BLKBACK_KO=$TOP/kernel/build/xen-blkback.ko
-export E2E_DOM0_EXTRA="$TOP/blkqos:/usr/sbin/blkqos /usr/sbin/bpftool:/usr/sbin/bpftool"
 acc=$TOP/build/e2e/accuracy.txt
 mkdir -p "$TOP/build/e2e"
 : > "$acc.new"
 rc=0
-for s in "${scenarios[@]}"; do
+failed() { [ $rc = 2 ] || rc=$1; }	# a harness error (2) wins over a failure (1)
+ran_modes=""
+for r in "${runs[@]}"; do
+	mode=${r%% *} s=${r#* }
 	f=$s
 	[ -f "$f" ] || f=$E2E_DIR/scenarios/$s.sh
-	[ -f "$f" ] || { echo "e2e: no scenario $s" >&2; rc=2; continue; }
+	if [ ! -f "$f" ]; then
+		echo "e2e: no scenario '$s' (neither a file nor $E2E_DIR/scenarios/$s.sh)" >&2
+		failed 2
+		continue
+	fi
 	name=$(basename "$f" .sh)
-	out=$TOP/build/e2e/out/$name
-	echo "e2e: scenario $name"
-	E2E_OUT=$out "$E2E_DIR/run.sh" "$f"
+	out=$TOP/build/e2e/out/$mode/$name
+	mkdir -p "$out"
+	# the hook reads the mode it is to check from this file in dom0
+	echo "$mode" > "$out/mode"
+	extra="$TOP/blkqos:/usr/sbin/blkqos /usr/sbin/bpftool:/usr/sbin/bpftool $out/mode:/etc/blkqos-e2e-mode"
+	case " $ran_modes " in *" $mode "*) ;; *) ran_modes="$ran_modes $mode" ;; esac
+	echo "e2e: scenario $name, mode $mode"
+	if [ "$mode" = bpf ]; then
+		E2E_BLKBACK_KO=$TOP/kernel/build/xen-blkback.ko E2E_DOM0_EXTRA=$extra E2E_OUT=$out \
+			"$E2E_DIR/run.sh" "$f"
+	else
+		# Debian's module from the linux-image package, as on any stock dom0
+		env -u E2E_BLKBACK_KO E2E_DOM0_EXTRA="$extra" E2E_OUT="$out" "$E2E_DIR/run.sh" "$f"
+	fi
 	run_rc=$?
 	(. "$f"; printf '%s\n' "${EXPECT:-}") > "$out/expect.txt"
 	if [ -s "$out/results.txt" ]; then
-		python3 "$E2E_DIR/check.py" "$out/results.txt" "$out/expect.txt" "$name" | tee -a "$acc.new"
-		[ "${PIPESTATUS[0]}" -eq 0 ] || rc=1
+		python3 "$E2E_DIR/check.py" "$out/results.txt" "$out/expect.txt" "$name" "$mode" | tee -a "$acc.new"
+		[ "${PIPESTATUS[0]}" -eq 0 ] || failed 1
 	else
-		echo "E2E $name/run configured=- achieved=- unit=run error_pct=n/a FAIL  # no results" | tee -a "$acc.new"
-		rc=1
+		echo "E2E $mode:$name/run configured=- achieved=- unit=run error_pct=n/a FAIL  # no results" | tee -a "$acc.new"
+		failed 1
 	fi
 	if [ $run_rc -ne 0 ]; then
-		echo "E2E $name/run configured=- achieved=- unit=run error_pct=n/a FAIL  # run.sh exit $run_rc (see $out/serial.log)" | tee -a "$acc.new"
-		rc=1
+		echo "E2E $mode:$name/run configured=- achieved=- unit=run error_pct=n/a FAIL  # run.sh exit $run_rc (see $out/serial.log)" | tee -a "$acc.new"
+		failed 1
 	fi
 done
 mv "$acc.new" "$acc"
-echo "e2e: $(grep -c ' PASS' "$acc") passed, $(grep -c ' FAIL' "$acc") failed (table in $acc)"
+ran_modes=${ran_modes# }
+if python3 "$E2E_DIR/table.py" "$acc" --modes "${ran_modes// /,}" > "$TOP/build/e2e/table.md.new"; then
+	mv "$TOP/build/e2e/table.md.new" "$TOP/build/e2e/table.md"
+	if [ "${ran_modes// /}" != "$ran_modes" ]; then
+		echo
+		echo "e2e: modes side by side (build/e2e/table.md)"
+		cat "$TOP/build/e2e/table.md"
+		echo
+	fi
+else
+	rm -f "$TOP/build/e2e/table.md.new"
+fi
+echo "e2e: $(grep -c ' PASS' "$acc") passed, $(grep -c ' FAIL' "$acc") failed (lines in $acc)"
 exit $rc
