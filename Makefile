@@ -95,9 +95,12 @@ bench-run: $(BIN)/bench_engine blkqos $(LOADER_TEST_BINS)
 	$(Q)$(BIN)/bench_engine
 	$(Q)for b in $(LOADER_BENCH); do $$b || exit 1; done
 
-# End to end on an emulated Xen host (QEMU): every scenario, or SCENARIO=path.
+# End to end on an emulated Xen host (QEMU): every scenario, or SCENARIO=path,
+# in each mode of E2E_MODES: bpf (the patched xen-blkback), stock (Debian's;
+# limits through cgroup io.max). With both, ends with the modes side by side.
+E2E_MODES ?= bpf
 e2e: deps
-	$(Q)tests/e2e/e2e.sh $(SCENARIO)
+	$(Q)E2E_MODES="$(E2E_MODES)" tests/e2e/e2e.sh $(SCENARIO)
 
 # The whole stack for a person: unlimited, limited, live change, stats.
 demo: deps
@@ -124,6 +127,7 @@ help:
 	@echo "make test     run the tests (root, BPF-capable kernel)"
 	@echo "make bench    run the benchmarks, one 'BENCH name value unit' line each"
 	@echo "make demo     the whole stack on an emulated Xen host (QEMU), a few minutes"
-	@echo "make e2e      end-to-end scenarios on emulated Xen (SCENARIO=path for one)"
+	@echo "make e2e      end-to-end scenarios on emulated Xen (SCENARIO=path for one;"
+	@echo "              E2E_MODES=\"bpf stock\" also with the stock xen-blkback, side by side)"
 	@echo "make deps     apt-get install what the build needs (Debian 12)"
 	@echo "V=1           show the commands; CLANG=clang-16 picks another clang"

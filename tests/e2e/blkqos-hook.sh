@@ -1,19 +1,41 @@
 #!/bin/bash
 # dom0 hook for the blkqos end-to-end scenarios (tests/e2e/run.sh phases).
 #
-# boot:    the patched xen-blkback is loaded with BTF; `blkqos probe` agrees
-# created: starts `blkqos run` (attaches), applies the scenario's LIMITS with
+# The mode (E2E_MODE, from /etc/blkqos-e2e-mode, put there by e2e.sh;
+# default bpf) says which xen-blkback dom0 runs and so what blkqos must do:
+#   bpf    the patched module: limits enforced by BPF in the ring thread
+#   stock  Debian's module: no hook; `blkqos run` must find that by itself
+#          and enforce through cgroup io.max on the VBD's ring threads
+#
+# boot:    bpf: the patched xen-blkback is loaded with BTF; `blkqos probe`
+#          agrees. stock: `blkqos probe` finds no hook and names stock mode
+# created: starts `blkqos run`, checks the mode it chose (and in stock mode
+#          its cgroup v2 slice), applies the scenario's LIMITS with
 #          `blkqos set`, waits until the maps hold them
 # running: runs the scenario's LIVE snippet (live changes, kill -9 of the
-#          loader, domain destroy), and samples the ring thread's CPU time
+#          loader, domain destroy), and samples the ring thread's CPU time;
+#          stock: checks each STOCK_IOMAX VBD's ring threads land in its
+#          group with that io.max
 # done:    prints `blkqos stats --json` and map dumps, runs the scenario's
-#          AFTER checks, unloads and checks nothing is left pinned
+#          AFTER checks; stock: checks the "not enforced in stock mode"
+#          reports against STOCK_UNENFORCED and that the gone guest's groups
+#          are removed; unloads and checks nothing is left pinned (nor, in
+#          stock mode, the slice)
 #
 # Scenario variables (see tests/e2e/scenarios/*.sh):
 #   LIMITS  lines "DEV KEY=VALUE..." or "domain KEY=VALUE..." (blkqos set)
 #   LIVE    bash snippet for the running phase; helpers below are available
+#           ($E2E_MODE says the mode)
 #   CPU_DEVS "DEV[:LIMIT_IOPS] ...": report each VBD's ring thread CPU per
 #           request; with a limit, check it costs under CPU_MAX % (default 10)
+#   STOCK_IOMAX  lines "DEV KEY=VALUE...": in stock mode the VBD's ring
+#           threads must be in its group blkqos.slice/vbd-<domid>-<devid>
+#           and its io.max line for the backing device must hold each
+#           KEY=VALUE (io.max's own keys: riops wiops rbps wbps)
+#   STOCK_UNENFORCED  lines "DEV WORD...": in stock mode the loader must
+#           report the VBD once as "not enforced in stock mode" with each
+#           WORD in the line (e.g. "xvdd iops-size=4096"); a VBD of the guest
+#           not listed must not be reported
 # Results are "@E2E hook ..." lines; "@E2E hook check NAME ok|FAIL ..." lines
 # are collected by tests/e2e/check.py.
 set -u
@@ -21,6 +43,10 @@ set -u
 LIMITS=${LIMITS:-}
 LIVE=${LIVE:-}
 CPU_DEVS=${CPU_DEVS:-}
+STOCK_IOMAX=${STOCK_IOMAX:-}
+STOCK_UNENFORCED=${STOCK_UNENFORCED:-}
+E2E_MODE=$(cat /etc/blkqos-e2e-mode 2>/dev/null || echo bpf)
+SLICE=blkqos.slice
 LOG=$(ls /run/blkqos-run*.log 2>/dev/null | sort -V | tail -n 1)
 LOG=${LOG:-/run/blkqos-run1.log}
 say() { echo "@E2E hook $*"; }
@@ -143,19 +169,150 @@ ring_pid() {	# DEV -> pid of the ring thread <domid>.<dev>-0
 	return 1
 }
 
+# ---- stock mode: cgroup v2 groups of the VBDs
+
+cg_mount() { awk '$3 == "cgroup2" { print $2; exit }' /proc/mounts; }
+
+dev_devid() {	# DEV -> its devid (the backend dir's name), from xenstore
+	local p
+	for p in $E2E_VBD_PATHS; do
+		[ "$(xenstore-read "$p/dev" 2>/dev/null)" = "$1" ] && { echo "${p##*/}"; return 0; }
+	done
+	return 1
+}
+
+dev_majmin() {	# DEV -> MAJ:MIN (decimal) of its loop device
+	local kv
+	for kv in $E2E_DISK_DEVS; do
+		[ "${kv%%=*}" = "$1" ] && { cat "/sys/class/block/${kv#*=/dev/}/dev"; return; }
+	done
+	return 1
+}
+
+ring_pids() {	# DEV -> pids of its ring threads <domid>.<dev>-<ring>
+	local p c
+	for p in /proc/[0-9]*; do
+		read -r c 2>/dev/null < "$p/comm" || continue	# no fork per task
+		case "$c" in "$E2E_DOMID.$1-"[0-9]*) echo "${p#/proc/}" ;; esac
+	done
+}
+
+# The io.max line of DEV's group for its backing device ("" if none).
+iomax_line() {	# DEV
+	local g mm
+	g=$(cg_mount)/$SLICE/vbd-$E2E_DOMID-$(dev_devid "$1")
+	mm=$(dev_majmin "$1")
+	grep "^$mm " "$g/io.max" 2>/dev/null
+}
+
+# True if the io.max line of DEV holds every KEY=VALUE given.
+iomax_has() {	# DEV KEY=VALUE...
+	local line kv
+	line=" $(iomax_line "$1") "
+	shift
+	for kv in "$@"; do
+		case "$line" in *" $kv "*) ;; *) return 1 ;; esac
+	done
+	[ "$line" != "  " ]
+}
+
+# Stock mode, live changes: io.max of DEV holds KVS within 100 ms of T0_MS
+# (now_ms taken just before the change was made).
+iomax_check() {	# NAME DEV "KEY=VALUE..." T0_MS
+	local name=$1 dev=$2 kvs=$3 t0=$4 t1
+	for _ in $(seq 300); do
+		iomax_has "$dev" $kvs && break
+		sleep 0.01
+	done
+	t1=$(now_ms)
+	check "$name" 'iomax_has "$dev" $kvs && [ $((t1 - t0)) -le 100 ]' \
+		"io.max \"$(iomax_line "$dev")\" (want $kvs) $((t1 - t0)) ms after the change started"
+}
+
+# Stock mode, running phase: wait for DEV's ring threads, then check they
+# are moved into the VBD's group and its io.max holds the expected values.
+stock_group_check() {	# DEV KEY=VALUE...
+	local dev=$1 devid grp pids= t0 t1 p missing want
+	shift
+	want="$*"
+	devid=$(dev_devid "$dev")
+	grp=$(cg_mount)/$SLICE/vbd-$E2E_DOMID-$devid
+	for _ in $(seq 600); do	# the guest connects its disks after boot
+		pids=$(ring_pids "$dev")
+		[ -n "$pids" ] && break
+		xenstore-exists "/local/domain/$E2E_DOMID" 2>/dev/null || break
+		sleep 0.2
+	done
+	touch "/run/stock-checked.$dev"
+	if [ -z "$pids" ]; then
+		check "stock-group-$dev" false "no ring thread $E2E_DOMID.$dev-N appeared"
+		return
+	fi
+	t0=$(now_ms)
+	for _ in $(seq 100); do
+		missing=
+		for p in $pids; do
+			grep -qx "$p" "$grp/cgroup.procs" 2>/dev/null || missing="$missing $p"
+		done
+		[ -z "$missing" ] && iomax_has "$dev" "$@" && break
+		sleep 0.1
+	done
+	t1=$(now_ms)
+	check "stock-group-$dev" '[ -z "$missing" ] && iomax_has "$dev" $want' \
+		"ring thread(s) $(echo $pids) in ${grp#$(cg_mount)/}${missing:+: MISSING$missing}" \
+		"$((t1 - t0)) ms after they appeared; io.max \"$(iomax_line "$dev")\", want $want"
+}
+
+# Stock mode, done phase: the loader's "not enforced in stock mode" lines
+# name exactly the VBDs of STOCK_UNENFORCED, each with its words.
+stock_unenforced_check() {
+	local kv dev devid want line words w n
+	cat /run/blkqos-run*.log 2>/dev/null | grep 'not enforced in stock mode' > /run/unenforced.txt
+	while IFS= read -r l; do say "loader-unenforced $l"; done < /run/unenforced.txt
+	for kv in $E2E_DISK_DEVS; do
+		dev=${kv%%=*}
+		devid=$(dev_devid "$dev" || echo "$dev")
+		# lines that name this VBD (by name or devid, as a word)
+		grep -E "(^|[^0-9A-Za-z])($dev|$devid)([^0-9A-Za-z]|$)" /run/unenforced.txt > /run/unenforced.$dev
+		n=$(wc -l < /run/unenforced.$dev)
+		want=$(echo "$STOCK_UNENFORCED" | awk -v d="$dev" '$1 == d { $1 = ""; print; exit }')
+		if [ -z "$(echo "$STOCK_UNENFORCED" | awk -v d="$dev" '$1 == d')" ]; then
+			check "stock-unenforced-$dev" '[ "$n" -eq 0 ]' \
+				"everything set on $dev is enforced: no report expected, $n line(s): $(head -n 1 /run/unenforced.$dev)"
+			continue
+		fi
+		words=
+		for w in $want; do
+			grep -qF -- "$w" /run/unenforced.$dev || words="$words $w"
+		done
+		check "stock-unenforced-$dev" '[ "$n" -ge 1 ] && [ -z "$words" ]' \
+			"reported $n time(s), want$want${words:+; MISSING:$words}: $(head -n 1 /run/unenforced.$dev)"
+	done
+}
 
 case "$1" in
 boot)
 	blkqos probe > /run/probe.txt 2>&1
 	rc=$?
 	say "probe $(tr '\n' '|' < /run/probe.txt)"
-	check probe '[ $rc -eq 0 ]' "blkqos probe rc=$rc"
+	if [ "$E2E_MODE" = stock ]; then
+		say "cgroup2 before the loader: $(cg_mount || true)"
+		check probe-stock 'grep -q "hook xen_blkif_bpf_admit: no" /run/probe.txt && grep -qi "stock" /run/probe.txt' \
+			"the stock xen-blkback has no hook and blkqos probe names stock mode (rc=$rc)"
+	else
+		check probe '[ $rc -eq 0 ]' "blkqos probe rc=$rc"
+	fi
 	exit $FAILED
 	;;
 created)
-	start_loader || { say "check loader-start FAIL"; exit 1; }
+	start_loader || { say "check loader-start FAIL blkqos run did not reach \"following xenstore\": $(tail -n 2 "$LOG" | tr '\n' '|')"; exit 1; }
 	say "loader $(grep 'mode:' "$LOG")"
-	check mode 'grep -q "mode: bpf" "$LOG"' "$(grep -o 'mode: [^;]*' "$LOG")"
+	check mode 'grep -q "mode: $E2E_MODE" "$LOG"' "want mode: $E2E_MODE; log: $(grep -o 'mode: [^;]*' "$LOG")"
+	if [ "$E2E_MODE" = stock ]; then
+		cgm=$(cg_mount)
+		check stock-cgroup '[ -n "$cgm" ] && [ -d "$cgm/$SLICE" ] && grep -qw io "$cgm/cgroup.subtree_control" && grep -qw io "$cgm/$SLICE/cgroup.subtree_control"' \
+			"cgroup2 at ${cgm:-nowhere}, $SLICE: $(ls -d "$cgm/$SLICE" 2>/dev/null || echo absent), subtree_control: root \"$(cat "$cgm/cgroup.subtree_control" 2>/dev/null)\" slice \"$(cat "$cgm/$SLICE/cgroup.subtree_control" 2>/dev/null)\""
+	fi
 	while read -r dev kv; do
 		[ -z "$dev" ] && continue
 		if [ "$dev" = domain ]; then
@@ -195,6 +352,12 @@ running)
 	for spec in $CPU_DEVS; do
 		track_cpu "${spec%%:*}" &
 	done
+	if [ "$E2E_MODE" = stock ]; then
+		# one after the other: dom0 has one vCPU, shared with the ring threads
+		while read -r dev kv; do
+			[ -n "$dev" ] && stock_group_check "$dev" $kv
+		done <<< "$STOCK_IOMAX" &
+	fi
 	if [ -n "$LIVE" ]; then
 		eval "$LIVE"
 	fi
@@ -208,6 +371,23 @@ done)
 	[ -n "$CPU_DEVS" ] && report_cpu $CPU_DEVS
 	say "stats-done $(blkqos stats --json | tr -d '\n')"
 	check entries-removed '! blkqos stats --json | grep -q "\"domid\":$E2E_DOMID,"' "no map entry left for the gone guest"
+	cgm=$(cg_mount)
+	if [ "$E2E_MODE" = stock ]; then
+		while read -r dev kv; do
+			[ -z "$dev" ] || [ -e "/run/stock-checked.$dev" ] ||
+				check "stock-group-$dev" false "never checked: the running phase ended first"
+		done <<< "$STOCK_IOMAX"
+		stock_unenforced_check
+		for _ in $(seq 50); do
+			ls -d "$cgm/$SLICE/vbd-$E2E_DOMID-"* > /dev/null 2>&1 || break
+			sleep 0.1
+		done
+		check stock-groups-removed '! ls -d "$cgm/$SLICE/vbd-$E2E_DOMID-"* > /dev/null 2>&1' \
+			"groups of the gone guest left: $(ls -d "$cgm/$SLICE/vbd-$E2E_DOMID-"* 2>/dev/null | tr '\n' ' ')"
+	else
+		check bpf-no-cgroup '[ -z "$cgm" ] || [ ! -e "$cgm/$SLICE" ]' \
+			"bpf mode makes no cgroup (cgroup2 at ${cgm:-none})"
+	fi
 	bpftool map dump pinned /sys/fs/bpf/blkqos/vbds > /run/vbds.txt 2>&1
 	say "bpftool-vbds $(grep -c '"slot"' /run/vbds.txt) entries, fields: $(grep -o '"[a-z_]*":' /run/vbds.txt | sort -u | head -8 | tr -d '\n')"
 	if [ -n "${SHOW_DUMP:-}" ]; then
@@ -225,6 +405,11 @@ done)
 	blkqos unload >> /run/blkqos-unload.log 2>&1
 	check unload-clean '[ ! -e /sys/fs/bpf/blkqos ] && ! bpftool prog show | grep -q blkqos_' \
 		"pinned=$(ls /sys/fs/bpf/blkqos 2>/dev/null | tr '\n' ' ')"
+	if [ "$E2E_MODE" = stock ]; then
+		cgm=$(cg_mount)
+		check stock-unload-clean '[ -n "$cgm" ] && [ ! -e "$cgm/$SLICE" ]' \
+			"after blkqos unload: ${cgm:-no cgroup2 mount}/$SLICE $( [ -e "$cgm/$SLICE" ] && echo "is still there: $(ls "$cgm/$SLICE" | grep '^vbd-' | tr '\n' ' ')" || echo gone)"
+	fi
 	cat /run/blkqos-run*.log | grep -E 'warning|error' | head -5 | while read -r l; do say "loader-log $l"; done
 	exit $FAILED
 	;;
