@@ -1,6 +1,7 @@
 # blkqos: a throttled ring thread costs next to no CPU; kill -9 of the loader
 # keeps the limit; a restarted loader resumes with its counters; destroying a
-# throttled guest completes promptly and leaves no map entry behind.
+# throttled guest completes promptly and leaves no map entry behind (and in
+# stock mode no cgroup).
 DISKS="xvda:64M"
 GUEST_TIMEOUT=300
 DOM0_SCRIPT=../blkqos-hook.sh
@@ -50,3 +51,11 @@ check map-cleaned "[ $gone = yes ]" "no map entry for domain $E2E_DOMID after de
 '
 CPU_DEVS="xvda:40"
 EXPECT=''
+# stock mode: the VBD group with its io.max (held-while-loader-dead above then
+# checks it outlives the killed loader)
+STOCK_IOMAX='
+xvda riops=40 wiops=40
+'
+STOCK_UNENFORCED='
+xvda iops=40
+'

@@ -2,6 +2,9 @@
 # writes), separate read and write limits at once, and iops-size, each on its
 # own disk of one guest; the limits are set well below the unlimited baseline
 # (see baseline.sh). Ends with a write/read-back check through a limited disk.
+# Stock mode (io.max): the same limits, but iops-size is not enforced (the
+# 16 KiB reads see plain iops=120) and a total iops/bps applies per direction:
+# the loader must say so.
 DISKS="xvda:128M xvdb:128M xvdc:64M xvdd:64M xvde:64M"
 GUEST_TIMEOUT=400
 DOM0_SCRIPT=../blkqos-hook.sh
@@ -33,6 +36,19 @@ iops-4k-qd16 iops iops30-qd16 30
 bps-64k-write bps bps4M-64k-write 4000000
 rw-split-write write_iops rw-split-write 30
 rw-split-read max_read_iops rw-split-read 60
-iops-size-16k iops iops-size-16k 30
+bpf:iops-size-16k iops iops-size-16k 30
+stock:iops-size-16k-plain-iops iops iops-size-16k 120
 stats-xvda stats_ops 51712 iops30-qd1,iops30-qd16
+'
+# stock mode: what io.max must hold, and what the loader must report
+STOCK_IOMAX='
+xvda riops=30 wiops=30
+xvdb rbps=4000000 wbps=4000000
+xvdc riops=60 wiops=30
+xvdd riops=120 wiops=120
+'
+STOCK_UNENFORCED='
+xvda iops=30
+xvdb bps=4000000
+xvdd iops-size=4096
 '

@@ -1,6 +1,8 @@
 # blkqos: live changes while I/O runs, with blkqos set and with a raw
 # xenstore-write; each must be in force within 100 ms (measured in dom0 from
 # the write to the map) without refilling or emptying the bucket.
+# Stock mode: the same changes go to io.max (checked in force there within
+# 100 ms too); iops-burst is not enforced and must be reported.
 DISKS="xvda:64M"
 GUEST_TIMEOUT=300
 DOM0_SCRIPT=../blkqos-hook.sh
@@ -14,9 +16,11 @@ LIVE='
 wait_loadgen live
 sleep 7
 mark live1 live
+t_set=$(now_ms)
 out=$(blkqos set "$E2E_DOMID" xvda iops=90 --wait | tail -n 1)
 ms=$(echo "$out" | sed -n "s/in force after \([0-9.]*\) ms.*/\1/p")
 check live-set-in-force "awk -v m=${ms:-9999} \"BEGIN{exit !(m <= 100)}\"" "blkqos set iops=90: ${out:-not in force}"
+[ "$E2E_MODE" = stock ] && iomax_check live-set-iomax xvda "riops=90 wiops=90" "$t_set"
 sleep 8
 mark live2 live
 # A raw xenstore-write, timed from just before the write to the map update
@@ -25,15 +29,23 @@ blkqos wait "$E2E_DOMID" xvda iops=60 > /run/wait.out &
 waiter=$!
 for _ in $(seq 100); do grep -q waiting /run/wait.out && break; sleep 0.05; done
 t_write=${EPOCHREALTIME/./}000	# bash: realtime in us
+t_write_ms=$(now_ms)
 xenstore-write "/local/domain/0/backend/vbd/$E2E_DOMID/51712/qos/iops" 60
 wait $waiter
 t_seen=$(sed -n "s/.*realtime_ns=\([0-9]*\).*/\1/p" /run/wait.out)
 ms=$(awk -v a="$t_write" -v b="${t_seen:-0}" "BEGIN{printf \"%.1f\", (b - a) / 1e6}")
 check live-write-in-force "[ -n \"$t_seen\" ] && awk -v m=$ms \"BEGIN{exit !(m <= 100)}\"" "xenstore-write iops=60 in force after $ms ms"
+[ "$E2E_MODE" = stock ] && iomax_check live-write-iomax xvda "riops=60 wiops=60" "$t_write_ms"
 '
 # A mark is a lower bound of the change in guest time (dom0 sees the
 # guest's lines late); the window after a change starts 1 s after the first
 # sample that shows it, and ends at the next change's mark.
+STOCK_IOMAX='
+xvda riops=30 wiops=30
+'
+STOCK_UNENFORCED='
+xvda iops-burst=60
+'
 EXPECT='
 live-before window_iops live 1000 live1 30
 live-after-set window_iops live cross:live1:30:90+1000 live2 90
