@@ -21,7 +21,6 @@ static const char *const map_names[] = { "vbds", "doms", "vbd_buckets", "dom_buc
 #define LINK_ADMIT	BLKQOS_PIN_DIR "/link_admit"
 #define LINK_DISPATCH	BLKQOS_PIN_DIR "/link_dispatch"
 #define LINK_STOCK	BLKQOS_PIN_DIR "/link_stock_account"
-#define MODE_FILE	BLKQOS_PIN_DIR "/mode"
 
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
@@ -149,27 +148,25 @@ static int pin_link(struct bpf_link *link, const char *path)
 	return err;
 }
 
-static void write_mode_file(enum blkqos_mode mode)
-{
-	FILE *f = fopen(MODE_FILE, "w");
-
-	if (f) {
-		fprintf(f, "%d\n", mode);
-		fclose(f);
-	}
-}
-
+/* bpffs holds no plain files: the pinned links tell the mode they were made in. */
 enum blkqos_mode blkqos_pinned_mode(void)
 {
-	FILE *f = fopen(MODE_FILE, "r");
-	int m = BLKQOS_MODE_NONE;
+	struct bpf_link_info info;
+	__u32 len = sizeof(info);
+	enum blkqos_mode mode = BLKQOS_MODE_NONE;
+	int fd;
 
-	if (f) {
-		if (fscanf(f, "%d", &m) != 1 || m < BLKQOS_MODE_NONE || m > BLKQOS_MODE_STOCK)
-			m = BLKQOS_MODE_NONE;
-		fclose(f);
-	}
-	return m;
+	if (access(LINK_STOCK, F_OK) == 0)
+		return BLKQOS_MODE_STOCK;
+	fd = bpf_obj_get(LINK_ADMIT);
+	if (fd < 0)
+		return BLKQOS_MODE_NONE;
+	memset(&info, 0, sizeof(info));
+	if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0 && info.type == BPF_LINK_TYPE_TRACING)
+		mode = info.tracing.attach_type == BPF_MODIFY_RETURN ? BLKQOS_MODE_FMOD_RET
+								     : BLKQOS_MODE_FENTRY_KFUNC;
+	close(fd);
+	return mode;
 }
 
 static int attach_stock(struct blkqos_loaded *l)
@@ -183,8 +180,6 @@ static int attach_stock(struct blkqos_loaded *l)
 		return err;
 	}
 	err = pin_link(a, LINK_STOCK);
-	if (!err)
-		write_mode_file(l->mode);
 	bpf_link__destroy(a);
 	return err;
 }
@@ -217,7 +212,6 @@ static int attach(struct blkqos_loaded *l)
 		unlink(LINK_DISPATCH);
 		goto cleanup;
 	}
-	write_mode_file(l->mode);
 cleanup:
 	/* Pinned links outlive this process; the local references go. */
 	bpf_link__destroy(a);
@@ -371,7 +365,6 @@ int blkqos_unload(void)
 	found += unlink(LINK_ADMIT) == 0;
 	found += unlink(LINK_DISPATCH) == 0;
 	found += unlink(LINK_STOCK) == 0;
-	unlink(MODE_FILE);
 	for (i = 0; i < NR_MAPS; i++) {
 		snprintf(path, sizeof(path), "%s/%s", BLKQOS_PIN_DIR, map_names[i]);
 		found += unlink(path) == 0;
