@@ -82,7 +82,9 @@ static const char usage_stats[] =
 "Usage: blkqos stats [DOMID[/DEV]] [--json] [--interval S]\n"
 "\n"
 "Per VBD: limits (VBD and domain), current bucket levels in tokens (ops or\n"
-"bytes), ops and bytes by kind, deferrals and time deferred.\n"
+"bytes), ops and bytes by kind, deferrals and time deferred. In stock mode\n"
+"the buckets are unused, ops count bios, and deferrals count the bios the\n"
+"block throttle held (it does not say for how long).\n"
 "DEV is a name (xvda) or a device id (51712). --interval repeats every S s.\n"
 "The same data: bpftool map dump pinned " BLKQOS_PIN_DIR "/vbd_stats (etc.)\n";
 
@@ -386,6 +388,7 @@ static int cmd_stats(int argc, char **argv)
 		free(m);
 		return ret;
 	}
+	f.stock = blkqos_pinned_mode() == BLKQOS_MODE_STOCK;
 	for (;;) {
 		stats_print(stdout, m, &f, json);
 		fflush(stdout);

@@ -185,6 +185,9 @@ check_eq "stats: 140 reads, none lost" 140 "$(sfield $XVDA .read.ops)"
 d=$(sfield $XVDA .deferrals)
 if [ "$d" -gt "$before" ] 2>/dev/null; then ok "stats: the throttle's held bios count as deferrals ($before -> $d)"
 else notok "stats: held bios count as deferrals" "more than $before" "$d"; fi
+check_eq "stats --json says stock mode" stock "$("$BLKQOS" stats --json | jq -r .mode)"
+if "$BLKQOS" stats $GUEST/xvda | grep -q "throttled $d bios"; then ok "stats (text) names the throttled bios"
+else notok "stats (text) names the throttled bios" "'throttled $d bios'" "$("$BLKQOS" stats $GUEST/xvda | tail -1)"; fi
 
 # ---- live changes, reports, bad input -------------------------------------------
 mark
