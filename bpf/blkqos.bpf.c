@@ -68,8 +68,24 @@
  *   blkqos_dispatch: charging from the xen_blkif_dispatch tracepoint.
  *   blkqos_test: a SEC("syscall") entry running the same code on a synthetic
  *   clock, for the tests and the benchmark.
+ *   blkqos_stock_account: stock mode only (below).
  *   All but blkqos_test are '?'-sections: the object loads on kernels without
  *   the patched xen_blkback, and the loader enables what the probe found.
+ *
+ * Stock mode (xen-blkback without the hook)
+ *   There is no place to delay a request, so the loader puts each VBD's ring
+ *   threads in a cgroup of their own and the kernel's block throttle (io.max)
+ *   enforces what it can express. BPF only counts, so that the stats read
+ *   the same in both modes: block_bio_queue fires once per bio, after the
+ *   throttle let it go, and the bio carries the cgroup it was submitted from
+ *   (bi_blkg), also when the throttle dispatches it later from a workqueue.
+ *   A bio that reaches the queue from a workqueue worker was held by the
+ *   throttle: it counts as a deferral (how long it waited is not known here).
+ * Races accepted (stock mode):
+ *   - A ring thread runs unthrottled from its creation until the loader has
+ *     moved it (blkback starts it after announcing Connected): milliseconds.
+ *   - ops are bios, not ring requests: a request blkback splits into several
+ *     bios (more segments than one bio holds) counts more than once.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -157,6 +173,59 @@ int BPF_PROG(blkqos_dispatch, struct xen_blkif_ring *ring, unsigned short domid,
 
 	if (kind != NOT_LIMITED)
 		blkqos_charge(&key, kind, nr_sectors * SECTOR_SIZE, bpf_ktime_get_ns());
+	return 0;
+}
+
+/* --- stock mode: accounting only (see the top) --- */
+
+#define PF_WQ_WORKER	0x00000020	/* include/linux/sched.h */
+
+static __always_inline __u32 bio_kind(__u32 opf, __u32 size)
+{
+	__u32 preflush = 1u << bpf_core_enum_value(enum req_flag_bits, __REQ_PREFLUSH);
+
+	switch (opf & 0xff) {	/* REQ_OP_MASK */
+	case REQ_OP_READ:
+		return BLKQOS_KIND_READ;
+	case REQ_OP_WRITE:
+		/* blkback's flush is an empty write with a preflush */
+		return (opf & preflush) && !size ? BLKQOS_KIND_FLUSH : BLKQOS_KIND_WRITE;
+	case REQ_OP_FLUSH:
+		return BLKQOS_KIND_FLUSH;
+	case REQ_OP_DISCARD:
+	case REQ_OP_SECURE_ERASE:
+	case REQ_OP_WRITE_ZEROES:
+		return BLKQOS_KIND_DISCARD;
+	}
+	return NOT_LIMITED;
+}
+
+SEC("?tp_btf/block_bio_queue")
+int BPF_PROG(blkqos_stock_account, struct bio *bio)
+{
+	__u64 cgid = BPF_CORE_READ(bio, bi_blkg, blkcg, css.cgroup, kn, id);
+	const struct blkqos_stock_group *g = bpf_map_lookup_elem(&stock_groups, &cgid);
+	struct task_struct *task;
+	struct blkqos_kind_stats *ks;
+	struct blkqos_stats *st;
+	__u32 kind, size, slot;
+
+	if (!g || BPF_CORE_READ(bio, bi_bdev, bd_dev) != g->dev)
+		return 0;
+	size = BPF_CORE_READ(bio, bi_iter.bi_size);
+	kind = bio_kind(BPF_CORE_READ(bio, bi_opf), size);
+	if (kind >= BLKQOS_NR_KINDS)
+		return 0;
+	slot = g->slot;
+	st = bpf_map_lookup_elem(&vbd_stats, &slot);
+	if (!st)
+		return 0;
+	ks = &st->read + kind;
+	ks->ops++;
+	ks->bytes += size;
+	task = bpf_get_current_task_btf();
+	if (task->flags & PF_WQ_WORKER)
+		st->deferrals++;
 	return 0;
 }
 

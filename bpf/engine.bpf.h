@@ -50,6 +50,14 @@ struct {
 	__type(value, struct blkqos_stats);
 } vbd_stats SEC(".maps");
 
+/* Stock mode: cgroup id of a VBD's group -> its stats slot and backing device. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, BLKQOS_MAX_VBDS);
+	__type(key, __u64);
+	__type(value, struct blkqos_stock_group);
+} stock_groups SEC(".maps");
+
 /* Bit i set: the limit with enum blkqos_limit_id i governs the request. */
 #define LIM(id)		(1u << (id))
 #define READ_LIMITS	(LIM(BLKQOS_LIM_IOPS) | LIM(BLKQOS_LIM_READ_IOPS) | \

@@ -171,9 +171,27 @@ struct blkqos_stats {
 	struct blkqos_kind_stats write;
 	struct blkqos_kind_stats flush;
 	struct blkqos_kind_stats discard;
-	__u64 deferrals;	/* admission refusals */
-	__u64 deferred_ns;	/* sum of the waits handed back with them */
+	__u64 deferrals;	/* admission refusals (stock mode: bios the throttle held) */
+	__u64 deferred_ns;	/* sum of the waits handed back with them (bpf mode only) */
 };
+
+/*
+ * Stock mode (a xen-blkback without the BPF hook): the block throttle of a
+ * per-VBD cgroup enforces the limits, and BPF only counts. Key of the
+ * stock_groups map: the cgroup id (its directory's inode number) of a VBD's
+ * group; the value says which VBD's stats the group's bios go to. Only bios
+ * to the VBD's backing device count, so a stacked device (dm, md) below it
+ * is not counted twice.
+ */
+struct blkqos_stock_group {
+	__u32 slot;		/* index in vbd_stats */
+	__u32 dev;		/* backing device, kernel dev_t: major << 20 | minor */
+};
+
+static inline __u32 blkqos_kdev(__u32 major, __u32 minor)
+{
+	return major << 20 | minor;
+}
 
 /*
  * Context of the SEC("syscall") test entry, blkqos_test. The kernel writes

@@ -15,11 +15,12 @@
 #include "bpfobj.h"
 #include "log.h"
 
-static const char *const map_names[] = { "vbds", "doms", "vbd_buckets", "dom_buckets", "vbd_stats" };
+static const char *const map_names[] = { "vbds", "doms", "vbd_buckets", "dom_buckets", "vbd_stats",
+					 "stock_groups" };
 #define NR_MAPS (sizeof(map_names) / sizeof(map_names[0]))
 #define LINK_ADMIT	BLKQOS_PIN_DIR "/link_admit"
 #define LINK_DISPATCH	BLKQOS_PIN_DIR "/link_dispatch"
-#define MODE_FILE	BLKQOS_PIN_DIR "/mode"
+#define LINK_STOCK	BLKQOS_PIN_DIR "/link_stock_account"
 
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
@@ -37,6 +38,9 @@ const char *blkqos_mode_name(enum blkqos_mode mode)
 		return "bpf (fmod_ret on xen_blkif_bpf_admit)";
 	case BLKQOS_MODE_FENTRY_KFUNC:
 		return "bpf (fentry on xen_blkif_bpf_admit + bpf_xen_blkif_defer kfunc)";
+	case BLKQOS_MODE_STOCK:
+		return "stock (xen-blkback without the BPF hook: cgroup block throttle on the "
+		       "ring threads, BPF accounting on block_bio_queue)";
 	default:
 		return "maps only (not attached)";
 	}
@@ -81,6 +85,11 @@ const char *blkqos_probe_problem(const struct blkqos_probe *p)
 	return NULL;
 }
 
+bool blkqos_probe_has_hook(const struct blkqos_probe *p)
+{
+	return p->module_loaded && p->module_btf && p->hook && p->tracepoint;
+}
+
 int blkqos_ensure_bpffs(void)
 {
 	struct statfs fs;
@@ -119,7 +128,9 @@ static struct blkqos_bpf *open_and_load(enum blkqos_mode mode, int *err)
 	bpf_program__set_autoload(skel->progs.blkqos_admit_fmod_ret, mode == BLKQOS_MODE_FMOD_RET);
 	bpf_program__set_autoload(skel->progs.blkqos_admit_fentry,
 				  mode == BLKQOS_MODE_FENTRY_KFUNC);
-	bpf_program__set_autoload(skel->progs.blkqos_dispatch, mode != BLKQOS_MODE_NONE);
+	bpf_program__set_autoload(skel->progs.blkqos_dispatch,
+				  mode == BLKQOS_MODE_FMOD_RET || mode == BLKQOS_MODE_FENTRY_KFUNC);
+	bpf_program__set_autoload(skel->progs.blkqos_stock_account, mode == BLKQOS_MODE_STOCK);
 	*err = blkqos_bpf__load(skel);
 	if (*err) {
 		blkqos_bpf__destroy(skel);
@@ -137,14 +148,51 @@ static int pin_link(struct bpf_link *link, const char *path)
 	return err;
 }
 
+/* bpffs holds no plain files: the pinned links tell the mode they were made in. */
+enum blkqos_mode blkqos_pinned_mode(void)
+{
+	struct bpf_link_info info;
+	__u32 len = sizeof(info);
+	enum blkqos_mode mode = BLKQOS_MODE_NONE;
+	int fd;
+
+	if (access(LINK_STOCK, F_OK) == 0)
+		return BLKQOS_MODE_STOCK;
+	fd = bpf_obj_get(LINK_ADMIT);
+	if (fd < 0)
+		return BLKQOS_MODE_NONE;
+	memset(&info, 0, sizeof(info));
+	if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0 && info.type == BPF_LINK_TYPE_TRACING)
+		mode = info.tracing.attach_type == BPF_MODIFY_RETURN ? BLKQOS_MODE_FMOD_RET
+								     : BLKQOS_MODE_FENTRY_KFUNC;
+	close(fd);
+	return mode;
+}
+
+static int attach_stock(struct blkqos_loaded *l)
+{
+	struct bpf_link *a = bpf_program__attach(l->skel->progs.blkqos_stock_account);
+	int err;
+
+	if (!a) {
+		err = -errno;
+		log_err("cannot attach to the block_bio_queue tracepoint: %s", strerror(-err));
+		return err;
+	}
+	err = pin_link(a, LINK_STOCK);
+	bpf_link__destroy(a);
+	return err;
+}
+
 static int attach(struct blkqos_loaded *l)
 {
 	struct bpf_program *admit = l->mode == BLKQOS_MODE_FMOD_RET ?
 		l->skel->progs.blkqos_admit_fmod_ret : l->skel->progs.blkqos_admit_fentry;
 	struct bpf_link *a = NULL, *d = NULL;
-	FILE *f;
 	int err;
 
+	if (l->mode == BLKQOS_MODE_STOCK)
+		return attach_stock(l);
 	a = bpf_program__attach(admit);
 	if (!a) {
 		err = -errno;
@@ -164,11 +212,6 @@ static int attach(struct blkqos_loaded *l)
 		unlink(LINK_DISPATCH);
 		goto cleanup;
 	}
-	f = fopen(MODE_FILE, "w");
-	if (f) {
-		fprintf(f, "%d\n", l->mode);
-		fclose(f);
-	}
 cleanup:
 	/* Pinned links outlive this process; the local references go. */
 	bpf_link__destroy(a);
@@ -178,17 +221,39 @@ cleanup:
 
 static int open_maps(struct blkqos_maps *m, struct blkqos_bpf *skel)
 {
-	return blkqos_maps_init(m, bpf_map__fd(skel->maps.vbds), bpf_map__fd(skel->maps.doms),
-				bpf_map__fd(skel->maps.vbd_buckets),
-				bpf_map__fd(skel->maps.dom_buckets),
-				bpf_map__fd(skel->maps.vbd_stats));
+	int err = blkqos_maps_init(m, bpf_map__fd(skel->maps.vbds), bpf_map__fd(skel->maps.doms),
+				   bpf_map__fd(skel->maps.vbd_buckets),
+				   bpf_map__fd(skel->maps.dom_buckets),
+				   bpf_map__fd(skel->maps.vbd_stats));
+
+	m->stock_groups_fd = bpf_map__fd(skel->maps.stock_groups);
+	return err;
 }
 
-int blkqos_load(struct blkqos_loaded *l, bool want_attach)
+/* The BPF mode: fmod_ret first; kernels without error injection refuse it at load. */
+static int load_bpf_mode(struct blkqos_loaded *l, const struct blkqos_probe *probe, int *err)
+{
+	l->mode = BLKQOS_MODE_FMOD_RET;
+	l->skel = open_and_load(l->mode, err);
+	if (l->skel)
+		return 0;
+	log_debug("fmod_ret refused (%s); trying fentry + kfunc", strerror(-*err));
+	if (!probe->kfunc) {
+		log_err("the kernel refuses fmod_ret on xen_blkif_bpf_admit and xen_blkback has no "
+			"bpf_xen_blkif_defer kfunc (empty kfunc set: was the module built without "
+			"resolve_btfids?)");
+		return EXIT_ENV;
+	}
+	l->mode = BLKQOS_MODE_FENTRY_KFUNC;
+	l->skel = open_and_load(l->mode, err);
+	return 0;
+}
+
+int blkqos_load(struct blkqos_loaded *l, bool want_attach, enum blkqos_mode_request want)
 {
 	struct blkqos_probe probe;
 	const char *problem;
-	int err = 0;
+	int err = 0, ret;
 
 	memset(l, 0, sizeof(*l));
 	libbpf_set_print(libbpf_print);
@@ -196,41 +261,31 @@ int blkqos_load(struct blkqos_loaded *l, bool want_attach)
 		return EXIT_ENV;
 	mkdir(BLKQOS_PIN_DIR, 0700);
 
-	l->reused_links = access(LINK_ADMIT, F_OK) == 0;
+	l->reused_links = access(LINK_ADMIT, F_OK) == 0 || access(LINK_STOCK, F_OK) == 0;
 	if (want_attach && !l->reused_links) {
 		blkqos_probe_blkback(&probe);
 		problem = blkqos_probe_problem(&probe);
-		if (problem) {
+		if (want == BLKQOS_WANT_STOCK) {
+			if (!probe.module_loaded)
+				log_warn("xen_blkback is not loaded: stock mode limits VBDs once "
+					 "their ring threads exist");
+			l->mode = BLKQOS_MODE_STOCK;
+		} else if (blkqos_probe_has_hook(&probe)) {
+			ret = load_bpf_mode(l, &probe, &err);
+			if (ret)
+				return ret;
+		} else if (!probe.module_loaded || want == BLKQOS_WANT_BPF) {
 			log_err("%s", problem);
 			return EXIT_ENV;
+		} else {
+			log_info("%s", problem);
+			l->mode = BLKQOS_MODE_STOCK;
 		}
-		/* fmod_ret first; kernels without error injection refuse it at load. */
-		l->mode = BLKQOS_MODE_FMOD_RET;
-		l->skel = open_and_load(l->mode, &err);
-		if (!l->skel) {
-			log_debug("fmod_ret refused (%s); trying fentry + kfunc", strerror(-err));
-			if (!probe.kfunc) {
-				log_err("the kernel refuses fmod_ret on xen_blkif_bpf_admit and "
-					"xen_blkback has no bpf_xen_blkif_defer kfunc (empty kfunc set: "
-					"was the module built without resolve_btfids?)");
-				return EXIT_ENV;
-			}
-			l->mode = BLKQOS_MODE_FENTRY_KFUNC;
+		if (l->mode == BLKQOS_MODE_STOCK)
 			l->skel = open_and_load(l->mode, &err);
-		}
 	} else {
-		l->mode = BLKQOS_MODE_NONE;
-		l->skel = open_and_load(l->mode, &err);
-		if (l->reused_links) {
-			FILE *f = fopen(MODE_FILE, "r");
-			int m = 0;
-
-			if (f) {
-				if (fscanf(f, "%d", &m) == 1)
-					l->mode = m;
-				fclose(f);
-			}
-		}
+		l->skel = open_and_load(BLKQOS_MODE_NONE, &err);
+		l->mode = l->reused_links ? blkqos_pinned_mode() : BLKQOS_MODE_NONE;
 	}
 	if (!l->skel) {
 		if (err == -EPERM || err == -ENOSYS)
@@ -285,6 +340,7 @@ int blkqos_open_pinned(struct blkqos_maps *m)
 			close(fd[i]);
 		return EXIT_FAIL;
 	}
+	m->stock_groups_fd = fd[5];
 	return 0;
 }
 
@@ -295,6 +351,8 @@ void blkqos_close_pinned(struct blkqos_maps *m)
 	close(m->vbd_buckets_fd);
 	close(m->dom_buckets_fd);
 	close(m->vbd_stats_fd);
+	if (m->stock_groups_fd >= 0)
+		close(m->stock_groups_fd);
 }
 
 int blkqos_unload(void)
@@ -306,7 +364,7 @@ int blkqos_unload(void)
 	/* Links first: the limits stop before their state goes. */
 	found += unlink(LINK_ADMIT) == 0;
 	found += unlink(LINK_DISPATCH) == 0;
-	unlink(MODE_FILE);
+	found += unlink(LINK_STOCK) == 0;
 	for (i = 0; i < NR_MAPS; i++) {
 		snprintf(path, sizeof(path), "%s/%s", BLKQOS_PIN_DIR, map_names[i]);
 		found += unlink(path) == 0;

@@ -15,6 +15,14 @@ enum blkqos_mode {
 	BLKQOS_MODE_NONE = 0,		/* maps only (--no-attach) */
 	BLKQOS_MODE_FMOD_RET,		/* fmod_ret on the hook: the design's first choice */
 	BLKQOS_MODE_FENTRY_KFUNC,	/* fentry on the hook + bpf_xen_blkif_defer() */
+	BLKQOS_MODE_STOCK,		/* stock xen-blkback: cgroup block throttle, BPF counts */
+};
+
+/* What the operator asks for (blkqos run --mode). */
+enum blkqos_mode_request {
+	BLKQOS_WANT_AUTO = 0,	/* the hook if xen-blkback has it, else stock mode */
+	BLKQOS_WANT_BPF,	/* the hook or nothing */
+	BLKQOS_WANT_STOCK,	/* stock mode even with the hook present */
 };
 
 /* What the running xen-blkback offers. */
@@ -29,6 +37,8 @@ struct blkqos_probe {
 void blkqos_probe_blkback(struct blkqos_probe *p);
 /* One line for operators: what was found, or what is missing and how to fix it. */
 const char *blkqos_probe_problem(const struct blkqos_probe *p);
+/* Does the running xen-blkback have what BPF mode attaches to? */
+bool blkqos_probe_has_hook(const struct blkqos_probe *p);
 const char *blkqos_mode_name(enum blkqos_mode mode);
 
 struct blkqos_bpf;
@@ -45,9 +55,12 @@ int blkqos_ensure_bpffs(void);
 
 /*
  * Load the object with its maps pinned (reusing pinned ones), then attach
- * unless attach is false. Returns 0 or an EXIT_* code after logging why.
+ * in the mode want and the probe allow, unless attach is false. Returns 0
+ * or an EXIT_* code after logging why.
  */
-int blkqos_load(struct blkqos_loaded *l, bool attach);
+int blkqos_load(struct blkqos_loaded *l, bool attach, enum blkqos_mode_request want);
+/* The mode the pinned state was attached in (BLKQOS_MODE_NONE if none). */
+enum blkqos_mode blkqos_pinned_mode(void);
 void blkqos_loaded_close(struct blkqos_loaded *l);
 
 /* Open the pinned maps only (stats, get): returns 0 or EXIT_NOT_LOADED. */

@@ -443,7 +443,7 @@ static int write_limits_v1(const char *dir, unsigned int maj, unsigned int min,
 	return 0;
 }
 
-static void vbd_dir(char *buf, size_t len, unsigned int domid, unsigned int devid)
+void cg_vbd_path(unsigned int domid, unsigned int devid, char *buf, size_t len)
 {
 	pathf(buf, len, "%s/vbd-%u-%u", cg.slice, domid, devid);
 }
@@ -479,7 +479,7 @@ int cg_vbd_apply(unsigned int domid, unsigned int devid, unsigned int maj, unsig
 
 	if (!cg.ready)
 		return not_ready(err, errlen);
-	vbd_dir(dir, sizeof(dir), domid, devid);
+	cg_vbd_path(domid, devid, dir, sizeof(dir));
 	if (mkdir(dir, 0755) && errno != EEXIST) {
 		ret = -errno;
 		snprintf(err, errlen, "mkdir %s: %s", dir, strerror(-ret));
@@ -509,7 +509,7 @@ int cg_vbd_move(unsigned int domid, unsigned int devid, const pid_t *pids, size_
 
 	if (!cg.ready)
 		return not_ready(err, errlen);
-	vbd_dir(dir, sizeof(dir), domid, devid);
+	cg_vbd_path(domid, devid, dir, sizeof(dir));
 	return move_pids(dir, pids, npids, err, errlen);
 }
 
@@ -564,7 +564,7 @@ int cg_vbd_remove(unsigned int domid, unsigned int devid, char *err, size_t errl
 
 	if (!cg.ready)
 		return not_ready(err, errlen);
-	vbd_dir(dir, sizeof(dir), domid, devid);
+	cg_vbd_path(domid, devid, dir, sizeof(dir));
 	if (access(dir, F_OK)) {
 		snprintf(err, errlen, "no group %s", dir);
 		return -ENOENT;

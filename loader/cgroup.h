@@ -90,6 +90,9 @@ int cg_vbd_apply(unsigned int domid, unsigned int devid, unsigned int maj, unsig
 		 const struct blkqos_limits *l, const pid_t *pids, size_t npids,
 		 char *err, size_t errlen);
 
+/* The VBD's group directory (whether it exists or not). */
+void cg_vbd_path(unsigned int domid, unsigned int devid, char *buf, size_t len);
+
 /* Move pids into an existing VBD group (threads of a reconnected ring). */
 int cg_vbd_move(unsigned int domid, unsigned int devid, const pid_t *pids, size_t npids,
 		char *err, size_t errlen);

@@ -21,6 +21,7 @@
 #include "log.h"
 #include "parse.h"
 #include "stats.h"
+#include "stock.h"
 #include "sync.h"
 
 static const char usage_main[] =
@@ -47,7 +48,8 @@ static const char usage_main[] =
 "xen-blkback, 4 nothing loaded (run 'blkqos run' first).\n";
 
 static const char usage_run[] =
-"Usage: blkqos run [--no-attach] [--rules FILE] [--backend-domid N] [--once]\n"
+"Usage: blkqos run [--mode auto|bpf|stock] [--no-attach] [--rules FILE]\n"
+"                  [--backend-domid N] [--once]\n"
 "\n"
 "Loads the BPF programs (or reuses what is pinned in " BLKQOS_PIN_DIR "/),\n"
 "attaches them to the patched xen-blkback, syncs every VBD's limits from\n"
@@ -55,6 +57,21 @@ static const char usage_run[] =
 "SIGTERM/SIGINT stop it; the limits stay in force (pinned). Run it again to\n"
 "resume: bucket levels and counters carry on.\n"
 "\n"
+"Modes (the first line of the log says which one is in force):\n"
+"  bpf    the patched xen-blkback (kernel/): every key is enforced, a request\n"
+"         over the limit waits in the guest's ring for the exact time\n"
+"  stock  xen-blkback without the hook: each VBD's ring threads go into a\n"
+"         cgroup (blkqos.slice/vbd-DOMID-DEVID under the cgroup v2 mount, or\n"
+"         the v1 blkio hierarchy) whose block throttle (io.max) holds the\n"
+"         rates; BPF still counts, so 'blkqos stats' works. The throttle has no\n"
+"         burst, peak, iops-size or flush/discard modes, a total iops/bps\n"
+"         applies to each direction, and a domain limit only holds for a\n"
+"         domain with one VBD: each VBD's keys it cannot honour are named in\n"
+"         the log. Deferrals count the bios the throttle held; it works in\n"
+"         slices of about 100 ms, so latency under the limit is coarser.\n"
+"  auto   (default) bpf if xen-blkback has the hook, else stock\n"
+"\n"
+"  --mode MODE        see above\n"
 "  --no-attach        maps only, do not attach (a dry run; works without Xen)\n"
 "  --rules FILE       persistent rules by domain name, e.g. 'web01 xvda iops=500';\n"
 "                     written into xenstore whenever a matching VBD appears\n"
@@ -65,7 +82,9 @@ static const char usage_stats[] =
 "Usage: blkqos stats [DOMID[/DEV]] [--json] [--interval S]\n"
 "\n"
 "Per VBD: limits (VBD and domain), current bucket levels in tokens (ops or\n"
-"bytes), ops and bytes by kind, deferrals and time deferred.\n"
+"bytes), ops and bytes by kind, deferrals and time deferred. In stock mode\n"
+"the buckets are unused, ops count bios, and deferrals count the bios the\n"
+"block throttle held (it does not say for how long).\n"
 "DEV is a name (xvda) or a device id (51712). --interval repeats every S s.\n"
 "The same data: bpftool map dump pinned " BLKQOS_PIN_DIR "/vbd_stats (etc.)\n";
 
@@ -144,6 +163,7 @@ static int cmd_run(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "no-attach", no_argument, NULL, 'n' },
+		{ "mode", required_argument, NULL, 'm' },
 		{ "rules", required_argument, NULL, 'r' },
 		{ "backend-domid", required_argument, NULL, 'b' },
 		{ "once", no_argument, NULL, 'o' },
@@ -154,6 +174,7 @@ static int cmd_run(int argc, char **argv)
 	const char *rules = NULL;
 	bool attach = true, once = false, have_backend = false, seen_initial = false;
 	unsigned int backend = 0;
+	enum blkqos_mode_request want = BLKQOS_WANT_AUTO;
 	struct blkqos_loaded l;
 	struct xs_handle *xs = NULL;
 	struct sync s;
@@ -165,6 +186,18 @@ static int cmd_run(int argc, char **argv)
 		switch (c) {
 		case 'n':
 			attach = false;
+			break;
+		case 'm':
+			if (!strcmp(optarg, "auto")) {
+				want = BLKQOS_WANT_AUTO;
+			} else if (!strcmp(optarg, "bpf")) {
+				want = BLKQOS_WANT_BPF;
+			} else if (!strcmp(optarg, "stock")) {
+				want = BLKQOS_WANT_STOCK;
+			} else {
+				log_err("--mode: \"%s\" is not auto, bpf or stock", optarg);
+				return EXIT_USAGE;
+			}
 			break;
 		case 'r':
 			rules = optarg;
@@ -197,7 +230,7 @@ static int cmd_run(int argc, char **argv)
 	ret = xs_or_die(&xs);
 	if (ret)
 		return ret;
-	ret = blkqos_load(&l, attach);
+	ret = blkqos_load(&l, attach, want);
 	if (ret)
 		goto cleanup_xs;
 	if (!have_backend)
@@ -205,6 +238,21 @@ static int cmd_run(int argc, char **argv)
 	log_info("mode: %s%s; backend domain %u", blkqos_mode_name(l.mode),
 		 l.reused_links ? " (already attached, reused)" : "", backend);
 	sync_init(&s, xs, &l.maps, backend);
+	if (l.mode == BLKQOS_MODE_STOCK) {
+		char err[512];
+
+		log_info("stock mode cannot enforce: bursts, peaks, iops-size, flush/discard modes, "
+			 "a domain limit over several VBDs; a total iops/bps applies per direction "
+			 "(named per VBD below)");
+		/* Tests only: a host without Xen has no blkback kthreads to move. */
+		s.stock = stock_init(xs, &l.maps, s.vbd_root, getenv("BLKQOS_TEST_RING_ANY_TASK"),
+				     err, sizeof(err));
+		if (!s.stock) {
+			log_err("stock mode: %s", err);
+			ret = EXIT_ENV;
+			goto cleanup;
+		}
+	}
 	if (rules && (ret = sync_load_rules(&s, rules))) {
 		log_err("--rules %s: %s", rules, strerror(-ret));
 		ret = EXIT_USAGE;
@@ -234,13 +282,14 @@ static int cmd_run(int argc, char **argv)
 		char **ev;
 		unsigned int n;
 
-		if (poll(pfd, 2, -1) < 0) {
+		if (poll(pfd, 2, stock_retry_ms(s.stock)) < 0) {
 			if (errno == EINTR)
 				continue;
 			log_err("poll: %s", strerror(errno));
 			ret = EXIT_FAIL;
 			break;
 		}
+		stock_retry(s.stock);
 		if (pfd[1].revents) {
 			log_info("stopping; limits stay in force (blkqos unload removes them)");
 			ret = 0;
@@ -271,6 +320,7 @@ static int cmd_run(int argc, char **argv)
 cleanup:
 	if (sfd >= 0)
 		close(sfd);
+	stock_fini(s.stock);
 	sync_fini(&s);
 	blkqos_loaded_close(&l);
 cleanup_xs:
@@ -338,6 +388,7 @@ static int cmd_stats(int argc, char **argv)
 		free(m);
 		return ret;
 	}
+	f.stock = blkqos_pinned_mode() == BLKQOS_MODE_STOCK;
 	for (;;) {
 		stats_print(stdout, m, &f, json);
 		fflush(stdout);
@@ -692,7 +743,8 @@ static const char usage_probe[] =
 "Usage: blkqos probe\n"
 "\n"
 "Says whether xen-blkback has the BPF hook blkqos attaches to, and which mode\n"
-"'blkqos run' would use. Exit 0 ready, 3 the host lacks something.\n";
+"'blkqos run' would use: a line 'mode: bpf' or 'mode: stock' (see\n"
+"'blkqos run --help'). Exit 0 ready, 3 the host lacks something.\n";
 
 static int cmd_keys(void)
 {
@@ -716,11 +768,19 @@ static int cmd_probe(void)
 	       p.module_loaded ? "yes" : "no", p.module_btf ? "yes" : "no",
 	       p.hook ? "yes" : "no", p.kfunc ? "yes" : "no", p.tracepoint ? "yes" : "no");
 	problem = blkqos_probe_problem(&p);
-	if (problem) {
+	if (!p.module_loaded) {
 		printf("cannot attach: %s\n", problem);
 		return EXIT_ENV;
 	}
-	printf("ready: blkqos run will attach (fmod_ret if the kernel allows it, else fentry + kfunc)\n");
+	if (problem) {
+		printf("no BPF hook: %s\n", problem);
+		printf("mode: stock (blkqos run limits through the cgroup block throttle; "
+		       "bursts, peaks, iops-size and domain limits over several VBDs are not "
+		       "enforced there)\n");
+		return 0;
+	}
+	printf("mode: bpf (blkqos run will attach: fmod_ret if the kernel allows it, else fentry "
+	       "+ kfunc)\n");
 	return 0;
 }
 
@@ -775,6 +835,9 @@ int main(int argc, char **argv)
 			return 0;
 		}
 		ret = blkqos_unload();
+		/* stock mode's groups: the throttle stops with them */
+		if (stock_remove_all() && ret != EXIT_FAIL)
+			ret = EXIT_FAIL;
 		if (ret == EXIT_NOT_LOADED)
 			log_info("nothing was loaded");
 		return ret == EXIT_NOT_LOADED ? 0 : ret;

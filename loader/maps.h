@@ -14,6 +14,7 @@
 
 struct blkqos_maps {
 	int vbds_fd, doms_fd, vbd_buckets_fd, dom_buckets_fd, vbd_stats_fd;
+	int stock_groups_fd;	/* stock mode's cgroup id -> VBD map; -1 if not open */
 	int ncpus;
 	bool vbd_used[BLKQOS_MAX_VBDS];
 	bool dom_used[BLKQOS_MAX_DOMS];

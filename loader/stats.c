@@ -89,7 +89,7 @@ int stats_print(FILE *out, struct blkqos_maps *m, const struct stats_filter *f, 
 	int shown = 0;
 
 	if (json)
-		fputs("{\"vbds\":[", out);
+		fprintf(out, "{\"mode\":\"%s\",\"vbds\":[", f->stock ? "stock" : "bpf");
 	while (blkqos_maps_vbd_next(m, prev, &k) == 0) {
 		struct blkqos_buckets vb, db;
 		struct blkqos_stats s;
@@ -132,8 +132,12 @@ int stats_print(FILE *out, struct blkqos_maps *m, const struct stats_filter *f, 
 				(unsigned long long)s.write.ops, (unsigned long long)s.write.bytes,
 				(unsigned long long)s.flush.ops, (unsigned long long)s.discard.ops,
 				(unsigned long long)s.discard.bytes);
-			fprintf(out, "    deferred %llu times, %.3f s in total\n",
-				(unsigned long long)s.deferrals, s.deferred_ns / 1e9);
+			if (f->stock)
+				fprintf(out, "    throttled %llu bios (stock mode: the wait is not "
+					"measured)\n", (unsigned long long)s.deferrals);
+			else
+				fprintf(out, "    deferred %llu times, %.3f s in total\n",
+					(unsigned long long)s.deferrals, s.deferred_ns / 1e9);
 		}
 		shown++;
 	}

@@ -12,6 +12,8 @@ struct stats_filter {
 	unsigned int domid;
 	bool any_dev;		/* no /DEV given */
 	unsigned int devid;
+	/* stock mode: deferrals are bios the block throttle held; no wait time is known */
+	bool stock;
 };
 
 /* Print one snapshot; returns the number of VBDs shown. */

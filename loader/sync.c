@@ -7,6 +7,7 @@
 #include "limits.h"
 #include "log.h"
 #include "parse.h"
+#include "stock.h"
 #include "sync.h"
 
 #define MAX_KEYS	64
@@ -411,6 +412,20 @@ static void apply_cached(struct sync *s, unsigned int domid, unsigned int devid,
 		return;
 	}
 	s->syncs++;
+	if (s->stock) {
+		stock_vbd(s->stock, domid, devid);
+		if (!known)	/* the domain has one VBD more */
+			stock_domain(s->stock, domid);
+	}
+}
+
+/* A VBD left the maps: its group goes, its domain has one VBD less. */
+static void vbd_removed(struct sync *s, unsigned int domid, unsigned int devid)
+{
+	if (!s->stock)
+		return;
+	stock_vbd_gone(s->stock, domid, devid);
+	stock_domain(s->stock, domid);
 }
 
 /*
@@ -480,6 +495,7 @@ static void sync_vbd(struct sync *s, unsigned int domid, unsigned int devid)
 		cache_drop(s, domid, devid);
 		if (known && blkqos_maps_vbd_del(s->maps, domid, devid) == 0) {
 			log_debug("vbd %u/%u: gone", domid, devid);
+			vbd_removed(s, domid, devid);
 			reap_if_dead(s, domid);
 		}
 		return;
@@ -547,6 +563,8 @@ static void sync_dom(struct sync *s, unsigned int domid)
 		return;
 	}
 	s->syncs++;
+	if (s->stock)
+		stock_domain(s->stock, domid);
 	log_debug("domain %u: synced", domid);
 }
 
@@ -589,7 +607,8 @@ static void sync_domain_tree(struct sync *s, unsigned int domid)
 			gone[ngone++] = k;
 	}
 	for (i = 0; i < ngone; i++)
-		blkqos_maps_vbd_del(s->maps, gone[i].domid, gone[i].devid);
+		if (blkqos_maps_vbd_del(s->maps, gone[i].domid, gone[i].devid) == 0)
+			vbd_removed(s, gone[i].domid, gone[i].devid);
 	if (ngone)
 		reap_if_dead(s, domid);
 cleanup:
@@ -648,7 +667,9 @@ void sync_path(struct sync *s, const char *path)
 			sync_vbd_key(s, domid, devid, "qos/", d);
 		else if (!d && qos_key_slot(c) >= QOS_NR_QOS_SLOTS)
 			sync_vbd_key(s, domid, devid, "", c);
-		/* other keys of a known VBD (state, params...) do not change limits */
+		else if (s->stock && !d && (!strcmp(c, "state") || !strcmp(c, "physical-device")))
+			stock_vbd(s->stock, domid, devid);	/* ring threads, device */
+		/* other keys of a known VBD (params...) do not change limits */
 	}
 }
 
@@ -658,6 +679,8 @@ static void reap_one(struct sync *s, unsigned int domid)
 
 	blkqos_maps_dom_del(s->maps, domid);
 	cache_drop_domain(s, domid);
+	if (s->stock)
+		stock_domain_gone(s->stock, domid);
 	/* The domain-wide limits node is ours to clean up. */
 	sync_dom_path(s, domid, path, sizeof(path));
 	xs_rm(s->xs, XBT_NULL, path);

@@ -12,6 +12,7 @@
 #include "rules.h"
 
 struct vbd_cache;
+struct stock;
 
 struct sync {
 	struct xs_handle *xs;
@@ -24,6 +25,8 @@ struct sync {
 	/* Each known VBD's QoS keys as last read, so that a watch event on one
 	 * key costs two xenstore requests instead of a re-read of the VBD. */
 	struct vbd_cache *cache[1024];
+	/* Stock mode (NULL otherwise): each VBD's cgroup follows its map entry. */
+	struct stock *stock;
 };
 
 /* The backend domid this process runs in: "domid" in xenstore, else 0. */

@@ -23,45 +23,7 @@ GUEST=7
 verbose=0
 [ "${1:-}" = "-v" ] && verbose=1
 
-PASSED=0 FAILED=0
-T0=${EPOCHREALTIME/./}
-el() { [ -n "${LT_TIME:-}" ] && printf '[%6d ms] ' $(( (${EPOCHREALTIME/./} - T0) / 1000 )); }
-ok() { PASSED=$((PASSED + 1)); echo "$(el)ok - $1"; }
-notok() { FAILED=$((FAILED + 1)); echo "$(el)not ok - $1 expected $2, seen $3"; }
-check_eq() { # NAME EXPECTED SEEN
-	if [ "$2" = "$3" ]; then ok "$1"; else notok "$1" "'$2'" "'$3'"; fi
-}
-check_ne() { # NAME UNEXPECTED SEEN
-	if [ "$2" != "$3" ]; then ok "$1"; else notok "$1" "not '$2'" "'$3'"; fi
-}
-# poll_eq NAME EXPECTED CMD...: run CMD until it prints EXPECTED (up to 2 s).
-poll_eq() {
-	local name=$1 exp=$2 seen i=0
-	shift 2
-	while :; do
-		seen=$("$@" 2>/dev/null)
-		[ "$seen" = "$exp" ] && break
-		i=$((i + 1))
-		[ $i -ge 100 ] && break
-		sleep 0.02
-	done
-	check_eq "$name" "$exp" "$seen"
-}
-# quiet variant: returns 0 when CMD prints EXPECTED within SECS seconds.
-wait_eq() { # SECS EXPECTED CMD...
-	local n=$(($1 * 50)) exp=$2 i=0
-	shift 2
-	until [ "$("$@" 2>/dev/null)" = "$exp" ]; do
-		i=$((i + 1)); [ $i -ge $n ] && return 1; sleep 0.02
-	done
-}
-check_rc() { # NAME EXPECTED_RC CMD...
-	local name=$1 exp=$2 out rc
-	shift 2
-	out=$("$@" 2>&1); rc=$?
-	if [ "$rc" = "$exp" ]; then ok "$name"
-	else notok "$name" "exit $exp" "exit $rc ($(echo "$out" | head -2 | tr '\n' ' '))"; fi
-}
+. "$top/tests/loader/lib.sh"
 
 for t in bpftool jq python3 xenstore-write xenstore-read xenstore-chmod xenstore-ls; do
 	command -v $t >/dev/null || { echo "SKIP: $t not installed"; exit 77; }
@@ -127,26 +89,8 @@ done
 check_rc "unknown command exits 2" 2 "$BLKQOS" frobnicate
 check_rc "stats with nothing loaded exits 4" 4 "$BLKQOS" stats
 
-# ---- the test xenstored -----------------------------------------------------
-SOCK=$work/socket
-python3 tests/xenstored/xenstored.py --socket "$SOCK" --pidfile "$work/xs.pid" \
-	--guest-socket "$SOCK.dom$GUEST:$GUEST" </dev/null 2>"$work/xenstored.log" &
-SPID=$!
-i=0
-while [ ! -s "$work/xs.pid" ]; do
-	i=$((i + 1))
-	if [ $i -ge 100 ] || ! kill -0 $SPID 2>/dev/null; then
-		echo "not ok - test xenstored starts"; cat "$work/xenstored.log"
-		echo "$PASSED passed, $((FAILED + 1)) failed"; exit 1
-	fi
-	sleep 0.05
-done
-export XENSTORED_PATH=$SOCK XENSTORED_RUNDIR=$work
-gxs() { XENSTORED_PATH=$SOCK.dom$GUEST "$@"; }	# as the guest
-xsctl() { xenstore-write "/tool/xenstored-test/$1" "$2"; }
-newdom() { # DOMID NAME: a running domain
-	xenstore-write "/local/domain/$1/name" "$2" && xsctl introduce-domain "$1"
-}
+start_xenstored
+LOADER_ARGS=(--no-attach --rules "$work/rules")
 
 # ---- map readers --------------------------------------------------------------
 # stats_rate DOMID DEVID LIMIT [limits|domain_limits]: rate, 0 = unlimited, "absent"
@@ -179,34 +123,6 @@ both() {
 	echo "stats=$(stats_rate "$1" "$2" "$3" $s) bpftool=$(bt_rate "$1" "$2" "$3" $b)"
 }
 
-MARK=0
-mark() { MARK=$(wc -c <"$LOG"); }
-since() { tail -c +$((MARK + 1)) "$LOG"; }
-# wait_log PATTERN (fixed string): up to 2 s for a line in the log since the mark
-wait_log() {
-	local i=0
-	until since | grep -qF -- "$1"; do
-		i=$((i + 1)); [ $i -ge 100 ] && return 1; sleep 0.02
-	done
-}
-start_loader() {
-	mark
-	# In a subshell, so that killing it (kill -9 below) is not reported by bash.
-	rm -f "$work/lpid"
-	( "$BLKQOS" run --no-attach --rules "$work/rules" "$@" >>"$LOG" 2>&1 &
-	  echo $! >"$work/lpid"; wait ) 2>/dev/null &
-	LWRAP=$!
-	local i=0
-	until [ -s "$work/lpid" ]; do i=$((i + 1)); [ $i -ge 250 ] && return 1; sleep 0.02; done
-	LPID=$(cat "$work/lpid")
-	i=0
-	until since | grep -q "following xenstore"; do
-		i=$((i + 1))
-		if [ $i -ge 500 ] || ! kill -0 "$LPID" 2>/dev/null; then return 1; fi
-		sleep 0.02
-	done
-}
-alive() { if [ -n "$LPID" ] && kill -0 "$LPID" 2>/dev/null; then echo yes; else echo no; fi; }
 
 cat >"$work/rules" <<'EOF'
 # test rules
@@ -219,7 +135,7 @@ xenstore-write $V/5/51712/params /dev/vg/vm5 $V/5/51712/qos/iops 500 $V/5/51712/
 if start_loader; then ok "blkqos run --no-attach starts and follows xenstore"
 else notok "blkqos run --no-attach starts and follows xenstore" "'following xenstore' in its log" "$(tail -3 "$LOG" | tr '\n' ' ')"
 fi
-check_eq "pinned maps exist" "dom_buckets doms vbd_buckets vbd_stats vbds" "$(ls $PIN 2>/dev/null | sort | tr '\n' ' ' | sed 's/ $//')"
+check_eq "pinned maps exist" "dom_buckets doms stock_groups vbd_buckets vbd_stats vbds" "$(ls $PIN 2>/dev/null | sort | tr '\n' ' ' | sed 's/ $//')"
 
 check_eq "VBD with qos keys: iops limit in the map" "stats=500 bpftool=500" "$(both 5 51712 iops)"
 check_eq "VBD with qos keys: bps limit in the map" "stats=20000000 bpftool=20000000" "$(both 5 51712 bps)"
@@ -347,7 +263,7 @@ poll_eq "VBD removed: domain's VBD count follows" 1 bt_dom 5 .nr_vbds
 # ---- restart: kill -9, run again: the same maps, slots, epochs, levels, counters -------
 "$HELPER" poke 5 51712 -4242424242 777 || notok "poke bucket state (test setup)" 0 $?
 before_peek=$("$HELPER" peek 5 51712)
-before_ids=$(for m in vbds doms vbd_buckets dom_buckets vbd_stats; do bpftool map show pinned $PIN/$m -j | jq -r .id; done | tr '\n' ' ')
+before_ids=$(for m in vbds doms vbd_buckets dom_buckets vbd_stats stock_groups; do bpftool map show pinned $PIN/$m -j | jq -r .id; done | tr '\n' ' ')
 before_vbds=$(bpftool map dump pinned $PIN/vbds -j | jq -S -c 'sort_by(.formatted.key.domid, .formatted.key.devid) | map(.formatted)')
 before_doms=$(bpftool map dump pinned $PIN/doms -j | jq -S -c 'sort_by(.formatted.key) | map(.formatted)')
 before_stats=$("$BLKQOS" stats --json | jq -S -c '[.vbds[] | {domid, devid, read, write}]')
@@ -355,7 +271,7 @@ stop_loader KILL
 check_eq "after kill -9: maps stay pinned" "stats=900 bpftool=900" "$(both 5 51712 iops)"
 if start_loader; then ok "restart after kill -9"; else notok "restart after kill -9" "following xenstore" "$(tail -2 "$LOG" | tr '\n' ' ')"; fi
 check_eq "restart: same pinned map ids (vbds doms vbd_buckets dom_buckets vbd_stats)" "$before_ids" \
-	"$(for m in vbds doms vbd_buckets dom_buckets vbd_stats; do bpftool map show pinned $PIN/$m -j | jq -r .id; done | tr '\n' ' ')"
+	"$(for m in vbds doms vbd_buckets dom_buckets vbd_stats stock_groups; do bpftool map show pinned $PIN/$m -j | jq -r .id; done | tr '\n' ' ')"
 check_eq "restart: slot, epoch, bucket level and counters of 5/xvda unchanged" "$before_peek" "$("$HELPER" peek 5 51712)"
 check_eq "restart: vbds map identical (slots, limits, epochs)" "$before_vbds" \
 	"$(bpftool map dump pinned $PIN/vbds -j | jq -S -c 'sort_by(.formatted.key.domid, .formatted.key.devid) | map(.formatted)')"
@@ -439,7 +355,7 @@ check_eq "1000 cycles: loader still running" yes "$(alive)"
 # ---- stop, unload ----------------------------------------------------------------------------
 # Our objects, by id (another process may hold maps of the same names): the
 # pinned maps, the programs using them, and every map those programs use.
-pinned_ids=$(for m in vbds doms vbd_buckets dom_buckets vbd_stats; do bpftool map show pinned $PIN/$m -j | jq -r .id; done | tr '\n' ' ')
+pinned_ids=$(for m in vbds doms vbd_buckets dom_buckets vbd_stats stock_groups; do bpftool map show pinned $PIN/$m -j | jq -r .id; done | tr '\n' ' ')
 our_progs=$(bpftool prog list -j | jq -r --arg ids "$pinned_ids" \
 	'($ids | split(" ") | map(select(. != "") | tonumber)) as $p |
 	 .[] | select((.map_ids // []) | any(. as $m | $p | index($m))) | .id' | tr '\n' ' ')
@@ -462,7 +378,7 @@ left_ids() { # KIND IDS: which of IDS bpftool still lists
 }
 poll_eq "after unload: none of our maps ($our_maps) in bpftool map list" "" left_ids map "$our_maps"
 poll_eq "after unload: none of our programs ($our_progs) in bpftool prog list" "" left_ids prog "$our_progs"
-ours='^(vbds|doms|vbd_buckets|dom_buckets|vbd_stats|blkqos.*)$'
+ours='^(vbds|doms|vbd_buckets|dom_buckets|vbd_stats|stock_groups|blkqos.*)$'
 others=$(bpftool map list -j | jq -r '.[] | .name // empty' | grep -cE "$ours")
 if [ "$others" = 0 ]; then ok "after unload: no map named like ours in bpftool map list"
 elif pgrep -x blkqos >/dev/null; then echo "# $others maps named like ours belong to another blkqos process (not ours: ids differ)"

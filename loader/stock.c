@@ -1,0 +1,374 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Stock mode: VBD groups in step with the maps (see stock.h). */
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include "cgroup.h"
+#include "log.h"
+#include "stock.h"
+
+#define NR_BUCKETS	1024
+#define MAX_RINGS	64
+#define XENBUS_CONNECTED 4
+
+/* After Connected, look for the ring threads again after these delays. */
+static const unsigned int retry_delay_ms[] = { 10, 20, 50, 100, 200, 500, 1000, 2000, 5000 };
+#define NR_RETRIES (sizeof(retry_delay_ms) / sizeof(retry_delay_ms[0]))
+
+struct stock_vbd {
+	struct stock_vbd *next;
+	unsigned int domid, devid;
+	__u64 cgid;			/* group's cgroup id once made; 0 before */
+	int nthreads;			/* ring threads moved in, as last found */
+	unsigned int tries;		/* retries done while threads are missing */
+	__u64 retry_at;			/* CLOCK_MONOTONIC ns; 0: none pending */
+	char physdev_bad[64];		/* a bad physical-device value, reported once */
+	char unsupported[512];		/* what was last reported as not enforced */
+};
+
+struct stock {
+	struct xs_handle *xs;
+	struct blkqos_maps *maps;
+	char vbd_root[64];
+	bool any_task;
+	unsigned int pending;		/* entries with retry_at set */
+	struct stock_vbd *bucket[NR_BUCKETS];
+};
+
+struct stock *stock_init(struct xs_handle *xs, struct blkqos_maps *maps, const char *vbd_root,
+			 bool any_task, char *err, size_t errlen)
+{
+	struct stock *st;
+
+	if (maps->stock_groups_fd < 0) {
+		snprintf(err, errlen, "the stock_groups map is not open");
+		return NULL;
+	}
+	if (cg_init(CG_AUTO, NULL, err, errlen))
+		return NULL;
+	st = calloc(1, sizeof(*st));
+	if (!st) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	st->xs = xs;
+	st->maps = maps;
+	st->any_task = any_task;
+	snprintf(st->vbd_root, sizeof(st->vbd_root), "%s", vbd_root);
+	log_info("stock mode: VBD groups in %s (cgroup %s)", cg_slice_path(),
+		 cg_is_v1() ? "v1 blkio" : "v2 io.max");
+	return st;
+}
+
+void stock_fini(struct stock *st)
+{
+	int i;
+
+	if (!st)
+		return;
+	for (i = 0; i < NR_BUCKETS; i++)
+		while (st->bucket[i]) {
+			struct stock_vbd *e = st->bucket[i];
+
+			st->bucket[i] = e->next;
+			free(e);
+		}
+	free(st);
+}
+
+static struct stock_vbd **entry_slot(struct stock *st, unsigned int domid, unsigned int devid)
+{
+	struct stock_vbd **p = &st->bucket[(domid * 31 + devid) % NR_BUCKETS];
+
+	while (*p && ((*p)->domid != domid || (*p)->devid != devid))
+		p = &(*p)->next;
+	return p;
+}
+
+static char *read_key(struct stock *st, const char *dir, const char *key)
+{
+	char path[512];
+	unsigned int len;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, key);
+	return xs_read(st->xs, XBT_NULL, path, &len);
+}
+
+static unsigned long read_ulong(struct stock *st, const char *dir, const char *key,
+				unsigned long dflt)
+{
+	char *v = read_key(st, dir, key), *end;
+	unsigned long n = dflt;
+
+	if (v) {
+		n = strtoul(v, &end, 10);
+		if (end == v || *end)
+			n = dflt;
+		free(v);
+	}
+	return n;
+}
+
+/* The group's cgroup id: its directory's inode number (kernfs). */
+static __u64 group_id(unsigned int domid, unsigned int devid)
+{
+	char dir[PATH_MAX];
+	struct stat sb;
+
+	cg_vbd_path(domid, devid, dir, sizeof(dir));
+	return stat(dir, &sb) ? 0 : (__u64)sb.st_ino;
+}
+
+static void set_retry(struct stock *st, struct stock_vbd *e, bool want)
+{
+	if (want && e->tries < NR_RETRIES) {
+		if (!e->retry_at)
+			st->pending++;
+		e->retry_at = blkqos_mono_ns() + retry_delay_ms[e->tries++] * 1000000ULL;
+		return;
+	}
+	if (e->retry_at)
+		st->pending--;
+	e->retry_at = 0;
+	if (!want)
+		e->tries = 0;
+}
+
+/* Ring threads of a Connected VBD: how many were found (at most n stored). */
+static int ring_threads(struct stock *st, unsigned int domid, const char *dir, pid_t *pids,
+			size_t n, unsigned long *expected)
+{
+	char *dev = read_key(st, dir, "dev"), *fe = read_key(st, dir, "frontend");
+	const char *name;
+	int found;
+
+	/* blkback names them after the backend's dev key, without /dev/ */
+	*expected = fe ? read_ulong(st, fe, "multi-queue-num-queues", 1) : 1;
+	if (*expected < 1 || *expected > MAX_RINGS)
+		*expected = 1;	/* the guest's number only tells how long to look */
+	free(fe);
+	if (!dev)
+		return 0;
+	name = strncmp(dev, "/dev/", 5) ? dev : dev + 5;
+	found = cg_find_ring_threads_in("/proc", domid, name, !st->any_task, pids, n);
+	free(dev);
+	return found < 0 ? 0 : found;
+}
+
+void stock_vbd(struct stock *st, unsigned int domid, unsigned int devid)
+{
+	struct stock_vbd **p = entry_slot(st, domid, devid), *e = *p;
+	char dir[256], err[512], why[512];
+	struct blkqos_limits eff;
+	struct blkqos_stock_group g;
+	struct blkqos_dom dom;
+	struct blkqos_vbd v;
+	unsigned long expected = 1, state;
+	unsigned int maj, min, nr;
+	pid_t pids[MAX_RINGS];
+	int npids = 0;
+	char *physdev;
+
+	if (blkqos_maps_vbd_get(st->maps, domid, devid, &v))
+		return;
+	nr = blkqos_maps_dom_get(st->maps, domid, &dom) ? 1 : dom.nr_vbds;
+	if (!e) {
+		e = calloc(1, sizeof(*e));
+		if (!e)
+			return;
+		e->domid = domid;
+		e->devid = devid;
+		*p = e;
+	}
+	snprintf(dir, sizeof(dir), "%s/%u/%u", st->vbd_root, domid, devid);
+	physdev = read_key(st, dir, "physical-device");
+	if (!physdev) {
+		log_debug("%s: no physical-device yet: no group", dir);
+		return;
+	}
+	if (cg_parse_physdev(physdev, &maj, &min, why, sizeof(why))) {
+		if (strncmp(e->physdev_bad, physdev, sizeof(e->physdev_bad) - 1))
+			log_warn("%s/physical-device: \"%s\": %s; this VBD is not limited in stock "
+				 "mode", dir, physdev, why);
+		snprintf(e->physdev_bad, sizeof(e->physdev_bad), "%s", physdev);
+		free(physdev);
+		return;
+	}
+	free(physdev);
+	e->physdev_bad[0] = '\0';
+
+	if (cg_unsupported_keys(&v.limits, &v.dom_limits, nr, why, sizeof(why)) > 0) {
+		if (strcmp(why, e->unsupported))
+			log_warn("vbd %u/%u: not enforced in stock mode: %s", domid, devid, why);
+	} else if (e->unsupported[0]) {
+		log_info("vbd %u/%u: every limit is enforced in stock mode", domid, devid);
+	}
+	snprintf(e->unsupported, sizeof(e->unsupported), "%s", why);
+
+	state = read_ulong(st, dir, "state", 0);
+	if (state == XENBUS_CONNECTED)
+		npids = ring_threads(st, domid, dir, pids, MAX_RINGS, &expected);
+	if (npids > MAX_RINGS)
+		npids = MAX_RINGS;
+	cg_merge_domain(&v.limits, &v.dom_limits, nr, &eff);
+	if (cg_vbd_apply(domid, devid, maj, min, &eff, pids, npids, err, sizeof(err))) {
+		log_err("vbd %u/%u: %s (the last setting stays)", domid, devid, err);
+		return;
+	}
+	if (npids != e->nthreads && npids)
+		log_info("vbd %u/%u: %d ring thread%s in its group", domid, devid, npids,
+			 npids == 1 ? "" : "s");
+	e->nthreads = npids;
+	if (state == XENBUS_CONNECTED && (unsigned long)npids < expected) {
+		set_retry(st, e, true);
+		if (!e->retry_at)
+			log_warn("vbd %u/%u: Connected, but %d of %lu ring threads found: the "
+				 "others are not limited", domid, devid, npids, expected);
+	} else {
+		set_retry(st, e, false);
+	}
+
+	g.slot = v.slot;
+	g.dev = blkqos_kdev(maj, min);
+	e->cgid = group_id(domid, devid);
+	if (!e->cgid || bpf_map_update_elem(st->maps->stock_groups_fd, &e->cgid, &g, BPF_ANY))
+		log_warn("vbd %u/%u: cannot register its group for accounting: %s", domid, devid,
+			 strerror(errno));
+}
+
+void stock_domain(struct stock *st, unsigned int domid)
+{
+	unsigned int devids[256], n = 0, i;
+	struct stock_vbd *e;
+	int b;
+
+	for (b = 0; b < NR_BUCKETS; b++)
+		for (e = st->bucket[b]; e; e = e->next)
+			if (e->domid == domid && n < 256)
+				devids[n++] = e->devid;
+	for (i = 0; i < n; i++)
+		stock_vbd(st, domid, devids[i]);
+}
+
+static void forget_group(struct stock *st, unsigned int domid, unsigned int devid, __u64 cgid)
+{
+	char err[512];
+	int ret;
+
+	if (!cgid)
+		cgid = group_id(domid, devid);
+	if (cgid)
+		bpf_map_delete_elem(st->maps->stock_groups_fd, &cgid);
+	ret = cg_vbd_remove(domid, devid, err, sizeof(err));
+	if (ret && ret != -ENOENT)
+		log_err("vbd %u/%u: %s", domid, devid, err);
+	else if (!ret)
+		log_debug("vbd %u/%u: group removed", domid, devid);
+}
+
+void stock_vbd_gone(struct stock *st, unsigned int domid, unsigned int devid)
+{
+	struct stock_vbd **p = entry_slot(st, domid, devid), *e = *p;
+
+	forget_group(st, domid, devid, e ? e->cgid : 0);
+	if (!e)
+		return;
+	set_retry(st, e, false);
+	*p = e->next;
+	free(e);
+}
+
+void stock_domain_gone(struct stock *st, unsigned int domid)
+{
+	unsigned int devids[256], n = 0, i, d, dev;
+	char prefix[32];
+	size_t pl;
+	struct dirent *de;
+	DIR *dir;
+	int b;
+	struct stock_vbd *e;
+
+	for (b = 0; b < NR_BUCKETS; b++)
+		for (e = st->bucket[b]; e; e = e->next)
+			if (e->domid == domid && n < 256)
+				devids[n++] = e->devid;
+	for (i = 0; i < n; i++)
+		stock_vbd_gone(st, domid, devids[i]);
+	/* Groups left by an earlier run that never saw this domain. */
+	snprintf(prefix, sizeof(prefix), "vbd-%u-", domid);
+	pl = strlen(prefix);
+	dir = opendir(cg_slice_path());
+	while (dir && (de = readdir(dir)))
+		if (!strncmp(de->d_name, prefix, pl) &&
+		    sscanf(de->d_name, "vbd-%u-%u", &d, &dev) == 2 && d == domid)
+			forget_group(st, domid, dev, 0);
+	if (dir)
+		closedir(dir);
+}
+
+int stock_retry_ms(const struct stock *st)
+{
+	__u64 now, first = 0;
+	struct stock_vbd *e;
+	int b;
+
+	if (!st || !st->pending)
+		return -1;
+	for (b = 0; b < NR_BUCKETS; b++)
+		for (e = st->bucket[b]; e; e = e->next)
+			if (e->retry_at && (!first || e->retry_at < first))
+				first = e->retry_at;
+	now = blkqos_mono_ns();
+	return first <= now ? 0 : (int)((first - now + 999999) / 1000000);
+}
+
+void stock_retry(struct stock *st)
+{
+	unsigned int due[256][2], n = 0, i;
+	__u64 now = blkqos_mono_ns();
+	struct stock_vbd *e;
+	int b;
+
+	if (!st || !st->pending)
+		return;
+	for (b = 0; b < NR_BUCKETS; b++)
+		for (e = st->bucket[b]; e; e = e->next)
+			if (e->retry_at && e->retry_at <= now && n < 256) {
+				due[n][0] = e->domid;
+				due[n][1] = e->devid;
+				n++;
+			}
+	for (i = 0; i < n; i++)
+		stock_vbd(st, due[i][0], due[i][1]);
+}
+
+int stock_remove_all(void)
+{
+	char mnt[256], path[PATH_MAX + 64], err[512];
+	bool found = false;
+	int ret;
+
+	/* Only where a slice exists: never mount or create anything to remove it. */
+	if (!cg_find_cgroup2("/proc/self/mountinfo", mnt, sizeof(mnt))) {
+		snprintf(path, sizeof(path), "%s/%s", mnt, CG_SLICE_DEFAULT);
+		found = access(path, F_OK) == 0;
+	}
+	if (!found && !cg_find_blkio_v1("/proc/self/mountinfo", mnt, sizeof(mnt))) {
+		snprintf(path, sizeof(path), "%s/%s", mnt, CG_SLICE_DEFAULT);
+		found = access(path, F_OK) == 0;
+	}
+	if (!found)
+		return 0;
+	ret = cg_init(CG_AUTO, NULL, err, sizeof(err));
+	if (!ret)
+		ret = cg_remove_all(err, sizeof(err));
+	if (ret)
+		log_err("removing the stock mode groups: %s", err);
+	return ret;
+}

@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Stock mode's side of a sync: after the maps took a VBD's limits (the one
+ * source for both modes), bring the VBD's cgroup in line with them: its
+ * block-throttle limits on the backing device (the backend's
+ * physical-device), its ring threads in it once the backend is Connected,
+ * and its cgroup id in the stock_groups map so BPF counts its bios. What the
+ * throttle cannot do is reported once per VBD and change.
+ *
+ * blkback announces Connected before it starts the ring threads, so a VBD
+ * whose threads are not there yet is looked at again a little later
+ * (stock_retry_ms / stock_retry from the loader's poll loop).
+ */
+#ifndef BLKQOS_STOCK_H
+#define BLKQOS_STOCK_H
+
+#include <stdbool.h>
+#include <xenstore.h>
+#include "maps.h"
+
+struct stock;
+
+/*
+ * Set up the cgroup side (cgroup.h: v2 with io, else v1 blkio). any_task:
+ * count user processes named like ring threads too (tests only: there are
+ * no blkback kthreads on a host without Xen). NULL on failure, err says why.
+ */
+struct stock *stock_init(struct xs_handle *xs, struct blkqos_maps *maps, const char *vbd_root,
+			 bool any_task, char *err, size_t errlen);
+void stock_fini(struct stock *st);
+
+/* A VBD's limits, backend state or physical-device changed. */
+void stock_vbd(struct stock *st, unsigned int domid, unsigned int devid);
+/* Every VBD of a domain (its limits or its number of VBDs changed). */
+void stock_domain(struct stock *st, unsigned int domid);
+/* The VBD is gone: remove its group. */
+void stock_vbd_gone(struct stock *st, unsigned int domid, unsigned int devid);
+/* The domain is gone: remove the groups of all its VBDs. */
+void stock_domain_gone(struct stock *st, unsigned int domid);
+
+/* ms until a VBD waiting for its ring threads is looked at again; -1: none waits. */
+int stock_retry_ms(const struct stock *st);
+void stock_retry(struct stock *st);
+
+/* Remove every group (blkqos unload). Returns 0 or a negative errno (logged). */
+int stock_remove_all(void);
+
+#endif

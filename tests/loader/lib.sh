@@ -1,0 +1,96 @@
+# SPDX-License-Identifier: GPL-2.0
+# Shared by the loader tests (test_loader.sh, test_stock.sh): ASSERT-style
+# checks, the test xenstored, and a blkqos run in the background.
+# Expects: $work (scratch dir), $BLKQOS, $GUEST; LOADER_ARGS (array) for run.
+
+PASSED=0 FAILED=0
+T0=${EPOCHREALTIME/./}
+el() { [ -n "${LT_TIME:-}" ] && printf '[%6d ms] ' $(( (${EPOCHREALTIME/./} - T0) / 1000 )); }
+ok() { PASSED=$((PASSED + 1)); echo "$(el)ok - $1"; }
+notok() { FAILED=$((FAILED + 1)); echo "$(el)not ok - $1 expected $2, seen $3"; }
+check_eq() { # NAME EXPECTED SEEN
+	if [ "$2" = "$3" ]; then ok "$1"; else notok "$1" "'$2'" "'$3'"; fi
+}
+check_ne() { # NAME UNEXPECTED SEEN
+	if [ "$2" != "$3" ]; then ok "$1"; else notok "$1" "not '$2'" "'$3'"; fi
+}
+# poll_eq NAME EXPECTED CMD...: run CMD until it prints EXPECTED (up to 2 s).
+poll_eq() {
+	local name=$1 exp=$2 seen i=0
+	shift 2
+	while :; do
+		seen=$("$@" 2>/dev/null)
+		[ "$seen" = "$exp" ] && break
+		i=$((i + 1))
+		[ $i -ge 100 ] && break
+		sleep 0.02
+	done
+	check_eq "$name" "$exp" "$seen"
+}
+# quiet variant: returns 0 when CMD prints EXPECTED within SECS seconds.
+wait_eq() { # SECS EXPECTED CMD...
+	local n=$(($1 * 50)) exp=$2 i=0
+	shift 2
+	until [ "$("$@" 2>/dev/null)" = "$exp" ]; do
+		i=$((i + 1)); [ $i -ge $n ] && return 1; sleep 0.02
+	done
+}
+check_rc() { # NAME EXPECTED_RC CMD...
+	local name=$1 exp=$2 out rc
+	shift 2
+	out=$("$@" 2>&1); rc=$?
+	if [ "$rc" = "$exp" ]; then ok "$name"
+	else notok "$name" "exit $exp" "exit $rc ($(echo "$out" | head -2 | tr '\n' ' '))"; fi
+}
+
+# ---- the test xenstored -----------------------------------------------------
+start_xenstored() {
+	SOCK=$work/socket
+	python3 "$top/tests/xenstored/xenstored.py" --socket "$SOCK" --pidfile "$work/xs.pid" \
+		--guest-socket "$SOCK.dom$GUEST:$GUEST" </dev/null 2>"$work/xenstored.log" &
+	SPID=$!
+	local i=0
+	while [ ! -s "$work/xs.pid" ]; do
+		i=$((i + 1))
+		if [ $i -ge 100 ] || ! kill -0 $SPID 2>/dev/null; then
+			echo "not ok - test xenstored starts"; cat "$work/xenstored.log"
+			echo "$PASSED passed, $((FAILED + 1)) failed"; exit 1
+		fi
+		sleep 0.05
+	done
+	export XENSTORED_PATH=$SOCK XENSTORED_RUNDIR=$work
+}
+gxs() { XENSTORED_PATH=$SOCK.dom$GUEST "$@"; }	# as the guest
+xsctl() { xenstore-write "/tool/xenstored-test/$1" "$2"; }
+newdom() { # DOMID NAME: a running domain
+	xenstore-write "/local/domain/$1/name" "$2" && xsctl introduce-domain "$1"
+}
+
+MARK=0
+mark() { MARK=$(wc -c <"$LOG"); }
+since() { tail -c +$((MARK + 1)) "$LOG"; }
+# wait_log PATTERN (fixed string): up to 2 s for a line in the log since the mark
+wait_log() {
+	local i=0
+	until since | grep -qF -- "$1"; do
+		i=$((i + 1)); [ $i -ge 100 ] && return 1; sleep 0.02
+	done
+}
+start_loader() {
+	mark
+	# In a subshell, so that killing it (kill -9 below) is not reported by bash.
+	rm -f "$work/lpid"
+	( "$BLKQOS" run "${LOADER_ARGS[@]}" "$@" >>"$LOG" 2>&1 &
+	  echo $! >"$work/lpid"; wait ) 2>/dev/null &
+	LWRAP=$!
+	local i=0
+	until [ -s "$work/lpid" ]; do i=$((i + 1)); [ $i -ge 250 ] && return 1; sleep 0.02; done
+	LPID=$(cat "$work/lpid")
+	i=0
+	until since | grep -q "following xenstore"; do
+		i=$((i + 1))
+		if [ $i -ge 500 ] || ! kill -0 "$LPID" 2>/dev/null; then return 1; fi
+		sleep 0.02
+	done
+}
+alive() { if [ -n "$LPID" ] && kill -0 "$LPID" 2>/dev/null; then echo yes; else echo no; fi; }

@@ -1,0 +1,290 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Integration tests of stock mode (xen-blkback without the BPF hook): the
+# real ./blkqos run --mode stock against the test xenstored, the host's real
+# cgroup block throttle (v2 io.max, or v1 blkio where the io controller is
+# bound there, as on this CI machine) and the real BPF accounting program on
+# block_bio_queue. There are no blkback kthreads without Xen: stand-in ring
+# threads (tests/bin/ring_stub, a process named "<domid>.<dev>-<ring>")
+# submit O_DIRECT I/O to a loop device, and BLKQOS_TEST_RING_ANY_TASK lets the
+# loader move user processes.
+#
+# usage: tests/loader/test_stock.sh [-v]     (root; bpffs; BPF; losetup)
+# Prints "ok - ..." / "not ok - ... expected X, seen Y" per check and
+# "N passed, N failed"; exit 1 if anything failed, 77 if it cannot run here.
+set -u
+
+top=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$top" || exit 1
+BLKQOS=${BLKQOS:-$top/blkqos}
+STUB=$top/tests/bin/ring_stub
+PIN=/sys/fs/bpf/blkqos
+V=/local/domain/0/backend/vbd
+GUEST=7
+XVDA=51712 XVDB=51728 XVDC=51744
+verbose=0
+[ "${1:-}" = "-v" ] && verbose=1
+
+. "$top/tests/loader/lib.sh"
+
+for t in bpftool jq python3 losetup xenstore-write xenstore-rm; do
+	command -v $t >/dev/null || { echo "SKIP: $t not installed"; exit 77; }
+done
+[ "$(id -u)" = 0 ] || { echo "SKIP: needs root (BPF, cgroups)"; exit 77; }
+[ -x "$BLKQOS" ] || { echo "not ok - ./blkqos is built (run make)"; echo "0 passed, 1 failed"; exit 1; }
+[ -x "$STUB" ] || { echo "not ok - $STUB is built (make $STUB)"; echo "0 passed, 1 failed"; exit 1; }
+exec 9>/run/lock/blkqos-loader-tests.lock
+flock -w 120 9 || { echo "SKIP: another loader test holds /run/lock/blkqos-loader-tests.lock"; exit 77; }
+if pgrep -x blkqos >/dev/null && [ -e $PIN ]; then
+	echo "SKIP: a blkqos process is running; this test unloads $PIN"; exit 77
+fi
+# The hierarchy stock mode will use: cgroup v2 with io, else v1 blkio.
+CG=""
+c2=$(awk '$9 == "cgroup2" { print $5; exit }' /proc/self/mountinfo)
+if [ -n "$c2" ] && grep -qw io "$c2/cgroup.controllers" 2>/dev/null; then
+	CG=$c2 CGV=2
+else
+	c1=$(awk '$9 == "cgroup" && $NF ~ /(^|,)blkio(,|$)/ { print $5; exit }' /proc/self/mountinfo)
+	[ -n "$c1" ] && CG=$c1 CGV=1
+fi
+[ -n "$CG" ] || { echo "SKIP: no cgroup block throttle here (no v2 io, no v1 blkio)"; exit 77; }
+SLICE=$CG/blkqos.slice
+
+work=$(mktemp -d /dev/shm/stock-tests.XXXXXX) || exit 1
+LOG=$work/loader.log
+SPID="" LPID="" LWRAP="" WPID="" LOOP=""
+declare -A STUB_PID STUB_IN STUB_OUT
+: >"$LOG"
+
+stop_loader() { # [SIGNAL]
+	[ -n "$LPID" ] || return 0
+	kill -"${1:-TERM}" "$LPID" 2>/dev/null
+	local i=0
+	while kill -0 "$LPID" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.02; i=$((i + 1)); done
+	kill -KILL "$LPID" 2>/dev/null
+	wait "$LWRAP" 2>/dev/null
+	LPID="" LWRAP=""
+}
+# stub_start NAME: a stand-in ring thread named NAME on the loop device
+stub_start() {
+	mkfifo "$work/$1.in"
+	"$STUB" "$1" "$LOOP" <"$work/$1.in" >"$work/$1.out" 2>&1 &
+	STUB_PID[$1]=$!
+	exec {fd}>"$work/$1.in"
+	STUB_IN[$1]=$fd
+}
+# stub_io NAME read|write N: run N requests, wait (up to 30 s) for the answer
+stub_io() {
+	local before i=0
+	before=$(wc -l <"$work/$1.out")
+	echo "$2 $3" >&"${STUB_IN[$1]}"
+	until [ "$(wc -l <"$work/$1.out")" -gt "$before" ]; do
+		i=$((i + 1)); [ $i -ge 1500 ] && break; sleep 0.02
+	done
+	tail -n 1 "$work/$1.out"
+}
+stub_stop() {
+	local fd=${STUB_IN[$1]:-}
+	[ -n "$fd" ] || return 0
+	echo exit >&"$fd"
+	exec {fd}>&-
+	wait "${STUB_PID[$1]}" 2>/dev/null
+	unset "STUB_IN[$1]"
+}
+cleanup() {
+	trap - EXIT INT TERM
+	stop_loader
+	for n in "${!STUB_IN[@]}"; do stub_stop "$n"; done
+	"$BLKQOS" unload >/dev/null 2>&1
+	[ -n "$LOOP" ] && losetup -d "$LOOP"
+	if [ -n "$SPID" ]; then kill -TERM "$SPID" 2>/dev/null; wait "$SPID" 2>/dev/null; fi
+	[ -n "$WPID" ] && kill "$WPID" 2>/dev/null
+	if [ "$verbose" = 1 ]; then echo "--- loader log"; cat "$LOG"; fi
+	rm -rf "$work"
+}
+trap 'cleanup' EXIT
+trap 'echo "not ok - interrupted or timed out"; FAILED=$((FAILED + 1)); echo "$PASSED passed, $FAILED failed"; exit 1' INT TERM
+"$BLKQOS" unload >/dev/null 2>&1
+( trap 'kill $sp 2>/dev/null; exit 0' TERM; sleep 100 & sp=$!; wait $sp; kill -TERM $$ ) 2>/dev/null &
+WPID=$!
+
+# ---- a backing device, the test xenstored, a guest with one VBD --------------
+truncate -s 16M "$work/disk" && LOOP=$(losetup -f --show "$work/disk") ||
+	{ echo "SKIP: cannot set up a loop device"; exit 77; }
+MAJMIN=$(lsblk -dno MAJ:MIN "$LOOP" | tr -d ' ')
+MAJ=${MAJMIN%:*} MIN=${MAJMIN#*:}
+HEXDEV=$(printf '%x:%x' "$MAJ" "$MIN")
+echo "# $LOOP = $MAJMIN, cgroup v$CGV at $CG"
+start_xenstored
+newdom $GUEST vm7
+# vbd DEVID NAME STATE [KEY VALUE...]: a backend dir as libxl and the hotplug script write it
+vbd() {
+	local d=$1 name=$2 state=$3
+	shift 3
+	xenstore-write $V/$GUEST/$d/dev "$name" $V/$GUEST/$d/params "$LOOP" \
+		$V/$GUEST/$d/frontend /local/domain/$GUEST/device/vbd/$d \
+		$V/$GUEST/$d/physical-device "$HEXDEV" "$@" $V/$GUEST/$d/state "$state"
+}
+# limits DIR: the throttle's limits for the loop device, "riops wiops rbps wbps" (0 = none)
+limits() {
+	if [ "$CGV" = 2 ]; then
+		awk -v d="$MAJMIN" '$1 == d { for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] == "max" ? 0 : kv[2] }
+			print v["riops"] + 0, v["wiops"] + 0, v["rbps"] + 0, v["wbps"] + 0; f = 1 }
+			END { if (!f) print "0 0 0 0" }' "$1/io.max" 2>/dev/null || echo absent
+	else
+		local f out=""
+		for f in read_iops write_iops read_bps write_bps; do
+			[ -e "$1/blkio.throttle.${f}_device" ] || { echo absent; return; }
+			out="$out $(awk -v d="$MAJMIN" '$1 == d { print $2; f = 1 } END { if (!f) print 0 }' "$1/blkio.throttle.${f}_device")"
+		done
+		echo "${out# }"
+	fi
+}
+group_of() { awk -F: '$2 ~ /(^|,)(blkio|io)(,|$)/ || $2 == "" { print $3; exit }' "/proc/$1/cgroup" 2>/dev/null; }
+in_group() { # PID GROUPDIR: yes/no
+	if grep -qx "$1" "$2/cgroup.procs" 2>/dev/null; then echo yes; else echo no; fi
+}
+sfield() { # DEVID JQ-PATH on the stats of that VBD
+	"$BLKQOS" stats --json 2>/dev/null | jq -r --argjson v "$1" \
+		"[.vbds[] | select(.domid == $GUEST and .devid == \$v)] | if length == 0 then \"absent\" else (.[0]$2) end"
+}
+
+vbd $XVDA xvda 4 $V/$GUEST/$XVDA/qos/read-iops 50 $V/$GUEST/$XVDA/qos/write-bps 2M
+stub_start $GUEST.xvda-0
+LOADER_ARGS=(--mode stock)
+export BLKQOS_TEST_RING_ANY_TASK=1
+if start_loader; then ok "blkqos run --mode stock starts and follows xenstore"
+else notok "blkqos run --mode stock starts and follows xenstore" "'following xenstore'" "$(tail -3 "$LOG" | tr '\n' ' ')"; fi
+if grep -q "^mode: stock" "$LOG" || grep -q "mode: stock" "$LOG"; then ok "the log says stock mode in one line"
+else notok "the log says stock mode" "'mode: stock'" "$(head -3 "$LOG" | tr '\n' ' ')"; fi
+G=$SLICE/vbd-$GUEST-$XVDA
+check_eq "the VBD's group exists" yes "$([ -d "$G" ] && echo yes || echo no)"
+check_eq "its limits: read-iops=50 write-bps=2M" "50 0 0 2000000" "$(limits "$G")"
+check_eq "the ring thread ${GUEST}.xvda-0 is in it" yes "$(in_group "${STUB_PID[$GUEST.xvda-0]}" "$G")"
+check_eq "/proc/PID/cgroup agrees" "/blkqos.slice/vbd-$GUEST-$XVDA" "$(group_of "${STUB_PID[$GUEST.xvda-0]}")"
+cgid=$(stat -c %i "$G")
+check_eq "stock_groups maps the group's cgroup id to the VBD's slot and device" \
+	"$(bpftool map dump pinned $PIN/vbds -j | jq -r --argjson v $XVDA '.[].formatted | select(.key.devid == $v) | .value.slot') $((MAJ << 20 | MIN))" \
+	"$(bpftool map dump pinned $PIN/stock_groups -j | jq -r --argjson k "$cgid" '.[].formatted | select(.key == $k) | "\(.value.slot) \(.value.dev)"')"
+check_eq "the accounting program is attached and pinned" yes "$([ -e $PIN/link_stock_account ] && echo yes || echo no)"
+check_eq "no admission program is pinned in stock mode" no "$([ -e $PIN/link_admit ] && echo yes || echo no)"
+
+# ---- accounting: every bio of the group, counted exactly ----------------------
+check_eq "stand-in ring thread writes 16 x 4 KiB" "done 16" "$(stub_io $GUEST.xvda-0 write 16)"
+check_eq "stats: 16 writes" 16 "$(sfield $XVDA .write.ops)"
+check_eq "stats: 65536 bytes written" 65536 "$(sfield $XVDA .write.bytes)"
+check_eq "stand-in reads 20 x 4 KiB" "done 20" "$(stub_io $GUEST.xvda-0 read 20)"
+check_eq "stats: 20 reads, 81920 bytes" "20 81920" "$(sfield $XVDA '| "\(.read.ops) \(.read.bytes)"')"
+# I/O from outside the group is not the VBD's
+dd if="$LOOP" of=/dev/null bs=4k count=8 iflag=direct status=none
+check_eq "I/O from another cgroup is not counted" 20 "$(sfield $XVDA .read.ops)"
+# over the limit: the throttle holds bios; they reach the queue from its workqueue
+before=$(sfield $XVDA .deferrals)
+check_eq "stand-in reads 120 more at read-iops=50 (throttled)" "done 120" "$(stub_io $GUEST.xvda-0 read 120)"
+check_eq "stats: 140 reads, none lost" 140 "$(sfield $XVDA .read.ops)"
+d=$(sfield $XVDA .deferrals)
+if [ "$d" -gt "$before" ] 2>/dev/null; then ok "stats: the throttle's held bios count as deferrals ($before -> $d)"
+else notok "stats: held bios count as deferrals" "more than $before" "$d"; fi
+check_eq "stats --json says stock mode" stock "$("$BLKQOS" stats --json | jq -r .mode)"
+if "$BLKQOS" stats $GUEST/xvda | grep -q "throttled $d bios"; then ok "stats (text) names the throttled bios"
+else notok "stats (text) names the throttled bios" "'throttled $d bios'" "$("$BLKQOS" stats $GUEST/xvda | tail -1)"; fi
+
+# ---- live changes, reports, bad input -------------------------------------------
+mark
+xenstore-write $V/$GUEST/$XVDA/qos/read-iops 80
+poll_eq "live change: read-iops 50 -> 80 rewrites the throttle" "80 0 0 2000000" limits "$G"
+mark
+xenstore-write $V/$GUEST/$XVDA/qos/read-iops-burst 400 $V/$GUEST/$XVDA/qos/iops-size 8K
+if wait_log "not enforced in stock mode: read-iops-burst=400"; then ok "a burst is reported as not enforced, naming the key"
+else notok "a burst is reported as not enforced" "'not enforced in stock mode: read-iops-burst=400'" "$(since | tr '\n' ' ')"; fi
+if since | grep -q "iops-size=8000"; then ok "iops-size is reported as not enforced"
+else notok "iops-size is reported as not enforced" "iops-size=8000 in the report" "$(since | tr '\n' ' ')"; fi
+check_eq "the throttle keeps what it can do" "80 0 0 2000000" "$(limits "$G")"
+mark
+xenstore-write $V/$GUEST/$XVDA/qos/iops 30
+if wait_log "iops=30 applies per direction"; then ok "a total iops is reported as applied per direction"
+else notok "a total iops is reported as applied per direction" "'iops=30 applies per direction'" "$(since | tr '\n' ' ')"; fi
+poll_eq "total iops=30 with read-iops=80: 30 both ways" "30 30 0 2000000" limits "$G"
+xenstore-rm $V/$GUEST/$XVDA/qos/iops
+poll_eq "total iops removed" "80 0 0 2000000" limits "$G"
+mark
+xenstore-write $V/$GUEST/$XVDA/qos/read-iops lots
+if wait_log "qos/read-iops: \"lots\""; then ok "a bad value is refused with path and value"
+else notok "a bad value is refused with path and value" "'qos/read-iops: \"lots\"'" "$(since | tr '\n' ' ')"; fi
+sleep 0.2
+check_eq "... and the last good limit stays in the throttle" "80 0 0 2000000" "$(limits "$G")"
+xenstore-write $V/$GUEST/$XVDA/qos/read-iops 80
+
+# A second VBD with a broken physical-device: no group, one line naming it.
+mark
+vbd $XVDB xvdb 4 $V/$GUEST/$XVDB/qos/iops 10
+xenstore-write $V/$GUEST/$XVDB/physical-device "zz:top"
+if wait_log "physical-device: \"zz:top\""; then ok "a bad physical-device is named with its value"
+else notok "a bad physical-device is named" "'physical-device: \"zz:top\"'" "$(since | tr '\n' ' ')"; fi
+check_eq "the loader lives on" yes "$(alive)"
+
+# ---- ring threads started after Connected (blkback's order) are found ----------
+mark
+vbd $XVDC xvdc 4 $V/$GUEST/$XVDC/qos/write-iops 40
+sleep 0.05
+stub_start $GUEST.xvdc-0
+GC=$SLICE/vbd-$GUEST-$XVDC
+poll_eq "a ring thread that appears after Connected is moved in by a retry" yes \
+	in_group "${STUB_PID[$GUEST.xvdc-0]}" "$GC"
+check_eq "its limits" "0 40 0 0" "$(limits "$GC")"
+# a reconnect: state goes down and back up with a new thread
+stub_stop $GUEST.xvdc-0
+xenstore-write $V/$GUEST/$XVDC/state 6
+stub_start $GUEST.xvdc-1
+xenstore-write $V/$GUEST/$XVDC/state 4
+poll_eq "after a reconnect the new ring thread is moved in" yes in_group "${STUB_PID[$GUEST.xvdc-1]}" "$GC"
+
+# ---- the loader dies: the throttle stays; a restart carries on -------------------
+stop_loader KILL
+check_eq "after kill -9: the limit stays in the throttle" "80 0 0 2000000" "$(limits "$G")"
+check_eq "after kill -9: the thread stays in its group" yes "$(in_group "${STUB_PID[$GUEST.xvda-0]}" "$G")"
+check_eq "after kill -9: accounting goes on" "done 4" "$(stub_io $GUEST.xvda-0 write 4)"
+check_eq "stats: 20 writes" 20 "$(sfield $XVDA .write.ops)"
+LOADER_ARGS=()
+if start_loader; then ok "restart (mode auto) reuses the pinned stock mode"; else notok "restart" "following xenstore" "$(tail -2 "$LOG" | tr '\n' ' ')"; fi
+if since | grep -q "mode: stock.*already attached, reused"; then ok "restart says stock mode, reused"
+else notok "restart says stock mode, reused" "'mode: stock ... reused'" "$(since | head -3 | tr '\n' ' ')"; fi
+xenstore-write $V/$GUEST/$XVDA/qos/write-bps 4M
+poll_eq "after restart: live changes reach the throttle" "80 0 0 4000000" limits "$G"
+
+# ---- unplug, domain death, unload: nothing left behind -----------------------------
+is_dir() { if [ -d "$1" ]; then echo yes; else echo no; fi; }
+xenstore-rm $V/$GUEST/$XVDC
+poll_eq "unplug: the VBD's group is removed" no is_dir "$GC"
+check_eq "unplug: its ring thread is back in the root group" / "$(group_of "${STUB_PID[$GUEST.xvdc-1]}")"
+check_eq "unplug: the other VBD's group stays" yes "$(is_dir "$G")"
+gone_cgid=$cgid
+xsctl release-domain $GUEST
+poll_eq "domain death: every group of the domain is removed" no is_dir "$G"
+check_eq "domain death: the thread is back in the root group" / "$(group_of "${STUB_PID[$GUEST.xvda-0]}")"
+check_eq "domain death: stock_groups is empty" 0 "$(bpftool map dump pinned $PIN/stock_groups -j | jq length)"
+check_eq "domain death: its I/O is no longer counted" "done 4" "$(stub_io $GUEST.xvda-0 write 4)"
+
+# A new domain, then unload with the loader stopped: groups, pins and programs go.
+newdom 9 vm9
+GUEST=9 vbd $XVDA xvda 4 $V/9/$XVDA/qos/read-iops 70 2>/dev/null
+xenstore-write $V/9/$XVDA/dev xvda $V/9/$XVDA/physical-device "$HEXDEV" $V/9/$XVDA/state 4 \
+	$V/9/$XVDA/qos/read-iops 70
+stub_start 9.xvda-0
+G9=$SLICE/vbd-9-$XVDA
+poll_eq "a new domain's VBD gets its group and thread" yes in_group "${STUB_PID[9.xvda-0]}" "$G9"
+stop_loader TERM
+check_rc "blkqos unload exits 0" 0 "$BLKQOS" unload
+check_eq "after unload: the slice is gone" no "$(is_dir "$SLICE")"
+check_eq "after unload: the thread is back in the root group" / "$(group_of "${STUB_PID[9.xvda-0]}")"
+check_eq "after unload: $PIN is gone" no "$(is_dir $PIN)"
+left=$(bpftool prog list -j | jq -r '.[] | select(.name == "blkqos_stock_a" or .name == "blkqos_stock_account") | .id' | tr '\n' ' ')
+if [ -z "$left" ]; then ok "after unload: no accounting program is loaded"
+elif pgrep -x blkqos >/dev/null; then echo "# programs $left belong to another blkqos process"
+else notok "after unload: no accounting program is loaded" "none" "$left"; fi
+check_rc "unload again: exits 0" 0 "$BLKQOS" unload
+
+warn=$(grep -c "warning\|error" "$LOG")
+echo "# loader log: $(wc -l <"$LOG") lines, $warn warnings/errors (all from the cases above)"
+echo "$PASSED passed, $FAILED failed"
+[ "$FAILED" = 0 ]
