@@ -173,12 +173,17 @@ ring_pid() {	# DEV -> pid of the ring thread <domid>.<dev>-0
 
 cg_mount() { awk '$3 == "cgroup2" { print $2; exit }' /proc/mounts; }
 
-dev_devid() {	# DEV -> its devid (the backend dir's name), from xenstore
+# DEV -> its devid (the backend dir's name). From xenstore, kept in
+# /run/devids by the created phase: the done phase runs when the guest and
+# its backend dirs are gone.
+save_devids() {
 	local p
 	for p in $E2E_VBD_PATHS; do
-		[ "$(xenstore-read "$p/dev" 2>/dev/null)" = "$1" ] && { echo "${p##*/}"; return 0; }
-	done
-	return 1
+		echo "$(xenstore-read "$p/dev" 2>/dev/null) ${p##*/}"
+	done > /run/devids
+}
+dev_devid() {	# DEV
+	awk -v d="$1" '$1 == d { print $2; found = 1; exit } END { exit !found }' /run/devids 2>/dev/null
 }
 
 dev_majmin() {	# DEV -> MAJ:MIN (decimal) of its loop device
@@ -271,7 +276,10 @@ stock_unenforced_check() {
 	while IFS= read -r l; do say "loader-unenforced $l"; done < /run/unenforced.txt
 	for kv in $E2E_DISK_DEVS; do
 		dev=${kv%%=*}
-		devid=$(dev_devid "$dev" || echo "$dev")
+		if ! devid=$(dev_devid "$dev"); then
+			check "stock-unenforced-$dev" false "no devid for $dev in /run/devids: $(tr '\n' ' ' < /run/devids)"
+			continue
+		fi
 		# lines that name this VBD (by name or devid, as a word)
 		grep -E "(^|[^0-9A-Za-z])($dev|$devid)([^0-9A-Za-z]|$)" /run/unenforced.txt > /run/unenforced.$dev
 		n=$(wc -l < /run/unenforced.$dev)
@@ -283,7 +291,8 @@ stock_unenforced_check() {
 		fi
 		words=
 		for w in $want; do
-			grep -qF -- "$w" /run/unenforced.$dev || words="$words $w"
+			# a whole item word: "iops=30" is not found in "read-iops=30"
+			grep -qE -- "[ ,:]$w([ ,]|\$)" /run/unenforced.$dev || words="$words $w"
 		done
 		check "stock-unenforced-$dev" '[ "$n" -ge 1 ] && [ -z "$words" ]' \
 			"reported $n time(s), want$want${words:+; MISSING:$words}: $(head -n 1 /run/unenforced.$dev)"
@@ -297,14 +306,15 @@ boot)
 	say "probe $(tr '\n' '|' < /run/probe.txt)"
 	if [ "$E2E_MODE" = stock ]; then
 		say "cgroup2 before the loader: $(cg_mount || true)"
-		check probe-stock 'grep -q "hook xen_blkif_bpf_admit: no" /run/probe.txt && grep -qi "stock" /run/probe.txt' \
-			"the stock xen-blkback has no hook and blkqos probe names stock mode (rc=$rc)"
+		check probe-stock '[ $rc -eq 0 ] && grep -q "hook xen_blkif_bpf_admit: no" /run/probe.txt && grep -q "^mode: stock" /run/probe.txt' \
+			"the stock xen-blkback has no hook; blkqos probe rc=$rc, $(grep '^mode:' /run/probe.txt | cut -c1-40)"
 	else
-		check probe '[ $rc -eq 0 ]' "blkqos probe rc=$rc"
+		check probe '[ $rc -eq 0 ] && grep -q "^mode: bpf" /run/probe.txt' "blkqos probe rc=$rc, $(grep '^mode:' /run/probe.txt | cut -c1-40)"
 	fi
 	exit $FAILED
 	;;
 created)
+	save_devids
 	start_loader || { say "check loader-start FAIL blkqos run did not reach \"following xenstore\": $(tail -n 2 "$LOG" | tr '\n' '|')"; exit 1; }
 	say "loader $(grep 'mode:' "$LOG")"
 	check mode 'grep -q "mode: $E2E_MODE" "$LOG"' "want mode: $E2E_MODE; log: $(grep -o 'mode: [^;]*' "$LOG")"
