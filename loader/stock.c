@@ -25,6 +25,7 @@ struct stock_vbd {
 	struct stock_vbd *next;
 	unsigned int domid, devid;
 	__u64 cgid;			/* group's cgroup id once made; 0 before */
+	unsigned int disk;		/* backing whole disk (kernel dev_t); 0 unknown */
 	int nthreads;			/* ring threads moved in, as last found */
 	unsigned int tries;		/* retries done while threads are missing */
 	__u64 retry_at;			/* CLOCK_MONOTONIC ns; 0: none pending */
@@ -161,6 +162,47 @@ static int ring_threads(struct stock *st, unsigned int domid, const char *dir, p
 	return found < 0 ? 0 : found;
 }
 
+/*
+ * Are all nr VBDs of the domain known, on one disk? Then (cgroup v2) the
+ * domain's group enforces the domain's limits: *disk says which.
+ */
+static bool dom_on_one_disk(struct stock *st, unsigned int domid, unsigned int nr,
+			    unsigned int *disk)
+{
+	unsigned int seen = 0;
+	struct stock_vbd *e;
+	int b;
+
+	*disk = 0;
+	if (cg_is_v1() || nr < 2)
+		return false;
+	for (b = 0; b < NR_BUCKETS; b++)
+		for (e = st->bucket[b]; e; e = e->next) {
+			if (e->domid != domid)
+				continue;
+			if (!e->disk || (*disk && e->disk != *disk))
+				return false;
+			*disk = e->disk;
+			seen++;
+		}
+	return seen == nr;
+}
+
+/* The domain group's limits: the domain's, or none. */
+static void dom_apply(unsigned int domid, const struct blkqos_limits *dom,
+		      bool one_disk, unsigned int disk)
+{
+	char err[512];
+	int ret;
+
+	if (cg_is_v1())
+		return;
+	ret = cg_dom_apply(domid, disk >> 20, disk & 0xfffff, one_disk ? dom : NULL, err,
+			   sizeof(err));
+	if (ret)
+		log_err("domain %u: %s (the last setting stays)", domid, err);
+}
+
 void stock_vbd(struct stock *st, unsigned int domid, unsigned int devid)
 {
 	struct stock_vbd **p = entry_slot(st, domid, devid), *e = *p;
@@ -170,7 +212,8 @@ void stock_vbd(struct stock *st, unsigned int domid, unsigned int devid)
 	struct blkqos_dom dom;
 	struct blkqos_vbd v;
 	unsigned long expected = 1, state;
-	unsigned int maj, min, nr;
+	unsigned int maj, min, nr, dmaj, dmin, disk;
+	bool one_disk;
 	pid_t pids[MAX_RINGS];
 	int npids = 0;
 	char *physdev;
@@ -202,8 +245,13 @@ void stock_vbd(struct stock *st, unsigned int domid, unsigned int devid)
 	}
 	free(physdev);
 	e->physdev_bad[0] = '\0';
+	dmaj = maj;
+	dmin = min;
+	cg_whole_disk(&dmaj, &dmin);
+	e->disk = blkqos_kdev(dmaj, dmin);
+	one_disk = dom_on_one_disk(st, domid, nr, &disk);
 
-	if (cg_unsupported_keys(&v.limits, &v.dom_limits, nr, why, sizeof(why)) > 0) {
+	if (cg_unsupported_keys(&v.limits, &v.dom_limits, nr, one_disk, why, sizeof(why)) > 0) {
 		if (strcmp(why, e->unsupported))
 			log_warn("vbd %u/%u: not enforced in stock mode: %s", domid, devid, why);
 	} else if (e->unsupported[0]) {
@@ -221,6 +269,7 @@ void stock_vbd(struct stock *st, unsigned int domid, unsigned int devid)
 		log_err("vbd %u/%u: %s (the last setting stays)", domid, devid, err);
 		return;
 	}
+	dom_apply(domid, &v.dom_limits, one_disk, disk);
 	if (npids != e->nthreads && npids)
 		log_info("vbd %u/%u: %d ring thread%s in its group", domid, devid, npids,
 			 npids == 1 ? "" : "s");
