@@ -291,16 +291,25 @@ void stock_vbd(struct stock *st, unsigned int domid, unsigned int devid)
 			 strerror(errno));
 }
 
-void stock_domain(struct stock *st, unsigned int domid)
+/* The devids of the domain's known VBDs (at most max). */
+static unsigned int domain_devids(struct stock *st, unsigned int domid, unsigned int *devids,
+				  unsigned int max)
 {
-	unsigned int devids[256], n = 0, i;
+	unsigned int n = 0;
 	struct stock_vbd *e;
 	int b;
 
 	for (b = 0; b < NR_BUCKETS; b++)
 		for (e = st->bucket[b]; e; e = e->next)
-			if (e->domid == domid && n < 256)
+			if (e->domid == domid && n < max)
 				devids[n++] = e->devid;
+	return n;
+}
+
+void stock_domain(struct stock *st, unsigned int domid)
+{
+	unsigned int devids[256], n = domain_devids(st, domid, devids, 256), i;
+
 	for (i = 0; i < n; i++)
 		stock_vbd(st, domid, devids[i]);
 }
@@ -335,27 +344,18 @@ void stock_vbd_gone(struct stock *st, unsigned int domid, unsigned int devid)
 
 void stock_domain_gone(struct stock *st, unsigned int domid)
 {
-	unsigned int devids[256], n = 0, i, d, dev;
-	char prefix[32];
-	size_t pl;
+	unsigned int devids[256], n = domain_devids(st, domid, devids, 256), i, d, dev;
+	char path[PATH_MAX];
 	struct dirent *de;
 	DIR *dir;
-	int b;
-	struct stock_vbd *e;
 
-	for (b = 0; b < NR_BUCKETS; b++)
-		for (e = st->bucket[b]; e; e = e->next)
-			if (e->domid == domid && n < 256)
-				devids[n++] = e->devid;
 	for (i = 0; i < n; i++)
 		stock_vbd_gone(st, domid, devids[i]);
 	/* Groups left by an earlier run that never saw this domain. */
-	snprintf(prefix, sizeof(prefix), "vbd-%u-", domid);
-	pl = strlen(prefix);
-	dir = opendir(cg_slice_path());
+	snprintf(path, sizeof(path), "%s/dom-%u", cg_slice_path(), domid);
+	dir = opendir(path);
 	while (dir && (de = readdir(dir)))
-		if (!strncmp(de->d_name, prefix, pl) &&
-		    sscanf(de->d_name, "vbd-%u-%u", &d, &dev) == 2 && d == domid)
+		if (sscanf(de->d_name, "vbd-%u-%u", &d, &dev) == 2 && d == domid)
 			forget_group(st, domid, dev, 0);
 	if (dir)
 		closedir(dir);

@@ -33,11 +33,7 @@ done
 [ "$(id -u)" = 0 ] || { echo "SKIP: needs root (BPF, cgroups)"; exit 77; }
 [ -x "$BLKQOS" ] || { echo "not ok - ./blkqos is built (run make)"; echo "0 passed, 1 failed"; exit 1; }
 [ -x "$STUB" ] || { echo "not ok - $STUB is built (make $STUB)"; echo "0 passed, 1 failed"; exit 1; }
-exec 9>/run/lock/blkqos-loader-tests.lock
-flock -w 120 9 || { echo "SKIP: another loader test holds /run/lock/blkqos-loader-tests.lock"; exit 77; }
-if pgrep -x blkqos >/dev/null && [ -e $PIN ]; then
-	echo "SKIP: a blkqos process is running; this test unloads $PIN"; exit 77
-fi
+take_loader_lock
 # The hierarchy stock mode will use: cgroup v2 with io, else v1 blkio.
 CG=""
 c2=$(awk '$9 == "cgroup2" { print $5; exit }' /proc/self/mountinfo)
@@ -56,15 +52,6 @@ SPID="" LPID="" LWRAP="" WPID="" LOOP=""
 declare -A STUB_PID STUB_IN STUB_OUT
 : >"$LOG"
 
-stop_loader() { # [SIGNAL]
-	[ -n "$LPID" ] || return 0
-	kill -"${1:-TERM}" "$LPID" 2>/dev/null
-	local i=0
-	while kill -0 "$LPID" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.02; i=$((i + 1)); done
-	kill -KILL "$LPID" 2>/dev/null
-	wait "$LWRAP" 2>/dev/null
-	LPID="" LWRAP=""
-}
 # stub_start NAME: a stand-in ring thread named NAME on the loop device
 stub_start() {
 	mkfifo "$work/$1.in"
