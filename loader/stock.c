@@ -17,9 +17,20 @@
 #define MAX_RINGS	64
 #define XENBUS_CONNECTED 4
 
-/* After Connected, look for the ring threads again after these delays. */
-static const unsigned int retry_delay_ms[] = { 10, 20, 50, 100, 200, 500, 1000, 2000, 5000 };
-#define NR_RETRIES (sizeof(retry_delay_ms) / sizeof(retry_delay_ms[0]))
+/*
+ * After Connected, look for the ring threads again: soon, then every 50 ms
+ * for 10 s. They run unthrottled until found, so the interval bounds that
+ * time; a scan of /proc costs about a millisecond.
+ */
+#define RETRY_EVERY_MS	50
+#define NR_RETRIES	(3 + 10000 / RETRY_EVERY_MS)
+
+static unsigned int retry_delay_ms(unsigned int tries)
+{
+	static const unsigned int first[3] = { 5, 10, 20 };
+
+	return tries < 3 ? first[tries] : RETRY_EVERY_MS;
+}
 
 struct stock_vbd {
 	struct stock_vbd *next;
@@ -131,7 +142,7 @@ static void set_retry(struct stock *st, struct stock_vbd *e, bool want)
 	if (want && e->tries < NR_RETRIES) {
 		if (!e->retry_at)
 			st->pending++;
-		e->retry_at = blkqos_mono_ns() + retry_delay_ms[e->tries++] * 1000000ULL;
+		e->retry_at = blkqos_mono_ns() + retry_delay_ms(e->tries++) * 1000000ULL;
 		return;
 	}
 	if (e->retry_at)
