@@ -160,11 +160,15 @@ static int ring_threads(struct stock *st, unsigned int domid, const char *dir, p
 	const char *name;
 	int found;
 
-	/* blkback names them after the backend's dev key, without /dev/ */
+	unsigned long most = read_ulong(st, dir, "multi-queue-max-queues", 1);
+
+	/* The guest's number of rings, capped by what blkback offered: it only
+	 * tells how long to look. */
 	*expected = fe ? read_ulong(st, fe, "multi-queue-num-queues", 1) : 1;
-	if (*expected < 1 || *expected > MAX_RINGS)
-		*expected = 1;	/* the guest's number only tells how long to look */
+	if (*expected < 1 || *expected > most || *expected > MAX_RINGS)
+		*expected = 1;
 	free(fe);
+	/* blkback names them after the backend's dev key, without /dev/ */
 	if (!dev)
 		return 0;
 	name = strncmp(dev, "/dev/", 5) ? dev : dev + 5;
