@@ -404,8 +404,7 @@ void cg_merge_domain(const struct blkqos_limits *vbd, const struct blkqos_limits
 	}
 }
 
-/* A partition's disk: the throttle takes whole disks only. */
-static void whole_disk(unsigned int *maj, unsigned int *min)
+void cg_whole_disk(unsigned int *maj, unsigned int *min)
 {
 	char path[96], buf[32];
 	unsigned int a, b;
@@ -443,9 +442,34 @@ static int write_limits_v1(const char *dir, unsigned int maj, unsigned int min,
 	return 0;
 }
 
+static void dom_dir(char *buf, size_t len, unsigned int domid)
+{
+	pathf(buf, len, "%s/dom-%u", cg.slice, domid);
+}
+
 void cg_vbd_path(unsigned int domid, unsigned int devid, char *buf, size_t len)
 {
-	pathf(buf, len, "%s/vbd-%u-%u", cg.slice, domid, devid);
+	pathf(buf, len, "%s/dom-%u/vbd-%u-%u", cg.slice, domid, domid, devid);
+}
+
+/* The domain's group, parent of its VBDs' (io enabled below it on v2). */
+static int make_dom_dir(unsigned int domid, char *err, size_t errlen)
+{
+	char dir[PATH_MAX], path[PATH_MAX];
+	int ret;
+
+	dom_dir(dir, sizeof(dir), domid);
+	if (mkdir(dir, 0755)) {
+		if (errno == EEXIST)
+			return 0;
+		ret = -errno;
+		snprintf(err, errlen, "mkdir %s: %s", dir, strerror(-ret));
+		return ret;
+	}
+	if (cg.v1)
+		return 0;
+	pathf(path, sizeof(path), "%s/cgroup.subtree_control", dir);
+	return write_file(path, "+io", err, errlen);
 }
 
 static int move_pids(const char *dir, const pid_t *pids, size_t npids, char *err, size_t errlen)
@@ -479,13 +503,16 @@ int cg_vbd_apply(unsigned int domid, unsigned int devid, unsigned int maj, unsig
 
 	if (!cg.ready)
 		return not_ready(err, errlen);
+	ret = make_dom_dir(domid, err, errlen);
+	if (ret)
+		return ret;
 	cg_vbd_path(domid, devid, dir, sizeof(dir));
 	if (mkdir(dir, 0755) && errno != EEXIST) {
 		ret = -errno;
 		snprintf(err, errlen, "mkdir %s: %s", dir, strerror(-ret));
 		return ret;
 	}
-	whole_disk(&maj, &min);
+	cg_whole_disk(&maj, &min);
 	if (cg.v1) {
 		ret = write_limits_v1(dir, maj, min, l, err, errlen);
 	} else {
@@ -561,6 +588,7 @@ cleanup:
 int cg_vbd_remove(unsigned int domid, unsigned int devid, char *err, size_t errlen)
 {
 	char dir[PATH_MAX];
+	int ret;
 
 	if (!cg.ready)
 		return not_ready(err, errlen);
@@ -569,35 +597,57 @@ int cg_vbd_remove(unsigned int domid, unsigned int devid, char *err, size_t errl
 		snprintf(err, errlen, "no group %s", dir);
 		return -ENOENT;
 	}
-	return remove_group(dir, err, errlen);
+	ret = remove_group(dir, err, errlen);
+	if (ret)
+		return ret;
+	/* The domain's group goes with its last VBD (EBUSY while others are left). */
+	dom_dir(dir, sizeof(dir), domid);
+	rmdir(dir);
+	return 0;
 }
 
-int cg_remove_all(char *err, size_t errlen)
+/* Remove every subdirectory of dir named prefix* (VBD groups first: depth 2). */
+static int remove_children(const char *dir, const char *prefix, char *err, size_t errlen)
 {
-	char dir[PATH_MAX];
+	char sub[PATH_MAX];
 	struct dirent *de;
 	int ret = 0, r;
-	DIR *d;
+	DIR *d = opendir(dir);
 
-	if (!cg.ready)
-		return not_ready(err, errlen);
-	d = opendir(cg.slice);
 	if (!d) {
 		if (errno == ENOENT)
 			return 0;
 		ret = -errno;
-		snprintf(err, errlen, "open %s: %s", cg.slice, strerror(-ret));
+		snprintf(err, errlen, "open %s: %s", dir, strerror(-ret));
 		return ret;
 	}
 	while ((de = readdir(d))) {
-		if (strncmp(de->d_name, "vbd-", 4) || de->d_type != DT_DIR)
+		if (strncmp(de->d_name, prefix, strlen(prefix)) || de->d_type != DT_DIR)
 			continue;
-		pathf(dir, sizeof(dir), "%s/%s", cg.slice, de->d_name);
-		r = remove_group(dir, err, errlen);
+		pathf(sub, sizeof(sub), "%s/%s", dir, de->d_name);
+		if (!strcmp(prefix, "dom-")) {
+			r = remove_children(sub, "vbd-", err, errlen);
+			if (!r && rmdir(sub)) {
+				r = -errno;
+				snprintf(err, errlen, "rmdir %s: %s", sub, strerror(-r));
+			}
+		} else {
+			r = remove_group(sub, err, errlen);
+		}
 		if (r && !ret)
 			ret = r;	/* keep going; err names the last failure */
 	}
 	closedir(d);
+	return ret;
+}
+
+int cg_remove_all(char *err, size_t errlen)
+{
+	int ret;
+
+	if (!cg.ready)
+		return not_ready(err, errlen);
+	ret = remove_children(cg.slice, "dom-", err, errlen);
 	if (ret)
 		return ret;
 	if (rmdir(cg.slice) && errno != ENOENT) {
@@ -606,6 +656,47 @@ int cg_remove_all(char *err, size_t errlen)
 		return ret;
 	}
 	return 0;
+}
+
+int cg_dom_apply(unsigned int domid, unsigned int maj, unsigned int min,
+		 const struct blkqos_limits *l, char *err, size_t errlen)
+{
+	static const struct blkqos_limits none;
+	char dir[PATH_MAX], path[PATH_MAX], line[160], cur[1024], *p, *save = NULL;
+	unsigned int a, b;
+	int ret;
+
+	if (!cg.ready)
+		return not_ready(err, errlen);
+	if (cg.v1) {
+		snprintf(err, errlen, "the cgroup v1 throttle limits each group alone: no "
+			 "domain group limit");
+		return -EOPNOTSUPP;
+	}
+	ret = make_dom_dir(domid, err, errlen);
+	if (ret)
+		return ret;
+	dom_dir(dir, sizeof(dir), domid);
+	pathf(path, sizeof(path), "%s/io.max", dir);
+	if (l)
+		cg_whole_disk(&maj, &min);
+	/* Any other device's line is from an earlier setting: lift it. */
+	if (!read_file(path, cur, sizeof(cur)))
+		for (p = strtok_r(cur, "\n", &save); p; p = strtok_r(NULL, "\n", &save)) {
+			if (sscanf(p, "%u:%u", &a, &b) != 2 || (l && a == maj && b == min))
+				continue;
+			cg_iomax_line(a, b, &none, line, sizeof(line));
+			ret = write_file(path, line, err, errlen);
+			if (ret)
+				return ret;
+		}
+	if (!l)
+		return 0;
+	if (cg_iomax_line(maj, min, l, line, sizeof(line))) {
+		snprintf(err, errlen, "io.max line for %u:%u too long", maj, min);
+		return -ENOSPC;
+	}
+	return write_file(path, line, err, errlen);
 }
 
 /* --- ring threads ---------------------------------------------------------- */
@@ -758,7 +849,7 @@ static void scope_keys(struct sbuf *s, const struct blkqos_limits *l, const char
 }
 
 int cg_unsupported_keys(const struct blkqos_limits *l, const struct blkqos_limits *dom,
-			unsigned int dom_nr_vbds, char *buf, size_t len)
+			unsigned int dom_nr_vbds, bool dom_group, char *buf, size_t len)
 {
 	struct sbuf s = { buf, len, 0, 0 };
 	struct blkqos_limits eff;
@@ -773,10 +864,11 @@ int cg_unsupported_keys(const struct blkqos_limits *l, const struct blkqos_limit
 	else if (l->discard_mode == BLKQOS_DISCARD_BYTES)
 		add(&s, "discard=bytes");
 	if (dom && any_limit(dom)) {
-		if (dom_nr_vbds == 1)
+		if (dom_nr_vbds == 1 || dom_group)
 			scope_keys(&s, dom, "domain ");
 		else
-			add(&s, "domain limits across %u VBDs", dom_nr_vbds);
+			add(&s, "domain limits across %u VBDs (need cgroup v2 and one backing device)",
+			    dom_nr_vbds);
 	}
 	/* Total limits: enforced, but per direction. */
 	cg_merge_domain(l, dom, dom_nr_vbds, &eff);
@@ -784,5 +876,13 @@ int cg_unsupported_keys(const struct blkqos_limits *l, const struct blkqos_limit
 		add(&s, "iops=%llu applies per direction", (unsigned long long)eff.iops.rate);
 	if (eff.bps.rate)
 		add(&s, "bps=%llu applies per direction", (unsigned long long)eff.bps.rate);
+	if (dom && dom_nr_vbds > 1 && dom_group) {
+		if (dom->iops.rate)
+			add(&s, "domain iops=%llu applies per direction",
+			    (unsigned long long)dom->iops.rate);
+		if (dom->bps.rate)
+			add(&s, "domain bps=%llu applies per direction",
+			    (unsigned long long)dom->bps.rate);
+	}
 	return s.items;
 }

@@ -3,11 +3,15 @@
  * Stock-kernel mode: limits through the block throttle of the cgroup the
  * VBD's ring threads run in, for hosts whose xen-blkback has no BPF hook.
  *
- * Each VBD gets a group <root>/blkqos.slice/vbd-<domid>-<devid> holding its
- * ring kthreads (`<domid>.<dev>-<ring>`); its limits go to io.max on the
- * backing device (cgroup v2). When the io controller is bound to a cgroup v1
+ * Each VBD gets a group <root>/blkqos.slice/dom-<domid>/vbd-<domid>-<devid>
+ * holding its ring kthreads (`<domid>.<dev>-<ring>`); its limits go to
+ * io.max on the backing device (cgroup v2). The domain's group above them
+ * takes the domain's limits when all its VBDs are on one device (v2 throttles
+ * a subtree as a whole). When the io controller is bound to a cgroup v1
  * blkio hierarchy instead (hybrid hosts), the same groups are made there and
- * the limits go to blkio.throttle.{read,write}_{iops,bps}_device.
+ * the limits go to blkio.throttle.{read,write}_{iops,bps}_device; v1
+ * throttles each group alone, so there a domain limit only holds for a
+ * domain of one VBD (folded into the VBD's).
  *
  * The block throttle has one rate per direction and device, nothing else:
  * cg_unsupported_keys() names what it cannot honour, so the loader reports
@@ -20,6 +24,7 @@
 #ifndef BLKQOS_CGROUP_H
 #define BLKQOS_CGROUP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 #include "blkqos.h"
@@ -90,6 +95,16 @@ int cg_vbd_apply(unsigned int domid, unsigned int devid, unsigned int maj, unsig
 		 const struct blkqos_limits *l, const pid_t *pids, size_t npids,
 		 char *err, size_t errlen);
 
+/* A partition's disk (the throttle takes whole disks only); unchanged otherwise. */
+void cg_whole_disk(unsigned int *maj, unsigned int *min);
+
+/*
+ * The domain's limits on its group for the device maj:min (cgroup v2 only:
+ * -EOPNOTSUPP on v1), lifting any other device's; l NULL lifts them all.
+ */
+int cg_dom_apply(unsigned int domid, unsigned int maj, unsigned int min,
+		 const struct blkqos_limits *l, char *err, size_t errlen);
+
 /* The VBD's group directory (whether it exists or not). */
 void cg_vbd_path(unsigned int domid, unsigned int devid, char *buf, size_t len);
 
@@ -98,8 +113,8 @@ int cg_vbd_move(unsigned int domid, unsigned int devid, const pid_t *pids, size_
 		char *err, size_t errlen);
 
 /*
- * Move what is left in the VBD's group back to the root group and remove it.
- * -ENOENT if there is no such group.
+ * Move what is left in the VBD's group back to the root group and remove it,
+ * and the domain's group with its last VBD. -ENOENT if there is no such group.
  */
 int cg_vbd_remove(unsigned int domid, unsigned int devid, char *err, size_t errlen);
 
@@ -118,12 +133,14 @@ int cg_find_ring_threads(unsigned int domid, const char *devname, pid_t *pids, s
 
 /*
  * What the block throttle cannot honour in l (and dom, may be NULL, over
- * dom_nr_vbds VBDs), comma-separated in buf, e.g.
+ * dom_nr_vbds VBDs; dom_group: the domain's group enforces dom, see
+ * cg_dom_apply), comma-separated in buf, e.g.
  * "iops-burst=2000, read-bps-peak=50M, iops-size=4096, flush=exempt,
- *  domain limits across 2 VBDs, iops=500 applies per direction".
+ *  domain limits across 2 VBDs (need cgroup v2 and one backing device),
+ *  iops=500 applies per direction".
  * Returns the number of items (0: everything is enforced as configured).
  */
 int cg_unsupported_keys(const struct blkqos_limits *l, const struct blkqos_limits *dom,
-			unsigned int dom_nr_vbds, char *buf, size_t len);
+			unsigned int dom_nr_vbds, bool dom_group, char *buf, size_t len);
 
 #endif

@@ -17,7 +17,7 @@ enum {
 	EXIT_OK = 0,
 	EXIT_FAIL = 1,		/* runtime failure */
 	EXIT_USAGE = 2,		/* bad command line */
-	EXIT_ENV = 3,		/* the host lacks something: BPF, bpffs, the patched module */
+	EXIT_ENV = 3,		/* the host lacks something: BPF, bpffs, blkback, the hook */
 	EXIT_NOT_LOADED = 4,	/* nothing pinned: blkqos run has not been started */
 };
 

@@ -44,16 +44,18 @@ static const char usage_main[] =
 "\n"
 "Options: -v  libbpf and xenstore detail on stderr;  -h  this help.\n"
 "'blkqos COMMAND --help' explains a command.\n"
-"Exit codes: 0 ok, 1 failure, 2 usage, 3 host lacks BPF/bpffs/the patched\n"
-"xen-blkback, 4 nothing loaded (run 'blkqos run' first).\n";
+"Exit codes: 0 ok, 1 failure, 2 usage, 3 host lacks something (BPF, bpffs,\n"
+"xen-blkback, a cgroup block throttle for stock mode, the hook for --mode bpf),\n"
+"4 nothing loaded (run 'blkqos run' first).\n";
 
 static const char usage_run[] =
 "Usage: blkqos run [--mode auto|bpf|stock] [--no-attach] [--rules FILE]\n"
 "                  [--backend-domid N] [--once]\n"
 "\n"
 "Loads the BPF programs (or reuses what is pinned in " BLKQOS_PIN_DIR "/),\n"
-"attaches them to the patched xen-blkback, syncs every VBD's limits from\n"
-"xenstore into the maps and then follows xenstore watches (no polling).\n"
+"attaches them to the patched xen-blkback (or, on a stock one, sets up stock\n"
+"mode, below), syncs every VBD's limits from xenstore into the maps and then\n"
+"follows xenstore watches (no polling).\n"
 "SIGTERM/SIGINT stop it; the limits stay in force (pinned). Run it again to\n"
 "resume: bucket levels and counters carry on.\n"
 "\n"

@@ -17,14 +17,26 @@
 #define MAX_RINGS	64
 #define XENBUS_CONNECTED 4
 
-/* After Connected, look for the ring threads again after these delays. */
-static const unsigned int retry_delay_ms[] = { 10, 20, 50, 100, 200, 500, 1000, 2000, 5000 };
-#define NR_RETRIES (sizeof(retry_delay_ms) / sizeof(retry_delay_ms[0]))
+/*
+ * After Connected, look for the ring threads again: soon, then every 50 ms
+ * for 10 s. They run unthrottled until found, so the interval bounds that
+ * time; a scan of /proc costs about a millisecond.
+ */
+#define RETRY_EVERY_MS	50
+#define NR_RETRIES	(3 + 10000 / RETRY_EVERY_MS)
+
+static unsigned int retry_delay_ms(unsigned int tries)
+{
+	static const unsigned int first[3] = { 5, 10, 20 };
+
+	return tries < 3 ? first[tries] : RETRY_EVERY_MS;
+}
 
 struct stock_vbd {
 	struct stock_vbd *next;
 	unsigned int domid, devid;
 	__u64 cgid;			/* group's cgroup id once made; 0 before */
+	unsigned int disk;		/* backing whole disk (kernel dev_t); 0 unknown */
 	int nthreads;			/* ring threads moved in, as last found */
 	unsigned int tries;		/* retries done while threads are missing */
 	__u64 retry_at;			/* CLOCK_MONOTONIC ns; 0: none pending */
@@ -130,7 +142,7 @@ static void set_retry(struct stock *st, struct stock_vbd *e, bool want)
 	if (want && e->tries < NR_RETRIES) {
 		if (!e->retry_at)
 			st->pending++;
-		e->retry_at = blkqos_mono_ns() + retry_delay_ms[e->tries++] * 1000000ULL;
+		e->retry_at = blkqos_mono_ns() + retry_delay_ms(e->tries++) * 1000000ULL;
 		return;
 	}
 	if (e->retry_at)
@@ -148,17 +160,62 @@ static int ring_threads(struct stock *st, unsigned int domid, const char *dir, p
 	const char *name;
 	int found;
 
-	/* blkback names them after the backend's dev key, without /dev/ */
+	unsigned long most = read_ulong(st, dir, "multi-queue-max-queues", 1);
+
+	/* The guest's number of rings, capped by what blkback offered: it only
+	 * tells how long to look. */
 	*expected = fe ? read_ulong(st, fe, "multi-queue-num-queues", 1) : 1;
-	if (*expected < 1 || *expected > MAX_RINGS)
-		*expected = 1;	/* the guest's number only tells how long to look */
+	if (*expected < 1 || *expected > most || *expected > MAX_RINGS)
+		*expected = 1;
 	free(fe);
+	/* blkback names them after the backend's dev key, without /dev/ */
 	if (!dev)
 		return 0;
 	name = strncmp(dev, "/dev/", 5) ? dev : dev + 5;
 	found = cg_find_ring_threads_in("/proc", domid, name, !st->any_task, pids, n);
 	free(dev);
 	return found < 0 ? 0 : found;
+}
+
+/*
+ * Are all nr VBDs of the domain known, on one disk? Then (cgroup v2) the
+ * domain's group enforces the domain's limits: *disk says which.
+ */
+static bool dom_on_one_disk(struct stock *st, unsigned int domid, unsigned int nr,
+			    unsigned int *disk)
+{
+	unsigned int seen = 0;
+	struct stock_vbd *e;
+	int b;
+
+	*disk = 0;
+	if (cg_is_v1() || nr < 2)
+		return false;
+	for (b = 0; b < NR_BUCKETS; b++)
+		for (e = st->bucket[b]; e; e = e->next) {
+			if (e->domid != domid)
+				continue;
+			if (!e->disk || (*disk && e->disk != *disk))
+				return false;
+			*disk = e->disk;
+			seen++;
+		}
+	return seen == nr;
+}
+
+/* The domain group's limits: the domain's, or none. */
+static void dom_apply(unsigned int domid, const struct blkqos_limits *dom,
+		      bool one_disk, unsigned int disk)
+{
+	char err[512];
+	int ret;
+
+	if (cg_is_v1())
+		return;
+	ret = cg_dom_apply(domid, disk >> 20, disk & 0xfffff, one_disk ? dom : NULL, err,
+			   sizeof(err));
+	if (ret)
+		log_err("domain %u: %s (the last setting stays)", domid, err);
 }
 
 void stock_vbd(struct stock *st, unsigned int domid, unsigned int devid)
@@ -170,7 +227,8 @@ void stock_vbd(struct stock *st, unsigned int domid, unsigned int devid)
 	struct blkqos_dom dom;
 	struct blkqos_vbd v;
 	unsigned long expected = 1, state;
-	unsigned int maj, min, nr;
+	unsigned int maj, min, nr, dmaj, dmin, disk;
+	bool one_disk;
 	pid_t pids[MAX_RINGS];
 	int npids = 0;
 	char *physdev;
@@ -202,8 +260,13 @@ void stock_vbd(struct stock *st, unsigned int domid, unsigned int devid)
 	}
 	free(physdev);
 	e->physdev_bad[0] = '\0';
+	dmaj = maj;
+	dmin = min;
+	cg_whole_disk(&dmaj, &dmin);
+	e->disk = blkqos_kdev(dmaj, dmin);
+	one_disk = dom_on_one_disk(st, domid, nr, &disk);
 
-	if (cg_unsupported_keys(&v.limits, &v.dom_limits, nr, why, sizeof(why)) > 0) {
+	if (cg_unsupported_keys(&v.limits, &v.dom_limits, nr, one_disk, why, sizeof(why)) > 0) {
 		if (strcmp(why, e->unsupported))
 			log_warn("vbd %u/%u: not enforced in stock mode: %s", domid, devid, why);
 	} else if (e->unsupported[0]) {
@@ -221,6 +284,7 @@ void stock_vbd(struct stock *st, unsigned int domid, unsigned int devid)
 		log_err("vbd %u/%u: %s (the last setting stays)", domid, devid, err);
 		return;
 	}
+	dom_apply(domid, &v.dom_limits, one_disk, disk);
 	if (npids != e->nthreads && npids)
 		log_info("vbd %u/%u: %d ring thread%s in its group", domid, devid, npids,
 			 npids == 1 ? "" : "s");
@@ -242,16 +306,25 @@ void stock_vbd(struct stock *st, unsigned int domid, unsigned int devid)
 			 strerror(errno));
 }
 
-void stock_domain(struct stock *st, unsigned int domid)
+/* The devids of the domain's known VBDs (at most max). */
+static unsigned int domain_devids(struct stock *st, unsigned int domid, unsigned int *devids,
+				  unsigned int max)
 {
-	unsigned int devids[256], n = 0, i;
+	unsigned int n = 0;
 	struct stock_vbd *e;
 	int b;
 
 	for (b = 0; b < NR_BUCKETS; b++)
 		for (e = st->bucket[b]; e; e = e->next)
-			if (e->domid == domid && n < 256)
+			if (e->domid == domid && n < max)
 				devids[n++] = e->devid;
+	return n;
+}
+
+void stock_domain(struct stock *st, unsigned int domid)
+{
+	unsigned int devids[256], n = domain_devids(st, domid, devids, 256), i;
+
 	for (i = 0; i < n; i++)
 		stock_vbd(st, domid, devids[i]);
 }
@@ -286,27 +359,18 @@ void stock_vbd_gone(struct stock *st, unsigned int domid, unsigned int devid)
 
 void stock_domain_gone(struct stock *st, unsigned int domid)
 {
-	unsigned int devids[256], n = 0, i, d, dev;
-	char prefix[32];
-	size_t pl;
+	unsigned int devids[256], n = domain_devids(st, domid, devids, 256), i, d, dev;
+	char path[PATH_MAX];
 	struct dirent *de;
 	DIR *dir;
-	int b;
-	struct stock_vbd *e;
 
-	for (b = 0; b < NR_BUCKETS; b++)
-		for (e = st->bucket[b]; e; e = e->next)
-			if (e->domid == domid && n < 256)
-				devids[n++] = e->devid;
 	for (i = 0; i < n; i++)
 		stock_vbd_gone(st, domid, devids[i]);
 	/* Groups left by an earlier run that never saw this domain. */
-	snprintf(prefix, sizeof(prefix), "vbd-%u-", domid);
-	pl = strlen(prefix);
-	dir = opendir(cg_slice_path());
+	snprintf(path, sizeof(path), "%s/dom-%u", cg_slice_path(), domid);
+	dir = opendir(path);
 	while (dir && (de = readdir(dir)))
-		if (!strncmp(de->d_name, prefix, pl) &&
-		    sscanf(de->d_name, "vbd-%u-%u", &d, &dev) == 2 && d == domid)
+		if (sscanf(de->d_name, "vbd-%u-%u", &d, &dev) == 2 && d == domid)
 			forget_group(st, domid, dev, 0);
 	if (dir)
 		closedir(dir);

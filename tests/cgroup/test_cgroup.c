@@ -169,11 +169,11 @@ static void test_unsupported(void)
 	char buf[512];
 	int n;
 
-	n = cg_unsupported_keys(&l, NULL, 0, buf, sizeof(buf));
+	n = cg_unsupported_keys(&l, NULL, 0, false, buf, sizeof(buf));
 	check(n == 0 && !*buf, "unsupported: nothing for no limits (%d \"%s\")", n, buf);
 	l.read_iops = lim(300);
 	l.write_bps = lim(10000000);
-	n = cg_unsupported_keys(&l, &dom, 3, buf, sizeof(buf));
+	n = cg_unsupported_keys(&l, &dom, 3, false, buf, sizeof(buf));
 	check(n == 0 && !*buf, "unsupported: nothing for per-direction rates, default bursts (%d \"%s\")",
 	      n, buf);
 
@@ -184,19 +184,23 @@ static void test_unsupported(void)
 	l.flush_mode = BLKQOS_FLUSH_EXEMPT;
 	l.discard_mode = BLKQOS_DISCARD_BYTES;
 	dom.iops = lim(800);
-	n = cg_unsupported_keys(&l, &dom, 2, buf, sizeof(buf));
+	n = cg_unsupported_keys(&l, &dom, 2, false, buf, sizeof(buf));
 	check(n == 7 && !strcmp(buf, "read-iops-burst=2000, write-bps-peak=50000000, iops-size=4096, "
-				 "flush=exempt, discard=bytes, domain limits across 2 VBDs, "
-				 "iops=500 applies per direction"),
+				 "flush=exempt, discard=bytes, domain limits across 2 VBDs (need "
+				 "cgroup v2 and one backing device), iops=500 applies per direction"),
 	      "unsupported: %d items: %s", n, buf);
+	n = cg_unsupported_keys(&l, &dom, 2, true, buf, sizeof(buf));
+	check(n == 7 && !strstr(buf, "across") && strstr(buf, "domain iops=800 applies per direction"),
+	      "unsupported: a domain group on one device enforces the domain's rate, per "
+	      "direction (%d): %s", n, buf);
 
 	dom.iops.peak = 1000;
-	n = cg_unsupported_keys(&l, &dom, 1, buf, sizeof(buf));
+	n = cg_unsupported_keys(&l, &dom, 1, false, buf, sizeof(buf));
 	check(n == 7 && strstr(buf, "domain iops-peak=1000") && strstr(buf, "iops=500 applies") &&
 	      !strstr(buf, "across"),
 	      "unsupported: a one-VBD domain's peak is named, its rate folded: %s", buf);
 
-	n = cg_unsupported_keys(&l, &dom, 1, buf, 16);
+	n = cg_unsupported_keys(&l, &dom, 1, false, buf, 16);
 	check(n == 7 && strlen(buf) == 15, "unsupported: a short buffer is cut, items still counted");
 }
 
@@ -508,14 +512,14 @@ static int real_tests(int rate_check)
 	l.read_bps = lim(1 << 20);
 	ret = cg_vbd_apply(7, 51792, maj, min, &l, &child, 1, err, sizeof(err));
 	check(!ret, "apply write-iops=50 read-bps=1M to vbd 7/51792%s%s", ret ? ": " : "", ret ? err : "");
-	snprintf(dir, sizeof(dir), "%s/vbd-7-51792", cg_slice_path());
+	snprintf(dir, sizeof(dir), "%s/dom-7/vbd-7-51792", cg_slice_path());
 	read_limits(dir, maj, min, got, sizeof(got));
 	check(!strcmp(got, "riops=max wiops=50 rbps=1048576 wbps=max"), "limits read back: %s", got);
 	snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
 	snprintf(pidstr, sizeof(pidstr), "%d", (int)child);
 	check(file_has_line(path, pidstr), "pid %s is in %s", pidstr, path);
 	cgroup_of(child, cgpath, sizeof(cgpath));
-	snprintf(want, sizeof(want), "/%s/vbd-7-51792", SLICE);
+	snprintf(want, sizeof(want), "/%s/dom-7/vbd-7-51792", SLICE);
 	check(!strcmp(cgpath, want), "/proc/%s/cgroup says %s", pidstr, cgpath);
 
 	memset(&l, 0, sizeof(l));
@@ -537,9 +541,36 @@ static int real_tests(int rate_check)
 	ret = cg_vbd_remove(7, 51792, err, sizeof(err));
 	check(!ret, "remove vbd 7/51792%s%s", ret ? ": " : "", ret ? err : "");
 	check(access(dir, F_OK) && errno == ENOENT, "its group is gone");
+	snprintf(path, sizeof(path), "%s/dom-7", cg_slice_path());
+	check(access(path, F_OK) && errno == ENOENT, "the domain's group went with its last VBD");
 	cgroup_of(child, cgpath, sizeof(cgpath));
 	check(!strcmp(cgpath, "/"), "the thread is back in the root group (%s)", cgpath);
 	check(cg_vbd_remove(7, 51792, err, sizeof(err)) == -ENOENT, "removing it again: %s", err);
+
+	/* A domain of two VBDs on one disk: the domain's group holds its limit. */
+	memset(&l, 0, sizeof(l));
+	check(!cg_vbd_apply(8, 51712, maj, min, &l, NULL, 0, err, sizeof(err)) &&
+	      !cg_vbd_apply(8, 51728, maj, min, &l, NULL, 0, err, sizeof(err)),
+	      "two VBD groups of domain 8");
+	l.read_iops = lim(70);
+	ret = cg_dom_apply(8, maj, min, &l, err, sizeof(err));
+	snprintf(path, sizeof(path), "%s/dom-8", cg_slice_path());
+	if (cg_is_v1()) {
+		check(ret == -EOPNOTSUPP && strstr(err, "v1"),
+		      "v1: no domain group limit, said so: %s", err);
+	} else {
+		read_limits(path, maj, min, got, sizeof(got));
+		check(!ret && !strcmp(got, "riops=70 wiops=max rbps=max wbps=max"),
+		      "v2: the domain's group holds read-iops=70: %s", ret ? err : got);
+		ret = cg_dom_apply(8, maj, min, NULL, err, sizeof(err));
+		read_limits(path, maj, min, got, sizeof(got));
+		check(!ret && !strcmp(got, "riops=max wiops=max rbps=max wbps=max"),
+		      "v2: lifted: %s", ret ? err : got);
+	}
+	check(!cg_vbd_remove(8, 51712, err, sizeof(err)) && !access(path, F_OK),
+	      "the domain's group stays while a VBD is left");
+	check(!cg_vbd_remove(8, 51728, err, sizeof(err)) && access(path, F_OK),
+	      "... and goes with the last");
 	kill(child, SIGKILL);
 	waitpid(child, NULL, 0);
 	child = -1;

@@ -43,6 +43,17 @@ check_rc() { # NAME EXPECTED_RC CMD...
 	else notok "$name" "exit $exp" "exit $rc ($(echo "$out" | head -2 | tr '\n' ' '))"; fi
 }
 
+# The pin directory is global: one test or bench run at a time (others wait).
+# A loader elsewhere using the pinned maps: leave it alone (a loader whose maps
+# are no longer pinned does not get in the way).
+take_loader_lock() {
+	exec 9>/run/lock/blkqos-loader-tests.lock
+	flock -w 120 9 || { echo "SKIP: another loader test holds /run/lock/blkqos-loader-tests.lock"; exit 77; }
+	if pgrep -x blkqos >/dev/null && [ -e "$PIN" ]; then
+		echo "SKIP: a blkqos process is running; this test unloads $PIN"; exit 77
+	fi
+}
+
 # ---- the test xenstored -----------------------------------------------------
 start_xenstored() {
 	SOCK=$work/socket
@@ -92,5 +103,14 @@ start_loader() {
 		if [ $i -ge 500 ] || ! kill -0 "$LPID" 2>/dev/null; then return 1; fi
 		sleep 0.02
 	done
+}
+stop_loader() { # [SIGNAL]
+	[ -n "$LPID" ] || return 0
+	kill -"${1:-TERM}" "$LPID" 2>/dev/null
+	local i=0
+	while kill -0 "$LPID" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.02; i=$((i + 1)); done
+	kill -KILL "$LPID" 2>/dev/null
+	wait "$LWRAP" 2>/dev/null
+	LPID="" LWRAP=""
 }
 alive() { if [ -n "$LPID" ] && kill -0 "$LPID" 2>/dev/null; then echo yes; else echo no; fi; }

@@ -31,29 +31,13 @@ done
 [ "$(id -u)" = 0 ] || { echo "SKIP: needs root (BPF)"; exit 77; }
 [ -x "$BLKQOS" ] || { echo "not ok - ./blkqos is built (run make)"; echo "0 passed, 1 failed"; exit 1; }
 [ -x "$HELPER" ] || { echo "not ok - $HELPER is built (make $HELPER)"; echo "0 passed, 1 failed"; exit 1; }
-# The pin directory is global: one test or bench run at a time (others wait).
-exec 9>/run/lock/blkqos-loader-tests.lock
-flock -w 120 9 || { echo "SKIP: another loader test holds /run/lock/blkqos-loader-tests.lock"; exit 77; }
-# A loader elsewhere using the pinned maps: leave it alone (a loader whose maps
-# are no longer pinned does not get in the way).
-if pgrep -x blkqos >/dev/null && [ -e $PIN ]; then
-	echo "SKIP: a blkqos process is running; this test unloads $PIN"; exit 77
-fi
+take_loader_lock
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/loader-tests.XXXXXX") || exit 1
 LOG=$work/loader.log
 SPID="" LPID="" LWRAP="" WPID=""
 : >"$LOG"
 
-stop_loader() { # [SIGNAL]
-	[ -n "$LPID" ] || return 0
-	kill -"${1:-TERM}" "$LPID" 2>/dev/null
-	local i=0
-	while kill -0 "$LPID" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.02; i=$((i + 1)); done
-	kill -KILL "$LPID" 2>/dev/null
-	wait "$LWRAP" 2>/dev/null
-	LPID="" LWRAP=""
-}
 cleanup() {
 	trap - EXIT INT TERM
 	stop_loader
