@@ -31,7 +31,8 @@
 #   LOADER_OPTS  options before "run" (e.g. -v: debug lines in the log)
 #   SHOW_LOADER_LOG=1  print every loader log line at done (hook loader-all)
 #   STOCK_IOMAX  lines "DEV KEY=VALUE...": in stock mode the VBD's ring
-#           threads must be in its group blkqos.slice/vbd-<domid>-<devid>
+#           threads must be in its group
+#           blkqos.slice/dom-<domid>/vbd-<domid>-<devid>
 #           and its io.max line for the backing device must hold each
 #           KEY=VALUE (io.max's own keys: riops wiops rbps wbps)
 #   STOCK_UNENFORCED  lines "DEV WORD...": in stock mode the loader must
@@ -188,6 +189,10 @@ dev_devid() {	# DEV
 	awk -v d="$1" '$1 == d { print $2; found = 1; exit } END { exit !found }' /run/devids 2>/dev/null
 }
 
+vbd_group() {	# DEV -> its cgroup directory
+	echo "$(cg_mount)/$SLICE/dom-$E2E_DOMID/vbd-$E2E_DOMID-$(dev_devid "$1")"
+}
+
 dev_majmin() {	# DEV -> MAJ:MIN (decimal) of its loop device
 	local kv
 	for kv in $E2E_DISK_DEVS; do
@@ -207,7 +212,7 @@ ring_pids() {	# DEV -> pids of its ring threads <domid>.<dev>-<ring>
 # The io.max line of DEV's group for its backing device ("" if none).
 iomax_line() {	# DEV
 	local g mm
-	g=$(cg_mount)/$SLICE/vbd-$E2E_DOMID-$(dev_devid "$1")
+	g=$(vbd_group "$1")
 	mm=$(dev_majmin "$1")
 	grep "^$mm " "$g/io.max" 2>/dev/null
 }
@@ -230,7 +235,7 @@ iomax_has() {	# DEV KEY=VALUE...
 # is within 100 ms of T0_US.
 iomax_watch() {	# DEV "KEY=VALUE..." OUT
 	local dev=$1 kvs=$2 out=$3 f mm
-	f=$(cg_mount)/$SLICE/vbd-$E2E_DOMID-$(dev_devid "$dev")/io.max
+	f=$(vbd_group "$dev")/io.max
 	mm=$(dev_majmin "$dev")
 	rm -f "$out"
 	[ -p /run/sleep.fifo ] || mkfifo /run/sleep.fifo
@@ -269,7 +274,7 @@ stock_group_check() {	# DEV KEY=VALUE...
 	shift
 	want="$*"
 	devid=$(dev_devid "$dev")
-	grp=$(cg_mount)/$SLICE/vbd-$E2E_DOMID-$devid
+	grp=$(vbd_group "$dev")
 	for _ in $(seq 600); do	# the guest connects its disks after boot
 		pids=$(ring_pids "$dev")
 		[ -n "$pids" ] && break
@@ -417,11 +422,11 @@ done)
 		done <<< "$STOCK_IOMAX"
 		stock_unenforced_check
 		for _ in $(seq 50); do
-			ls -d "$cgm/$SLICE/vbd-$E2E_DOMID-"* > /dev/null 2>&1 || break
+			[ -e "$cgm/$SLICE/dom-$E2E_DOMID" ] || break
 			sleep 0.1
 		done
-		check stock-groups-removed '! ls -d "$cgm/$SLICE/vbd-$E2E_DOMID-"* > /dev/null 2>&1' \
-			"groups of the gone guest left: $(ls -d "$cgm/$SLICE/vbd-$E2E_DOMID-"* 2>/dev/null | tr '\n' ' ')"
+		check stock-groups-removed '[ -n "$cgm" ] && [ ! -e "$cgm/$SLICE/dom-$E2E_DOMID" ]' \
+			"the gone guest's group $SLICE/dom-$E2E_DOMID: $( [ -e "$cgm/$SLICE/dom-$E2E_DOMID" ] && echo "still there: $(ls "$cgm/$SLICE/dom-$E2E_DOMID" | grep '^vbd-' | tr '\n' ' ')" || echo removed)"
 	else
 		check bpf-no-cgroup '[ -z "$cgm" ] || [ ! -e "$cgm/$SLICE" ]' \
 			"bpf mode makes no cgroup (cgroup2 at ${cgm:-none})"
@@ -446,7 +451,7 @@ done)
 	if [ "$E2E_MODE" = stock ]; then
 		cgm=$(cg_mount)
 		check stock-unload-clean '[ -n "$cgm" ] && [ ! -e "$cgm/$SLICE" ]' \
-			"after blkqos unload: ${cgm:-no cgroup2 mount}/$SLICE $( [ -e "$cgm/$SLICE" ] && echo "is still there: $(ls "$cgm/$SLICE" | grep '^vbd-' | tr '\n' ' ')" || echo gone)"
+			"after blkqos unload: ${cgm:-no cgroup2 mount}/$SLICE $( [ -e "$cgm/$SLICE" ] && echo "is still there: $(ls "$cgm/$SLICE" | grep '^dom-' | tr '\n' ' ')" || echo gone)"
 	fi
 	cat /run/blkqos-run*.log | grep -E 'warning|error' | head -5 | while read -r l; do say "loader-log $l"; done
 	[ -n "${SHOW_LOADER_LOG:-}" ] && cat /run/blkqos-run*.log | while read -r l; do say "loader-all $l"; done
