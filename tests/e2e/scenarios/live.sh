@@ -11,7 +11,7 @@ LIMITS='
 xvda iops=30 iops-burst=60
 '
 WORKLOAD='
-loadgen --name live --dev /dev/xvda --rw randread --bs 4k --qd 16 --seconds 26
+loadgen --name live --dev /dev/xvda --rw randread --bs 4k --qd 16 --seconds 30
 '
 LIVE='
 wait_loadgen live
@@ -60,6 +60,6 @@ xvda iops-burst=60
 EXPECT='
 live-before window_iops live 1000 live1 30
 live-after-set window_iops live cross:live1:30:90+1000 live2 90
-live-after-write window_iops live cross:live2:90:60+1000 26000 60
+live-after-write window_iops live cross:live2:90:60+1000 30000 60
 live-no-refill max_sample live live1 cross:live1:30:90+2000 14
 '
