@@ -203,17 +203,23 @@ static __always_inline __u32 bio_kind(__u32 opf, __u32 size)
 SEC("?tp_btf/block_bio_queue")
 int BPF_PROG(blkqos_stock_account, struct bio *bio)
 {
-	__u64 cgid = BPF_CORE_READ(bio, bi_blkg, blkcg, css.cgroup, kn, id);
+	/*
+	 * Direct (BTF-typed, CO-RE relocated) loads, not BPF_CORE_READ's helper
+	 * calls: this runs for every bio of the host. A NULL on the way reads
+	 * as 0 (a faulting load is caught) and matches no group.
+	 */
+	struct blkcg_gq *blkg = bio->bi_blkg;
+	__u64 cgid = blkg ? blkg->blkcg->css.cgroup->kn->id : 0;
 	const struct blkqos_stock_group *g = bpf_map_lookup_elem(&stock_groups, &cgid);
 	struct task_struct *task;
 	struct blkqos_kind_stats *ks;
 	struct blkqos_stats *st;
 	__u32 kind, size, slot;
 
-	if (!g || BPF_CORE_READ(bio, bi_bdev, bd_dev) != g->dev)
+	if (!g || bio->bi_bdev->bd_dev != g->dev)
 		return 0;
-	size = BPF_CORE_READ(bio, bi_iter.bi_size);
-	kind = bio_kind(BPF_CORE_READ(bio, bi_opf), size);
+	size = bio->bi_iter.bi_size;
+	kind = bio_kind(bio->bi_opf, size);
 	if (kind >= BLKQOS_NR_KINDS)
 		return 0;
 	slot = g->slot;

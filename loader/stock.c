@@ -37,6 +37,8 @@ struct stock_vbd {
 	unsigned int domid, devid;
 	__u64 cgid;			/* group's cgroup id once made; 0 before */
 	unsigned int disk;		/* backing whole disk (kernel dev_t); 0 unknown */
+	unsigned int maj, min;		/* physical-device as last read (disk != 0) */
+	unsigned long state;		/* backend state as last read */
 	int nthreads;			/* ring threads moved in, as last found */
 	unsigned int tries;		/* retries done while threads are missing */
 	__u64 retry_at;			/* CLOCK_MONOTONIC ns; 0: none pending */
@@ -218,7 +220,42 @@ static void dom_apply(unsigned int domid, const struct blkqos_limits *dom,
 		log_err("domain %u: %s (the last setting stays)", domid, err);
 }
 
-void stock_vbd(struct stock *st, unsigned int domid, unsigned int devid)
+/* The backend's physical-device and state into e; false if there is no usable device. */
+static bool read_backend(struct stock *st, struct stock_vbd *e, const char *dir)
+{
+	char *physdev = read_key(st, dir, "physical-device");
+	unsigned int maj, min;
+	char why[256];
+
+	e->disk = 0;
+	e->state = read_ulong(st, dir, "state", 0);
+	if (!physdev) {
+		log_debug("%s: no physical-device yet: no group", dir);
+		return false;
+	}
+	if (cg_parse_physdev(physdev, &maj, &min, why, sizeof(why))) {
+		if (strncmp(e->physdev_bad, physdev, sizeof(e->physdev_bad) - 1))
+			log_warn("%s/physical-device: \"%s\": %s; this VBD is not limited in stock "
+				 "mode", dir, physdev, why);
+		snprintf(e->physdev_bad, sizeof(e->physdev_bad), "%s", physdev);
+		free(physdev);
+		return false;
+	}
+	free(physdev);
+	e->physdev_bad[0] = '\0';
+	e->maj = maj;
+	e->min = min;
+	cg_whole_disk(&maj, &min);
+	e->disk = blkqos_kdev(maj, min);
+	return true;
+}
+
+/*
+ * Bring the VBD's group in line. backend: its xenstore state or device
+ * changed, so read them again and look for ring threads; otherwise (limits
+ * changed) what was read last time serves, and only the limits are written.
+ */
+static void vbd_sync(struct stock *st, unsigned int domid, unsigned int devid, bool backend)
 {
 	struct stock_vbd **p = entry_slot(st, domid, devid), *e = *p;
 	char dir[256], err[512], why[512];
@@ -226,12 +263,11 @@ void stock_vbd(struct stock *st, unsigned int domid, unsigned int devid)
 	struct blkqos_stock_group g;
 	struct blkqos_dom dom;
 	struct blkqos_vbd v;
-	unsigned long expected = 1, state;
-	unsigned int maj, min, nr, dmaj, dmin, disk;
+	unsigned long expected = 1;
+	unsigned int nr, disk;
 	bool one_disk;
 	pid_t pids[MAX_RINGS];
 	int npids = 0;
-	char *physdev;
 
 	if (blkqos_maps_vbd_get(st->maps, domid, devid, &v))
 		return;
@@ -245,25 +281,9 @@ void stock_vbd(struct stock *st, unsigned int domid, unsigned int devid)
 		*p = e;
 	}
 	snprintf(dir, sizeof(dir), "%s/%u/%u", st->vbd_root, domid, devid);
-	physdev = read_key(st, dir, "physical-device");
-	if (!physdev) {
-		log_debug("%s: no physical-device yet: no group", dir);
+	backend = backend || !e->disk;
+	if (backend && !read_backend(st, e, dir))
 		return;
-	}
-	if (cg_parse_physdev(physdev, &maj, &min, why, sizeof(why))) {
-		if (strncmp(e->physdev_bad, physdev, sizeof(e->physdev_bad) - 1))
-			log_warn("%s/physical-device: \"%s\": %s; this VBD is not limited in stock "
-				 "mode", dir, physdev, why);
-		snprintf(e->physdev_bad, sizeof(e->physdev_bad), "%s", physdev);
-		free(physdev);
-		return;
-	}
-	free(physdev);
-	e->physdev_bad[0] = '\0';
-	dmaj = maj;
-	dmin = min;
-	cg_whole_disk(&dmaj, &dmin);
-	e->disk = blkqos_kdev(dmaj, dmin);
 	one_disk = dom_on_one_disk(st, domid, nr, &disk);
 
 	if (cg_unsupported_keys(&v.limits, &v.dom_limits, nr, one_disk, why, sizeof(why)) > 0) {
@@ -274,36 +294,47 @@ void stock_vbd(struct stock *st, unsigned int domid, unsigned int devid)
 	}
 	snprintf(e->unsupported, sizeof(e->unsupported), "%s", why);
 
-	state = read_ulong(st, dir, "state", 0);
-	if (state == XENBUS_CONNECTED)
+	if (backend && e->state == XENBUS_CONNECTED)
 		npids = ring_threads(st, domid, dir, pids, MAX_RINGS, &expected);
 	if (npids > MAX_RINGS)
 		npids = MAX_RINGS;
 	cg_merge_domain(&v.limits, &v.dom_limits, nr, &eff);
-	if (cg_vbd_apply(domid, devid, maj, min, &eff, pids, npids, err, sizeof(err))) {
+	if (cg_vbd_apply(domid, devid, e->maj, e->min, &eff, pids, npids, err, sizeof(err))) {
 		log_err("vbd %u/%u: %s (the last setting stays)", domid, devid, err);
 		return;
 	}
 	dom_apply(domid, &v.dom_limits, one_disk, disk);
-	if (npids != e->nthreads && npids)
-		log_info("vbd %u/%u: %d ring thread%s in its group", domid, devid, npids,
-			 npids == 1 ? "" : "s");
-	e->nthreads = npids;
-	if (state == XENBUS_CONNECTED && (unsigned long)npids < expected) {
-		set_retry(st, e, true);
-		if (!e->retry_at)
-			log_warn("vbd %u/%u: Connected, but %d of %lu ring threads found: the "
-				 "others are not limited", domid, devid, npids, expected);
-	} else {
-		set_retry(st, e, false);
+	if (backend) {
+		if (npids != e->nthreads && npids)
+			log_info("vbd %u/%u: %d ring thread%s in its group", domid, devid, npids,
+				 npids == 1 ? "" : "s");
+		e->nthreads = npids;
+		if (e->state == XENBUS_CONNECTED && (unsigned long)npids < expected) {
+			set_retry(st, e, true);
+			if (!e->retry_at)
+				log_warn("vbd %u/%u: Connected, but %d of %lu ring threads found: "
+					 "the others are not limited", domid, devid, npids, expected);
+		} else {
+			set_retry(st, e, false);
+		}
 	}
 
 	g.slot = v.slot;
-	g.dev = blkqos_kdev(maj, min);
+	g.dev = blkqos_kdev(e->maj, e->min);
 	e->cgid = group_id(domid, devid);
 	if (!e->cgid || bpf_map_update_elem(st->maps->stock_groups_fd, &e->cgid, &g, BPF_ANY))
 		log_warn("vbd %u/%u: cannot register its group for accounting: %s", domid, devid,
 			 strerror(errno));
+}
+
+void stock_vbd(struct stock *st, unsigned int domid, unsigned int devid)
+{
+	vbd_sync(st, domid, devid, false);
+}
+
+void stock_vbd_backend(struct stock *st, unsigned int domid, unsigned int devid)
+{
+	vbd_sync(st, domid, devid, true);
 }
 
 /* The devids of the domain's known VBDs (at most max). */
@@ -409,7 +440,7 @@ void stock_retry(struct stock *st)
 				n++;
 			}
 	for (i = 0; i < n; i++)
-		stock_vbd(st, due[i][0], due[i][1]);
+		stock_vbd_backend(st, due[i][0], due[i][1]);
 }
 
 int stock_remove_all(void)

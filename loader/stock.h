@@ -29,8 +29,10 @@ struct stock *stock_init(struct xs_handle *xs, struct blkqos_maps *maps, const c
 			 bool any_task, char *err, size_t errlen);
 void stock_fini(struct stock *st);
 
-/* A VBD's limits, backend state or physical-device changed. */
+/* A VBD's limits changed (its backend as last read serves: cheap). */
 void stock_vbd(struct stock *st, unsigned int domid, unsigned int devid);
+/* A VBD's backend state or physical-device changed: read them, find its ring threads. */
+void stock_vbd_backend(struct stock *st, unsigned int domid, unsigned int devid);
 /* Every VBD of a domain (its limits or its number of VBDs changed). */
 void stock_domain(struct stock *st, unsigned int domid);
 /* The VBD is gone: remove its group. */

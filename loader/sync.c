@@ -668,7 +668,7 @@ void sync_path(struct sync *s, const char *path)
 		else if (!d && qos_key_slot(c) >= QOS_NR_QOS_SLOTS)
 			sync_vbd_key(s, domid, devid, "", c);
 		else if (s->stock && !d && (!strcmp(c, "state") || !strcmp(c, "physical-device")))
-			stock_vbd(s->stock, domid, devid);	/* ring threads, device */
+			stock_vbd_backend(s->stock, domid, devid);	/* ring threads, device */
 		/* other keys of a known VBD (params...) do not change limits */
 	}
 }
