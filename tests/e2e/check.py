@@ -25,8 +25,9 @@ mode (a comparable case keeps its name in both modes: tests/e2e/table.py
 puts the modes side by side by case name).
 
 T0/T1 are ms, MARK[+ms] where MARK comes from "hook mark MARK t_ms=..", or
-cross:MARK:OLD:NEW[+ms], the first sample from MARK on whose rate is nearer
-NEW than OLD (where a live change shows in the guest).
+cross:MARK:OLD:NEW[+ms], the first sample from MARK on whose rate (over it
+and the next two samples) is nearer NEW than OLD (where a live change shows
+in the guest).
 Every "hook check NAME ok|FAIL" becomes a case too. Prints one line per case:
   E2E [MODE:]SCENARIO/CASE configured=<x> achieved=<y> unit=<u> error_pct=<e> [lat_us=P50/P99/MAX] PASS|FAIL
 and exits 1 if any case failed. lat_us is the guest-measured latency (submit
@@ -76,14 +77,18 @@ def main():
         # cross:MARK:OLD:NEW[+ms]: the first sample at or after MARK (a lower
         # bound of when a change was made: dom0 sees the guest's lines late)
         # whose rate is nearer NEW than OLD, i.e. where the change shows.
+        # The rate is taken over 3 samples (300 ms at the usual interval):
+        # one sample's jitter (7 then 11 at 90/s) must not pass for the change.
         m = re.fullmatch(r'cross:(\w+):(\d+):(\d+)([+-]\d+)?', expr)
         if m:
             start, old, new = marks[m.group(1)], float(m.group(2)), float(m.group(3))
             pts = samples.get(name, [])
             for i, (ts, ops) in enumerate(pts):
-                width = (ts - pts[i - 1][0]) if i else ts
-                rate = ops * 1000.0 / width if width else 0
-                if ts >= start and abs(rate - new) < abs(rate - old):
+                if ts < start or i + 2 >= len(pts):
+                    continue
+                width = pts[i + 2][0] - (pts[i - 1][0] if i else 0)
+                rate = sum(o for _, o in pts[i:i + 3]) * 1000.0 / width if width else 0
+                if abs(rate - new) < abs(rate - old):
                     return ts + int(m.group(4) or 0)
             raise ValueError('no change from %s to %s after %s' % (m.group(2), m.group(3), m.group(1)))
         m = re.fullmatch(r'([A-Za-z_]\w*)?([+-]?\d+)?', expr)
