@@ -818,16 +818,6 @@ static void add(struct sbuf *s, const char *fmt, ...)
 	s->off = n > 0 && (size_t)n < s->len - s->off ? s->off + n : s->len - 1;
 }
 
-static bool any_limit(const struct blkqos_limits *l)
-{
-	int i;
-
-	for (i = 0; i < BLKQOS_NR_LIMITS; i++)
-		if ((&l->iops + i)->rate)
-			return true;
-	return l->iops_size != 0;
-}
-
 static void scope_keys(struct sbuf *s, const struct blkqos_limits *l, const char *pfx)
 {
 	int i;
@@ -863,7 +853,7 @@ int cg_unsupported_keys(const struct blkqos_limits *l, const struct blkqos_limit
 		add(&s, "discard=exempt");
 	else if (l->discard_mode == BLKQOS_DISCARD_BYTES)
 		add(&s, "discard=bytes");
-	if (dom && any_limit(dom)) {
+	if (dom && blkqos_limits_any(dom)) {
 		if (dom_nr_vbds == 1 || dom_group)
 			scope_keys(&s, dom, "domain ");
 		else

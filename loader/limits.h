@@ -12,6 +12,17 @@ static inline struct blkqos_limit *blkqos_limit_at(struct blkqos_limits *l, int 
 	return &l->iops + id;
 }
 
+/* Does the scope limit anything (a rate, or iops-size)? */
+static inline int blkqos_limits_any(const struct blkqos_limits *l)
+{
+	int i;
+
+	for (i = 0; i < BLKQOS_NR_LIMITS; i++)
+		if ((&l->iops + i)->rate)
+			return 1;
+	return l->iops_size != 0;
+}
+
 /* Canonical key names, indexed by enum blkqos_limit_id: "iops", "read-bps", ... */
 extern const char *const blkqos_limit_names[BLKQOS_NR_LIMITS];
 

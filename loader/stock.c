@@ -10,6 +10,7 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include "cgroup.h"
+#include "limits.h"
 #include "log.h"
 #include "stock.h"
 
@@ -358,6 +359,14 @@ void stock_domain(struct stock *st, unsigned int domid)
 
 	for (i = 0; i < n; i++)
 		stock_vbd(st, domid, devids[i]);
+}
+
+void stock_domain_members(struct stock *st, unsigned int domid)
+{
+	struct blkqos_dom dom;
+
+	if (blkqos_maps_dom_get(st->maps, domid, &dom) == 0 && blkqos_limits_any(&dom.limits))
+		stock_domain(st, domid);
 }
 
 static void forget_group(struct stock *st, unsigned int domid, unsigned int devid, __u64 cgid)

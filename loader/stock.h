@@ -33,8 +33,14 @@ void stock_fini(struct stock *st);
 void stock_vbd(struct stock *st, unsigned int domid, unsigned int devid);
 /* A VBD's backend state or physical-device changed: read them, find its ring threads. */
 void stock_vbd_backend(struct stock *st, unsigned int domid, unsigned int devid);
-/* Every VBD of a domain (its limits or its number of VBDs changed). */
+/* Every VBD of a domain (its limits changed). */
 void stock_domain(struct stock *st, unsigned int domid);
+/*
+ * A VBD joined or left the domain: the others' groups change only through
+ * the domain's limits (folded into a lone VBD, or on the domain's group), so
+ * they are rewritten only when the domain has some.
+ */
+void stock_domain_members(struct stock *st, unsigned int domid);
 /* The VBD is gone: remove its group. */
 void stock_vbd_gone(struct stock *st, unsigned int domid, unsigned int devid);
 /* The domain is gone: remove the groups of all its VBDs. */

@@ -415,7 +415,7 @@ static void apply_cached(struct sync *s, unsigned int domid, unsigned int devid,
 	if (s->stock) {
 		stock_vbd(s->stock, domid, devid);
 		if (!known)	/* the domain has one VBD more */
-			stock_domain(s->stock, domid);
+			stock_domain_members(s->stock, domid);
 	}
 }
 
@@ -425,7 +425,7 @@ static void vbd_removed(struct sync *s, unsigned int domid, unsigned int devid)
 	if (!s->stock)
 		return;
 	stock_vbd_gone(s->stock, domid, devid);
-	stock_domain(s->stock, domid);
+	stock_domain_members(s->stock, domid);
 }
 
 /*
