@@ -381,6 +381,19 @@ static int setup_loop(unsigned int *maj, unsigned int *min)
 }
 
 /* The device's limits as the kernel shows them: "riops=.. wiops=.. rbps=.. wbps=..". */
+/* The N of dd's "N+M records out" line in the file, or -1. */
+static long dd_records_out(const char *path)
+{
+	char text[1024] = "", *p;
+	long records;
+
+	if (read_text(path, text, sizeof(text)) || !(p = strstr(text, "records out")))
+		return -1;
+	while (p > text && p[-1] != '\n')
+		p--;
+	return sscanf(p, "%ld+", &records) == 1 ? records : -1;
+}
+
 static void read_limits(const char *dir, unsigned int maj, unsigned int min, char *out, size_t len)
 {
 	static const char *const v1file[4] = {
@@ -578,7 +591,7 @@ static int real_tests(int rate_check)
 	if (rate_check) {
 		char *argv[] = { "timeout", "-s", "INT", "2", "dd", "if=/dev/zero", "", "bs=4096",
 				 "count=100000", "oflag=direct", NULL };
-		char of[80], text[1024] = "", *p = NULL;
+		char of[80];
 		struct timespec t0, t1;
 		long records = -1;
 		double secs;
@@ -601,11 +614,7 @@ static int real_tests(int rate_check)
 		clock_gettime(CLOCK_MONOTONIC, &t1);
 		child = -1;
 		secs = (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
-		if (!read_text(out, text, sizeof(text)) && (p = strstr(text, "records out")))
-			while (p > text && p[-1] != '\n')
-				p--;
-		if (p && sscanf(p, "%ld+", &records) != 1)
-			records = -1;
+		records = dd_records_out(out);
 		unlink(out);
 		check(records >= 80 && records <= 120,
 		      "RATE: dd wrote %ld direct 4 KiB writes in %.2f s at wiops=50 (want 100 +-20%%)",
@@ -623,13 +632,7 @@ static int real_tests(int rate_check)
 		close(go);
 		waitpid(child, NULL, 0);
 		child = -1;
-		records = -1;
-		p = NULL;
-		if (!read_text(out2, text, sizeof(text)) && (p = strstr(text, "records out")))
-			while (p > text && p[-1] != '\n')
-				p--;
-		if (p && sscanf(p, "%ld+", &records) != 1)
-			records = -1;
+		records = dd_records_out(out2);
 		unlink(out2);
 		check(!ret && records > 250, "RATE: unlimited, dd wrote %ld writes in 1 s (want > 250)",
 		      records);
