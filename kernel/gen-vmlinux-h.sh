@@ -16,7 +16,7 @@ set -eu
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 BPFTOOL=${BPFTOOL:-bpftool}
-KVER=${KVER:-6.1.0-56-amd64}
+[ -n "${KVER:-}" ] || eval "$("$HERE/resolve-kernel.sh")"
 
 die() { echo "gen-vmlinux-h: $*" >&2; exit 1; }
 
