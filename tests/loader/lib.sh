@@ -43,6 +43,18 @@ check_rc() { # NAME EXPECTED_RC CMD...
 	else notok "$name" "exit $exp" "exit $rc ($(echo "$out" | head -2 | tr '\n' ' '))"; fi
 }
 
+# require TOOL:PACKAGE...: a missing tool fails the suite, naming the package
+# (tests/deps.sh installs them all; a skip would hide a missing install step).
+require() {
+	local tp
+	for tp in "$@"; do
+		command -v "${tp%%:*}" >/dev/null && continue
+		echo "not ok - ${tp%%:*} is installed: package ${tp#*:} (tests/deps.sh installs it)"
+		echo "0 passed, 1 failed"
+		exit 1
+	done
+}
+
 # The pin directory is global: one test or bench run at a time (others wait).
 # A loader elsewhere using the pinned maps: leave it alone (a loader whose maps
 # are no longer pinned does not get in the way).

@@ -197,6 +197,9 @@ section "simulated domain death (control interface)"
 # /usr/bin/xenstore-control is a wrapper that insists on a hypervisor; use
 # the real binary.
 XC=$(ls /usr/lib/xen-*/bin/xenstore-control 2>/dev/null | head -1)
+[ -n "$XC" ] || fail "xenstore-control is installed" \
+    "expected /usr/lib/xen-<version>/bin/xenstore-control from xen-utils-<version>" \
+    "seen none (tests/deps.sh installs it)"
 xenstore-write /local/domain/6/name g6 /local/domain/7/name g7 /local/domain/8/name g8 >/dev/null 2>&1
 timeout 10 xenstore-watch -n 4 @releaseDomain >"$work/rel.out" 2>&1 &
 WR=$!
