@@ -26,8 +26,8 @@ TOP=$(cd "$E2E_DIR/../.." && pwd)
 B=$TOP/build/e2e
 DEBS=$TOP/build/debs
 ROOT=$B/root
-KVER=6.1.0-56-amd64
-XENVER=4.17
+# the kernel and Xen of the distribution's metapackages (KVER=, XENVER= pin)
+eval "$("$TOP/kernel/resolve-kernel.sh")" || exit 2
 EPOCH=1700000000	# fixed mtime for reproducible cpio archives
 
 PKGS="xen-hypervisor-$XENVER-amd64 linux-image-$KVER xen-utils-$XENVER xen-utils-common
@@ -69,7 +69,7 @@ fetch() {
 	chown _apt "$tmp" 2>/dev/null || chmod 777 "$tmp"
 	if ! (cd "$tmp" && apt-get download -q $missing >&2); then
 		rm -rf "$tmp"
-		die "apt-get download failed (run tests/e2e/deps.sh, which runs apt-get update)"
+		die "apt-get download failed (tests/deps.sh refreshes the apt lists; is the mirror reachable?)"
 	fi
 	mv "$tmp"/*.deb "$DEBS"/
 	rm -rf "$tmp"
@@ -124,6 +124,7 @@ build_loadgen() {
 }
 
 prepare() {
+	log "kernel $KVER ($KVERSION), Xen $XENVER"
 	mkdir -p "$B"
 	fetch
 	extract
@@ -293,6 +294,7 @@ build_dom0() {
 	for x in xl xenstored xenconsoled xen-init-dom0 xenstore-control; do
 		cp "$ROOT/$XB/$x" "$stage/$XB/$x"
 	done
+	ln -s "xen-$XENVER" "$stage/usr/lib/xen"	# dom0-init.sh's PATH
 	cp "$ROOT/usr/bin/xenstore" "$stage/usr/bin/xenstore"
 	for x in chmod exists list ls read rm watch write; do
 		ln -s xenstore "$stage/usr/bin/xenstore-$x"

@@ -1,5 +1,5 @@
 #!/bin/bash
-# make demo: blkqos on an emulated Xen host (Xen 4.17 + Debian 6.1 dom0 with
+# make demo: blkqos on an emulated Xen host (Debian's Xen + Debian dom0 with
 # the patched xen-blkback + a PV guest, all under QEMU). The guest reads its
 # disk unlimited, then limited to 100 IOPS, then the limit is raised live to
 # 200 IOPS; the table at the end puts the guest's measured rates beside the

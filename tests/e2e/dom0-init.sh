@@ -1,5 +1,5 @@
 #!/bin/bash
-# /init of the emulated dom0 (Debian 6.1 kernel under Xen 4.17 in QEMU).
+# /init of the emulated dom0 (a Debian kernel under Debian's Xen in QEMU).
 #
 # Brings up the Xen toolstack, creates the PV guest from /e2e/scenario with
 # its disks on tmpfs-backed loop devices, runs the hook /e2e/hook at each
@@ -21,7 +21,7 @@
 #   done     after the guest is gone (may check E2E_RESULTS)
 # A non-zero exit of boot/created/done fails the run.
 
-export PATH=/usr/lib/xen-4.17/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+export PATH=/usr/lib/xen/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 export HOME=/root
 # applet links (existing files such as bash and flock are kept)
 /bin/busybox --install -s /bin

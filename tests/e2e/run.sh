@@ -1,5 +1,5 @@
 #!/bin/bash
-# tests/e2e/run.sh [SCENARIO] - boot Xen 4.17 + a Debian 6.1 dom0 under QEMU
+# tests/e2e/run.sh [SCENARIO] - boot Debian's Xen + a Debian dom0 under QEMU
 # (software emulation), run a PV guest whose disks go through xen-blkback,
 # and print the guest's machine-readable results.
 #
@@ -18,7 +18,8 @@
 #   E2E_QEMU_ACCEL=...      QEMU -accel value (default tcg,thread=single: one host
 #                           thread for both vCPUs; 5-10x the I/O rate of MTTCG here)
 #   E2E_QEMU_CPU=...        QEMU -cpu value (default max,-smap; plain max crashes dom0)
-#   E2E_LOCK=0              do not wait for other e2e runs (build/e2e/.run.lock)
+#   E2E_LOCK=0              do not wait for other e2e runs (E2E_LOCK_FILE,
+#                           default /run/lock/blkqos-e2e.lock)
 # Exit: 0 pass, 1 fail (guest/hook/verdict), 2 harness error, 124 timeout.
 # Outputs: $E2E_OUT/serial.log (full serial console), $E2E_OUT/results.txt
 # (the "@E2E" lines without the prefix), dom0.cpio, guest.cpio.
@@ -63,13 +64,14 @@ trap cleanup EXIT
 trap 'echo "e2e: interrupted"; exit 130' INT TERM
 
 say "scenario $sname ($scen)"
-# one emulated run at a time on this machine: parallel runs share 2 cores (and
-# the build cache), which would ruin both runs' timings
+# one emulated run at a time on this machine, whichever checkout or chroot it
+# comes from: parallel runs share 2 cores, which would ruin both runs' timings
+LOCK=${E2E_LOCK_FILE:-/run/lock/blkqos-e2e.lock}
 if [ "${E2E_LOCK:-1}" = 1 ]; then
-	mkdir -p "$B"
-	exec 9>"$B/.run.lock"
+	mkdir -p "$(dirname "$LOCK")"
+	exec 9>"$LOCK"
 	if ! flock -n 9; then
-		say "waiting for another e2e run to finish (lock $B/.run.lock)"
+		say "waiting for another e2e run to finish (lock $LOCK)"
 		flock 9
 		say "got the lock; times below count from here"
 		T0=$(date +%s.%N)
