@@ -72,7 +72,7 @@ for want in "FUNC 'xen_blkif_bpf_admit'" "FUNC '$KFUNC'" \
 	    "TYPEDEF 'btf_trace_xen_blkif_dispatch'" \
 	    "STRUCT 'trace_event_raw_xen_blkif_dispatch'" \
 	    "STRUCT 'xen_blkif_ring'" "STRUCT 'xen_blkif'" \
-	    "'defer_until' type_id="; do
+	    "'defer_until' type_id=" "'parked' type_id=" "'parked_at' type_id="; do
 	if grep -q "$want" "$btf"; then ok "BTF has $want"; else bad "BTF lacks $want"; fi
 done
 
