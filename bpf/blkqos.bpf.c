@@ -19,7 +19,10 @@
  *   not need to know the size (blkback learns an indirect request's size only
  *   while dispatching it). A refused request is told to wait until every
  *   governing bucket is back at zero: the exact, ceiling-rounded time, capped
- *   at BLKQOS_WAIT_MAX_NS per sleep.
+ *   at BLKQOS_WAIT_MAX_NS per offer. blkback parks it for that long and
+ *   offers it again (kernel/: the ring keeps flowing meanwhile, and blkback,
+ *   not the policy, keeps the protocol's ordering); it counts as deferred
+ *   once, at dispatch, with the time it was parked.
  *
  * Units
  *   A level is in nano-tokens (tokens * 1e9) and time in ns, so refilling at
@@ -53,6 +56,10 @@
  *     of the same VBD or domain may each admit a request on the same tokens;
  *     the overshoot is bounded by the requests in flight and is paid back as
  *     debt by the next requests.
+ *   - Requests parked on one shared bucket (a domain's, or a VBD's over its
+ *     rings) are told the same zero point and race for it when offered
+ *     again: who goes first is left to the ring threads' wake-up order, not
+ *     to the order they began waiting in.
  *   - A charge landing between another CPU's refill and its clamp, or a
  *     refill crossing a full-bucket charge (which re-credits the void time
  *     since the previous last_ns), can be absorbed by tokens above the size
@@ -63,9 +70,11 @@
  *
  * Programs
  *   blkqos_admit_fentry / blkqos_admit_fmod_ret: admission on the patched
- *   blkback's xen_blkif_bpf_admit(); fentry asks for the deferral through the
- *   bpf_xen_blkif_defer() kfunc, fmod_ret returns it in microseconds.
- *   blkqos_dispatch: charging from the xen_blkif_dispatch tracepoint.
+ *   blkback's xen_blkif_bpf_admit(), called for each offer of a request;
+ *   fentry asks for the deferral through the bpf_xen_blkif_defer() kfunc,
+ *   fmod_ret returns it in microseconds.
+ *   blkqos_dispatch: charging from the xen_blkif_dispatch tracepoint, which
+ *   also says how long the request was parked.
  *   blkqos_test: a SEC("syscall") entry running the same code on a synthetic
  *   clock, for the tests and the benchmark.
  *   blkqos_stock_account: stock mode only (below).
@@ -167,13 +176,14 @@ int BPF_PROG(blkqos_admit_fmod_ret, struct xen_blkif_ring *ring,
 
 SEC("?tp_btf/xen_blkif_dispatch")
 int BPF_PROG(blkqos_dispatch, struct xen_blkif_ring *ring, unsigned short domid,
-	     unsigned int handle, unsigned int operation, __u64 nr_sectors)
+	     unsigned int handle, unsigned int operation, __u64 nr_sectors, __u64 parked_ns)
 {
 	struct blkqos_vbd_key key = { .domid = domid, .devid = handle & 0xffff };
 	__u32 kind = blkif_op_kind(operation);
 
 	if (kind != NOT_LIMITED)
-		blkqos_charge(&key, kind, nr_sectors * SECTOR_SIZE, bpf_ktime_get_ns());
+		blkqos_charge(&key, kind, nr_sectors * SECTOR_SIZE, parked_ns,
+			      bpf_ktime_get_ns());
 	return 0;
 }
 
@@ -253,7 +263,7 @@ static long bench_one(__u64 i, void *data)
 
 	b->now += b->step;
 	if (!blkqos_admit(&b->key, b->kind, b->now)) {
-		blkqos_charge(&b->key, b->kind, b->bytes, b->now);
+		blkqos_charge(&b->key, b->kind, b->bytes, 0, b->now);
 		b->admitted++;
 	}
 	return 0;
@@ -278,7 +288,7 @@ int blkqos_test(struct blkqos_test_ctx *ctx)
 		verdict = wait == 0;
 		break;
 	case BLKQOS_TEST_CHARGE:
-		blkqos_charge(&key, kind, ctx->bytes, ctx->now_ns);
+		blkqos_charge(&key, kind, ctx->bytes, ctx->parked_ns, ctx->now_ns);
 		break;
 	case BLKQOS_TEST_BENCH:
 		b.key = key;

@@ -267,7 +267,6 @@ static __always_inline __u64 blkqos_admit(const struct blkqos_vbd_key *key, __u3
 {
 	const struct blkqos_vbd *v = bpf_map_lookup_elem(&vbds, key);
 	const struct blkqos_buckets *bk;
-	struct blkqos_stats *st;
 	__u32 governing, slot;
 	__u64 wait = 0, w;
 
@@ -285,22 +284,16 @@ static __always_inline __u64 blkqos_admit(const struct blkqos_vbd_key *key, __u3
 		if (w > wait)
 			wait = w;
 	}
-	if (!wait)
-		return 0;
-	if (wait > BLKQOS_WAIT_MAX_NS)
-		wait = BLKQOS_WAIT_MAX_NS;
-	slot = v->slot;
-	st = bpf_map_lookup_elem(&vbd_stats, &slot);
-	if (st) {
-		st->deferrals++;
-		st->deferred_ns += wait;
-	}
-	return wait;
+	return wait > BLKQOS_WAIT_MAX_NS ? BLKQOS_WAIT_MAX_NS : wait;
 }
 
-/* Charge a dispatched request's exact cost and count it. */
+/*
+ * Charge a dispatched request's exact cost and count it; parked_ns is how
+ * long blkback kept it parked (0: never), so a request counts as deferred
+ * once, with its whole wait, however many offers it took.
+ */
 static __always_inline void blkqos_charge(const struct blkqos_vbd_key *key, __u32 kind,
-					  __u64 bytes, __u64 now)
+					  __u64 bytes, __u64 parked_ns, __u64 now)
 {
 	const struct blkqos_vbd *v = bpf_map_lookup_elem(&vbds, key);
 	struct blkqos_kind_stats *ks;
@@ -325,6 +318,10 @@ static __always_inline void blkqos_charge(const struct blkqos_vbd_key *key, __u3
 		ks = &st->read + kind;
 		ks->ops++;
 		ks->bytes += bytes;
+		if (parked_ns) {
+			st->deferrals++;
+			st->deferred_ns += parked_ns;
+		}
 	}
 }
 

@@ -171,8 +171,8 @@ struct blkqos_stats {
 	struct blkqos_kind_stats write;
 	struct blkqos_kind_stats flush;
 	struct blkqos_kind_stats discard;
-	__u64 deferrals;	/* admission refusals (stock mode: bios the throttle held) */
-	__u64 deferred_ns;	/* sum of the waits handed back with them (bpf mode only) */
+	__u64 deferrals;	/* requests parked (stock mode: bios the throttle held) */
+	__u64 deferred_ns;	/* the time they spent parked (bpf mode only) */
 };
 
 /*
@@ -213,6 +213,7 @@ struct blkqos_test_ctx {
 	__u64 now_ns;		/* synthetic clock */
 	__u64 loops;		/* BENCH: iterations */
 	__u64 step_ns;		/* BENCH: clock advance per iteration */
+	__u64 parked_ns;	/* CHARGE: time the request was parked */
 	/* out */
 	__s64 verdict;		/* ADMIT: 1 admitted, 0 deferred; <0 error */
 	__u64 wait_ns;		/* ADMIT: wait until every bucket is back at zero */

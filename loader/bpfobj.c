@@ -46,6 +46,24 @@ const char *blkqos_mode_name(enum blkqos_mode mode)
 	}
 }
 
+static bool btf_struct_has_member(const struct btf *btf, const char *name,
+				   const char *member)
+{
+	int id = btf__find_by_name_kind(btf, name, BTF_KIND_STRUCT);
+	const struct btf_member *m;
+	const struct btf_type *t;
+	int i;
+
+	if (id <= 0)
+		return false;
+	t = btf__type_by_id(btf, id);
+	m = btf_members(t);
+	for (i = 0; i < btf_vlen(t); i++, m++)
+		if (strcmp(btf__name_by_offset(btf, m->name_off), member) == 0)
+			return true;
+	return false;
+}
+
 void blkqos_probe_blkback(struct blkqos_probe *p)
 {
 	struct btf *vmlinux, *mod;
@@ -64,6 +82,7 @@ void blkqos_probe_blkback(struct blkqos_probe *p)
 		p->kfunc = btf__find_by_name_kind(mod, "bpf_xen_blkif_defer", BTF_KIND_FUNC) > 0;
 		p->tracepoint = btf__find_by_name_kind(mod, "btf_trace_xen_blkif_dispatch",
 						       BTF_KIND_TYPEDEF) > 0;
+		p->parking = btf_struct_has_member(mod, "xen_blkif_ring", "parked");
 		btf__free(mod);
 	}
 	btf__free(vmlinux);
@@ -82,12 +101,16 @@ const char *blkqos_probe_problem(const struct blkqos_probe *p)
 		return "xen_blkback is the stock module: it lacks the xen_blkif_bpf_admit hook and "
 		       "the xen_blkif_dispatch tracepoint; install the patched module "
 		       "(make -C kernel && make -C kernel install, or DKMS: see kernel/README.md)";
+	if (!p->parking)
+		return "xen_blkback has an older BPF hook whose deferrals stall the whole ring "
+		       "(no parking); rebuild and reload it from this tree (make -C kernel, "
+		       "see kernel/README.md)";
 	return NULL;
 }
 
 bool blkqos_probe_has_hook(const struct blkqos_probe *p)
 {
-	return p->module_loaded && p->module_btf && p->hook && p->tracepoint;
+	return p->module_loaded && p->module_btf && p->hook && p->tracepoint && p->parking;
 }
 
 int blkqos_ensure_bpffs(void)

@@ -32,6 +32,7 @@ struct blkqos_probe {
 	bool hook;		/* func xen_blkif_bpf_admit */
 	bool kfunc;		/* func bpf_xen_blkif_defer */
 	bool tracepoint;	/* btf_trace_xen_blkif_dispatch */
+	bool parking;		/* xen_blkif_ring::parked: deferrals park, not stall */
 };
 
 void blkqos_probe_blkback(struct blkqos_probe *p);

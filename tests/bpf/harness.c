@@ -85,9 +85,15 @@ long long run_admit(struct blkqos_bpf *skel, __u32 domid, __u32 devid, __u32 kin
 int run_charge(struct blkqos_bpf *skel, __u32 domid, __u32 devid, __u32 kind, __u64 bytes,
 	       __u64 now)
 {
+	return run_charge_parked(skel, domid, devid, kind, bytes, 0, now);
+}
+
+int run_charge_parked(struct blkqos_bpf *skel, __u32 domid, __u32 devid, __u32 kind,
+		      __u64 bytes, __u64 parked_ns, __u64 now)
+{
 	struct blkqos_test_ctx ctx = {
 		.op = BLKQOS_TEST_CHARGE, .domid = domid, .devid = devid, .kind = kind,
-		.bytes = bytes, .now_ns = now,
+		.bytes = bytes, .now_ns = now, .parked_ns = parked_ns,
 	};
 
 	return run_ctx(skel, &ctx) ? -1 : 0;

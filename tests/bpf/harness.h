@@ -37,6 +37,9 @@ long long run_admit(struct blkqos_bpf *skel, __u32 domid, __u32 devid, __u32 kin
 /* Charge one dispatched request; returns 0 or -1. */
 int run_charge(struct blkqos_bpf *skel, __u32 domid, __u32 devid, __u32 kind, __u64 bytes,
 	       __u64 now);
+/* A charge at dispatch of a request blkback kept parked for parked_ns. */
+int run_charge_parked(struct blkqos_bpf *skel, __u32 domid, __u32 devid, __u32 kind,
+		      __u64 bytes, __u64 parked_ns, __u64 now);
 /* Run the syscall entry with a full context; returns the run's error or 0. */
 int run_ctx(struct blkqos_bpf *skel, struct blkqos_test_ctx *ctx);
 

@@ -179,13 +179,7 @@ __u64 ref_admit(struct ref_model *m, __u32 domid, __u32 devid, __u32 kind, __u64
 	a = scope_wait(find(m->vbd, domid, devid, false), kind, fm, dm, now);
 	b = scope_wait(find(m->dom, domid, 0, false), kind, fm, dm, now);
 	wait = a > b ? a : b;
-	if (wait > BLKQOS_WAIT_MAX_NS)
-		wait = BLKQOS_WAIT_MAX_NS;
-	if (wait) {
-		stats_of(m, domid, devid)->deferrals++;
-		stats_of(m, domid, devid)->deferred_ns += wait;
-	}
-	return wait;
+	return wait > BLKQOS_WAIT_MAX_NS ? BLKQOS_WAIT_MAX_NS : wait;
 }
 
 static void scope_pay(struct ref_scope *s, __u32 kind, __u64 bytes, __u32 fm, __u32 dm, __u64 now)

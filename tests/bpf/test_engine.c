@@ -285,22 +285,23 @@ static void test_stats(void)
 	set_vbd_limits(skel, 9, 1, &l);
 	io(9, 1, R, 4096, T0);
 	io(9, 1, W, 8192, T0);
-	io(9, 1, R, 4096, T0);			/* deferred 1 s */
-	io(9, 1, R, 4096, T0 + SEC_NS);
+	io(9, 1, R, 4096, T0);			/* deferred 1 s: parked, not counted */
+	run_charge_parked(skel, 9, 1, R, 4096, SEC_NS + 7, T0 + SEC_NS);
 	run_charge(skel, 9, 1, F, 0, T0 + SEC_NS);
 	run_charge(skel, 9, 1, D, 1 << 20, T0 + SEC_NS);
-	io(9, 1, R, 4096, T0 + SEC_NS);		/* 3 ops of debt: 3 s, capped at 1 s */
+	io(9, 1, R, 4096, T0 + SEC_NS);		/* 3 ops of debt: refused, not counted */
+	run_charge_parked(skel, 9, 1, R, 4096, 3 * SEC_NS, T0 + 4 * SEC_NS);
 	add_vbd(skel, 9, 2);
 	io(9, 2, R, 512, T0);			/* unlimited VBD: counted too */
 	ASSERT_EQ(get_vbd_stats(skel, 9, 1, &s), 0, "stats entry exists");
-	ASSERT_EQ(s.read.ops, 2, "read ops");
-	ASSERT_EQ(s.read.bytes, 8192, "read bytes");
+	ASSERT_EQ(s.read.ops, 3, "read ops");
+	ASSERT_EQ(s.read.bytes, 12288, "read bytes");
 	ASSERT_EQ(s.write.ops, 1, "write ops");
 	ASSERT_EQ(s.write.bytes, 8192, "write bytes");
 	ASSERT_EQ(s.flush.ops, 1, "flush ops");
 	ASSERT_EQ(s.discard.bytes, 1 << 20, "discard bytes (its extent)");
-	ASSERT_EQ(s.deferrals, 2, "deferrals");
-	ASSERT_EQ(s.deferred_ns, 2 * SEC_NS, "deferred ns (1 s + 3 s capped at 1 s)");
+	ASSERT_EQ(s.deferrals, 2, "deferrals: each parked request once, at dispatch");
+	ASSERT_EQ(s.deferred_ns, 4 * SEC_NS + 7, "deferred ns: the time each was parked");
 	ASSERT_EQ(get_vbd_stats(skel, 9, 2, &s), 0, "unlimited VBD has stats");
 	ASSERT_EQ(s.read.ops, 1, "unlimited VBD read ops");
 	/* A huge debt waits at most BLKQOS_WAIT_MAX_NS per deferral. */
