@@ -53,6 +53,12 @@ check "bad --bs rejected (exit 2)" [ $? = 2 ]
 "$LG" --dev "$W/nonexistent" > /dev/null 2>&1
 check "missing device: exit 1" [ $? = 1 ]
 
+# --rate and --sync are accepted and the writes still land (their pacing and
+# FUA are measured end to end, not here: no wall-clock checks on the host)
+out=$("$LG" --name t-rate --dev "$IMG" --rw randwrite --qd 1 --rate 1000 --sync --seconds 0.2)
+check "--rate --sync: exit 0, writes, errors=0" \
+	[ $? = 0 -a "$(field writes <<< "$out")" -gt 0 -a "$(field errors <<< "$out")" = 0 ]
+check "--rate -1 is refused" [ "$("$LG" --dev "$IMG" --rate -1 >/dev/null 2>&1; echo $?)" = 2 ]
 rm -rf "$W"
 echo "loadgen-test: $pass passed, $fail failed"
 [ $fail = 0 ]

@@ -54,6 +54,8 @@ struct opts {
 	int interval_ms;	/* 0 = no samples */
 	uint64_t seed;
 	int quiet_samples;
+	double rate;		/* --rate: submissions per second at most; 0 = as fast as qd allows */
+	int sync;		/* --sync: O_DSYNC, so every write is a FUA write */
 };
 
 /* ---------- small helpers ---------- */
@@ -264,6 +266,8 @@ struct slot {
 
 struct run {
 	struct opts *o;
+	uint64_t rate_t0;	/* --rate: when the first request went */
+	uint64_t submitted;	/* --rate: requests submitted since */
 	int fd;
 	aio_context_t ctx;
 	struct slot *slots;
@@ -325,11 +329,33 @@ static void prep_workload(struct run *r, struct slot *s)
 	prep(r, s, is_read, block);
 }
 
+/* --rate: sleep until the next request's turn on a fixed schedule. */
+static void pace(struct run *r)
+{
+	uint64_t due, t = now_ns();
+	struct timespec ts;
+
+	if (r->o->rate <= 0)
+		return;
+	if (!r->submitted++) {
+		r->rate_t0 = t;
+		return;
+	}
+	due = r->rate_t0 + (uint64_t)((double)(r->submitted - 1) * 1e9 / r->o->rate);
+	if (due <= t)
+		return;
+	ts.tv_sec = (time_t)(due / 1000000000ull);
+	ts.tv_nsec = (long)(due % 1000000000ull);
+	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
+		;
+}
+
 static void submit(struct run *r, struct slot *s)
 {
 	struct iocb *p = &s->cb;
 	int rc;
 
+	pace(r);
 	s->t_submit = now_ns();
 	do
 		rc = io_submit_(r->ctx, 1, &p);
@@ -461,12 +487,16 @@ static void usage(void)
 		"       [--mix READ_PCT] [--bs 4k] [--qd 1] [--seconds 10] [--ramp 0]\n"
 		"       [--offset 0] [--size BYTES] [--verify] [--verify-phase write|read|both]\n"
 		"       [--interval-ms 100]\n"
-		"       [--no-samples] [--seed N]\n"
+		"       [--no-samples] [--seed N] [--rate OPS_PER_S] [--sync]\n"
 		"  I/O: O_DIRECT + Linux AIO (raw io_submit), --qd requests in flight, one thread.\n"
 		"  --verify: write every block of the region with a checksummed pattern\n"
 		"            (at --qd), read all back and count mismatches; --rw is ignored.\n"
 		"  --verify-phase write|read|both: only write the pattern, or only check it\n"
-		"            (same --seed/--bs/--offset/--size), or both (= --verify).\n");
+		"            (same --seed/--bs/--offset/--size), or both (= --verify).\n"
+		"  --rate: submit at most this many requests per second, on a fixed schedule\n"
+		"            (a guest issuing a rate itself, to compare with a throttled one).\n"
+		"  --sync: open with O_DSYNC too: each write is a FUA write, which blkfront\n"
+		"            sends as a flush or barrier request carrying the data.\n");
 	exit(2);
 }
 
@@ -479,6 +509,7 @@ int main(int argc, char **argv)
 		{ "size", 1, 0, 'z' }, { "verify", 0, 0, 'v' }, { "verify-phase", 1, 0, 'V' },
 		{ "interval-ms", 1, 0, 'i' },
 		{ "no-samples", 0, 0, 'N' }, { "seed", 1, 0, 'S' }, { "help", 0, 0, 'h' },
+		{ "rate", 1, 0, 'P' }, { "sync", 0, 0, 'Y' },
 		{ 0, 0, 0, 0 }
 	};
 	struct opts o = {
@@ -523,18 +554,21 @@ int main(int argc, char **argv)
 		case 'i': o.interval_ms = atoi(optarg); break;
 		case 'N': o.quiet_samples = 1; break;
 		case 'S': o.seed = strtoull(optarg, NULL, 0); break;
+		case 'P': o.rate = atof(optarg); break;
+		case 'Y': o.sync = 1; break;
 		default: usage();
 		}
 	}
 	if (!o.dev || o.bs < 512 || o.bs % 512 || o.qd < 1 || o.qd > 256 ||
-	    o.seconds <= 0 || o.ramp < 0 || o.mix_read_pct < 0 || o.mix_read_pct > 100)
+	    o.seconds <= 0 || o.ramp < 0 || o.mix_read_pct < 0 || o.mix_read_pct > 100 ||
+	    o.rate < 0)
 		usage();
 
 	memset(&r, 0, sizeof(r));
 	r.o = &o;
 	r.rng = o.seed | 1;
 	r.fd = open(o.dev, ((o.rw == RW_READ || o.rw == RW_RANDREAD) && !o.verify) || o.verify == 2 ?
-			   O_RDONLY | O_DIRECT : O_RDWR | O_DIRECT);
+			   O_RDONLY | O_DIRECT : O_RDWR | O_DIRECT | (o.sync ? O_DSYNC : 0));
 	if (r.fd < 0)
 		die(o.dev);
 	if (fstat(r.fd, &st) == 0 && S_ISBLK(st.st_mode)) {
