@@ -11,13 +11,14 @@ module with cgroup io.max). EXPECT lines:
   CASE iops NAME X [TOL%]            LOADGEN iops of NAME
   CASE bps NAME X [TOL%]             LOADGEN bytes/s
   CASE read_iops|write_iops NAME X   reads or writes per second
-  CASE max_read_iops NAME X          reads per second at most X (+TOL)
   CASE sum_iops N1,N2 X              sum of the LOADGEN iops
   CASE window_iops NAME T0 T1 X      ops/s from SAMPLE lines with t_ms in (T0, T1]
   CASE window_ops NAME T0 T1 X       ops in that window
   CASE max_sample NAME T0 T1 X       no single SAMPLE above X ops
   CASE stats_ops DEVID N1,N2         blkqos stats ops of the VBD = the guest's
                                      ops (SAMPLE totals incl. ramp), within TOL
+  CASE verify NAME                   a loadgen --verify run read back every block
+                                     it wrote: mismatches=0, errors=0
 
 A CASE may be restricted to some modes: "stock:CASE" or "bpf,stock:CASE";
 it is skipped in the others. A CASE without a prefix is checked in every
@@ -129,11 +130,11 @@ def main():
                 continue
         case, metric = '%s/%s' % (tag, name), p[1]
         try:
-            if metric in ('iops', 'bps', 'read_iops', 'write_iops', 'max_read_iops'):
+            if metric in ('iops', 'bps', 'read_iops', 'write_iops'):
                 name, want = p[2], float(p[3])
                 tol = float(p[4]) if len(p) > 4 else 5.0
                 unit = 'bytes/s' if metric == 'bps' else 'ops/s'
-                conf = '<=' + fmt(want) if metric.startswith('max_') else want
+                conf = want
                 d = loadgen.get(name)
                 if d is None:
                     report(case, conf, 0, unit, False, -100.0)
@@ -141,10 +142,9 @@ def main():
                 secs = float(d['seconds'])
                 got = {'iops': float(d['iops']), 'bps': float(d['bps']),
                        'read_iops': int(d['reads']) / secs,
-                       'write_iops': int(d['writes']) / secs,
-                       'max_read_iops': int(d['reads']) / secs}[metric]
+                       'write_iops': int(d['writes']) / secs}[metric]
                 errp = 100.0 * (got - want) / want
-                ok = errp <= tol if metric.startswith('max_') else abs(errp) <= tol
+                ok = abs(errp) <= tol
                 report(case, conf, got, unit, ok and int(d['errors']) == 0, errp, [name])
             elif metric == 'sum_iops':
                 names, want = p[2].split(','), float(p[3])
@@ -188,6 +188,12 @@ def main():
                 # blkback but not completed in a sample: allow the queue depth
                 errp = 100.0 * (seen - guest) / guest if guest else 0
                 report(case, guest, seen, 'ops', abs(seen - guest) <= max(16 * len(names), guest * tol / 100), errp)
+            elif metric == 'verify':
+                d = loadgen.get(p[2], {})
+                bad = int(d.get('mismatches', -1))
+                report(case, 'mismatches=0', 'mismatches=%d' % bad, 'check',
+                       bad == 0 and int(d.get('errors', 1)) == 0 and int(d.get('blocks', 0)) > 0,
+                       None, [p[2]])
             else:
                 report(case, 0, 0, metric + '?', False)
         except (KeyError, ValueError, IndexError) as e:

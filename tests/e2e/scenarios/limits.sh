@@ -34,8 +34,11 @@ EXPECT='
 iops-4k-qd1 iops iops30-qd1 30
 iops-4k-qd16 iops iops30-qd16 30
 bps-64k-write bps bps4M-64k-write 4000000
-rw-split-write write_iops rw-split-write 30
-rw-split-read max_read_iops rw-split-read 60
+bpf:rw-split-write write_iops rw-split-write 30 2
+bpf:rw-split-read read_iops rw-split-read 60 2
+stock:rw-split-write write_iops rw-split-write 30
+stock:rw-split-read read_iops rw-split-read 60
+verify-limited verify verify-limited
 bpf:iops-size-16k iops iops-size-16k 30
 stock:iops-size-16k-plain-iops iops iops-size-16k 120
 stats-xvda stats_ops 51712 iops30-qd1,iops30-qd16
