@@ -11,6 +11,7 @@ interface, guest sockets, transaction semantics, known gaps).
 
 import argparse
 import errno as _errno
+import json
 import os
 import selectors
 import signal
@@ -369,6 +370,27 @@ class Server:
         par.children.append(basename(path))
         self.store.put(parent_of(path), par)
         self.store.put(path, Node(value, par.perms))
+
+    # -- state across a restart (--state) -----------------------------------
+    def save_state(self, path):
+        nodes = {p: [n.value.hex(), perms_to_strings(n.perms), n.children]
+                 for p, n in self.store.nodes.items()}
+        state = {"nodes": nodes, "introduced": sorted(self.introduced),
+                 "targets": self.targets}
+        with open(path + ".tmp", "w") as f:
+            json.dump(state, f)
+        os.rename(path + ".tmp", path)
+
+    def load_state(self, path):
+        with open(path) as f:
+            state = json.load(f)
+        self.store = Store()
+        self.gview = GlobalView(self)
+        for p, (value, perms, children) in state["nodes"].items():
+            self.store.put(p, Node(bytes.fromhex(value),
+                                   parse_perm_strings(perms), children))
+        self.introduced = set(state["introduced"])
+        self.targets = {int(k): v for k, v in state["targets"].items()}
 
     # -- sockets -------------------------------------------------------------
     def listen(self, path, domid):
@@ -1166,6 +1188,11 @@ def main(argv=None):
                     help="start with only / /tool /tool/xenstored")
     ap.add_argument("--introduce", action="append", default=[], type=int,
                     metavar="DOMID", help="domain(s) to mark introduced")
+    ap.add_argument("--state", metavar="FILE",
+                    help="load the tree and introduced domains from FILE if "
+                         "it exists; write them there on SIGTERM/SIGINT/"
+                         "SIGHUP (a restart that keeps the store, as a "
+                         "live update does)")
     ap.add_argument("-v", "--verbose", action="store_true",
                     help="trace requests/replies on stderr")
     opts = ap.parse_args(argv)
@@ -1179,6 +1206,8 @@ def main(argv=None):
     signal.signal(signal.SIGPIPE, signal.SIG_IGN)
 
     srv = Server(bare=opts.bare)
+    if opts.state and os.path.exists(opts.state):
+        srv.load_state(opts.state)
     pid_written = False
     try:
         srv.listen(opts.socket, 0)
@@ -1195,6 +1224,8 @@ def main(argv=None):
         srv.run()
     except Shutdown:
         log("shutting down")
+        if opts.state:
+            srv.save_state(opts.state)
     finally:
         srv.cleanup()
         if pid_written:
