@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/signalfd.h>
 #include <time.h>
 #include <xenstore.h>
@@ -23,6 +25,8 @@
 #include "stats.h"
 #include "stock.h"
 #include "sync.h"
+
+#define BLKQOS_RUN_LOCK	"/run/blkqos.lock"
 
 static const char usage_main[] =
 "Usage: blkqos [-v] COMMAND [ARGS]\n"
@@ -44,9 +48,10 @@ static const char usage_main[] =
 "\n"
 "Options: -v  libbpf and xenstore detail on stderr;  -h  this help.\n"
 "'blkqos COMMAND --help' explains a command.\n"
-"Exit codes: 0 ok, 1 failure, 2 usage, 3 host lacks something (BPF, bpffs,\n"
-"xen-blkback, a cgroup block throttle for stock mode, the hook for --mode bpf),\n"
-"4 nothing loaded (run 'blkqos run' first).\n";
+"Exit codes: 0 ok, 1 failure (run: also another blkqos run is running),\n"
+"2 usage, 3 host lacks something (BPF, bpffs, xen-blkback, a cgroup block\n"
+"throttle for stock mode, the hook for --mode bpf), 4 nothing loaded (run\n"
+"'blkqos run' first).\n";
 
 static const char usage_run[] =
 "Usage: blkqos run [--mode auto|bpf|stock] [--no-attach] [--rules FILE]\n"
@@ -78,7 +83,11 @@ static const char usage_run[] =
 "  --rules FILE       persistent rules by domain name, e.g. 'web01 xvda iops=500';\n"
 "                     written into xenstore whenever a matching VBD appears\n"
 "  --backend-domid N  the domain blkback runs in (default: our own, usually 0)\n"
-"  --once             sync once and exit\n";
+"  --once             sync once and exit\n"
+"\n"
+"One loader per host: it holds " BLKQOS_RUN_LOCK " (flock; released when it\n"
+"exits, however it dies). A second blkqos run exits 1 naming the first one's\n"
+"pid. BLKQOS_LOCK=FILE names another lock file (for tests).\n";
 
 static const char usage_stats[] =
 "Usage: blkqos stats [DOMID[/DEV]] [--json] [--interval S]\n"
@@ -113,6 +122,44 @@ static const char usage_get[] =
 "\n"
 "Shows the limit keys configured in xenstore, per domain and VBD.\n";
 
+
+/*
+ * One loader per host: two would fight over the maps and the qos nodes.
+ * The flock goes with the process, so a lock file left by a loader that was
+ * killed stops nobody. Returns the locked fd, or -1 after saying why.
+ */
+static int take_run_lock(void)
+{
+	const char *path = getenv("BLKQOS_LOCK");
+	char buf[32];
+	ssize_t n;
+	int fd, err;
+
+	if (!path || !*path)
+		path = BLKQOS_RUN_LOCK;
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		log_err("%s: cannot open: %s", path, strerror(errno));
+		return -1;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB)) {
+		err = errno;
+		n = pread(fd, buf, sizeof(buf) - 1, 0);
+		buf[n > 0 ? n : 0] = 0;
+		buf[strcspn(buf, "\n")] = 0;
+		if (err == EWOULDBLOCK)
+			log_err("another blkqos run is running (pid %s, it holds %s): one loader per "
+				"host", *buf ? buf : "unknown", path);
+		else
+			log_err("%s: cannot lock: %s", path, strerror(err));
+		close(fd);
+		return -1;
+	}
+	n = snprintf(buf, sizeof(buf), "%d\n", (int)getpid());
+	if (ftruncate(fd, 0) || pwrite(fd, buf, n, 0) != n)
+		log_warn("%s: cannot write our pid: %s", path, strerror(errno));
+	return fd;
+}
 
 static int xs_or_die(struct xs_handle **xs)
 {
@@ -182,7 +229,7 @@ static int cmd_run(int argc, char **argv)
 	struct sync s;
 	struct pollfd pfd[2];
 	sigset_t mask;
-	int c, ret, sfd = -1;
+	int c, ret, sfd = -1, lock_fd;
 
 	while ((c = getopt_long(argc, argv, "hv", opts, NULL)) != -1) {
 		switch (c) {
@@ -229,9 +276,12 @@ static int cmd_run(int argc, char **argv)
 		log_err("run: unexpected argument \"%s\"", argv[optind]);
 		return EXIT_USAGE;
 	}
+	lock_fd = take_run_lock();
+	if (lock_fd < 0)
+		return EXIT_FAIL;
 	ret = xs_or_die(&xs);
 	if (ret)
-		return ret;
+		goto cleanup_lock;
 	ret = blkqos_load(&l, attach, want);
 	if (ret)
 		goto cleanup_xs;
@@ -327,6 +377,8 @@ cleanup:
 	blkqos_loaded_close(&l);
 cleanup_xs:
 	xs_close(xs);
+cleanup_lock:
+	close(lock_fd);
 	return ret;
 }
 
