@@ -87,7 +87,10 @@ static const char usage_run[] =
 "\n"
 "One loader per host: it holds " BLKQOS_RUN_LOCK " (flock; released when it\n"
 "exits, however it dies). A second blkqos run exits 1 naming the first one's\n"
-"pid. BLKQOS_LOCK=FILE names another lock file (for tests).\n";
+"pid. BLKQOS_LOCK=FILE names another lock file (for tests).\n"
+"If the xenstore connection drops (xenstored restarted), the maps stay as they\n"
+"are, in force; it connects again (tries 100 ms apart, then up to 5 s apart),\n"
+"watches again and resyncs.\n";
 
 static const char usage_stats[] =
 "Usage: blkqos stats [DOMID[/DEV]] [--json] [--interval S]\n"
@@ -208,6 +211,43 @@ static int parse_dev(const char *s, unsigned int *out)
 
 /* ---- run ---------------------------------------------------------------- */
 
+static bool watch_all(struct xs_handle *xs, const char *vbd_root)
+{
+	return xs_watch(xs, vbd_root, "vbd") && xs_watch(xs, "@releaseDomain", "release");
+}
+
+/*
+ * The xenstore connection dropped (xenstored restarted): the maps stay as
+ * they are, in force, while this connects again, waiting 100 ms, 200 ms...
+ * up to 5 s between tries. Returns the new handle with the watches set, or
+ * NULL when SIGTERM/SIGINT (on sfd) asks to stop meanwhile.
+ */
+static struct xs_handle *xs_reconnect(const char *vbd_root, int sfd)
+{
+	unsigned int tries = 0;
+	int delay = 100;
+
+	for (;;) {
+		struct pollfd p = { .fd = sfd, .events = POLLIN };
+		struct xs_handle *xs;
+
+		if (poll(&p, 1, delay) > 0)
+			return NULL;
+		tries++;
+		xs = xs_open(0);
+		if (xs && watch_all(xs, vbd_root)) {
+			log_info("xenstore: reconnected after %u tries; resyncing", tries);
+			return xs;
+		}
+		if (tries == 1 || !(tries % 20))
+			log_warn("xenstore: cannot reconnect yet: %s (try %u; the limits stay in "
+				 "force)", strerror(errno), tries);
+		if (xs)
+			xs_close(xs);
+		delay = delay * 2 > 5000 ? 5000 : delay * 2;
+	}
+}
+
 static int cmd_run(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -311,7 +351,7 @@ static int cmd_run(int argc, char **argv)
 		goto cleanup;
 	}
 	/* Watches first, so nothing changes unseen between the sync and them. */
-	if (!xs_watch(xs, s.vbd_root, "vbd") || !xs_watch(xs, "@releaseDomain", "release")) {
+	if (!watch_all(xs, s.vbd_root)) {
 		log_err("cannot watch %s: %s", s.vbd_root, strerror(errno));
 		ret = EXIT_FAIL;
 		goto cleanup;
@@ -334,7 +374,13 @@ static int cmd_run(int argc, char **argv)
 		char **ev;
 		unsigned int n;
 
-		if (poll(pfd, 2, stock_retry_ms(s.stock)) < 0) {
+		int wait_ms = stock_retry_ms(s.stock);
+
+		/* libxenstore does not wake the watch fd when the connection
+		 * drops: look at least once a second (a local check) */
+		if (wait_ms < 0 || wait_ms > 1000)
+			wait_ms = 1000;
+		if (poll(pfd, 2, wait_ms) < 0) {
 			if (errno == EINTR)
 				continue;
 			log_err("poll: %s", strerror(errno));
@@ -362,10 +408,27 @@ static int cmd_run(int argc, char **argv)
 			free(ev);
 		}
 		(void)n;
+		/* EINVAL: libxenstore closed the connection (its reader saw EOF) */
 		if (errno != EAGAIN && errno != 0 && errno != EINTR) {
-			log_err("xenstore connection lost: %s (limits stay in force)", strerror(errno));
-			ret = EXIT_FAIL;
-			break;
+			log_warn("xenstore connection lost: %s; the maps stay as they are, "
+				 "reconnecting", errno == EINVAL ? "closed by xenstored" :
+				 strerror(errno));
+			xs_close(xs);
+			s.xs = NULL;
+			stock_set_xs(s.stock, NULL);
+			xs = xs_reconnect(s.vbd_root, sfd);
+			if (!xs) {
+				log_info("stopping; limits stay in force (blkqos unload removes them)");
+				ret = 0;
+				break;
+			}
+			s.xs = xs;
+			stock_set_xs(s.stock, xs);
+			pfd[0].fd = xs_fileno(xs);
+			seen_initial = false;
+			sync_all(&s);
+			log_info("resynced: %lu VBDs and domains, %lu problems so far", s.syncs,
+				 s.errors);
 		}
 		errno = 0;
 	}
@@ -376,7 +439,8 @@ cleanup:
 	sync_fini(&s);
 	blkqos_loaded_close(&l);
 cleanup_xs:
-	xs_close(xs);
+	if (xs)		/* NULL if stopped while reconnecting */
+		xs_close(xs);
 cleanup_lock:
 	close(lock_fd);
 	return ret;
