@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/signalfd.h>
 #include <time.h>
 #include <xenstore.h>
@@ -23,6 +25,8 @@
 #include "stats.h"
 #include "stock.h"
 #include "sync.h"
+
+#define BLKQOS_RUN_LOCK	"/run/blkqos.lock"
 
 static const char usage_main[] =
 "Usage: blkqos [-v] COMMAND [ARGS]\n"
@@ -44,9 +48,10 @@ static const char usage_main[] =
 "\n"
 "Options: -v  libbpf and xenstore detail on stderr;  -h  this help.\n"
 "'blkqos COMMAND --help' explains a command.\n"
-"Exit codes: 0 ok, 1 failure, 2 usage, 3 host lacks something (BPF, bpffs,\n"
-"xen-blkback, a cgroup block throttle for stock mode, the hook for --mode bpf),\n"
-"4 nothing loaded (run 'blkqos run' first).\n";
+"Exit codes: 0 ok, 1 failure (run: also another blkqos run is running),\n"
+"2 usage, 3 host lacks something (BPF, bpffs, xen-blkback, a cgroup block\n"
+"throttle for stock mode, the hook for --mode bpf), 4 nothing loaded (run\n"
+"'blkqos run' first).\n";
 
 static const char usage_run[] =
 "Usage: blkqos run [--mode auto|bpf|stock] [--no-attach] [--rules FILE]\n"
@@ -78,7 +83,14 @@ static const char usage_run[] =
 "  --rules FILE       persistent rules by domain name, e.g. 'web01 xvda iops=500';\n"
 "                     written into xenstore whenever a matching VBD appears\n"
 "  --backend-domid N  the domain blkback runs in (default: our own, usually 0)\n"
-"  --once             sync once and exit\n";
+"  --once             sync once and exit\n"
+"\n"
+"One loader per host: it holds " BLKQOS_RUN_LOCK " (flock; released when it\n"
+"exits, however it dies). A second blkqos run exits 1 naming the first one's\n"
+"pid. BLKQOS_LOCK=FILE names another lock file (for tests).\n"
+"If the xenstore connection drops (xenstored restarted), the maps stay as they\n"
+"are, in force; it connects again (tries 100 ms apart, then up to 5 s apart),\n"
+"watches again and resyncs.\n";
 
 static const char usage_stats[] =
 "Usage: blkqos stats [DOMID[/DEV]] [--json] [--interval S]\n"
@@ -113,6 +125,44 @@ static const char usage_get[] =
 "\n"
 "Shows the limit keys configured in xenstore, per domain and VBD.\n";
 
+
+/*
+ * One loader per host: two would fight over the maps and the qos nodes.
+ * The flock goes with the process, so a lock file left by a loader that was
+ * killed stops nobody. Returns the locked fd, or -1 after saying why.
+ */
+static int take_run_lock(void)
+{
+	const char *path = getenv("BLKQOS_LOCK");
+	char buf[32];
+	ssize_t n;
+	int fd, err;
+
+	if (!path || !*path)
+		path = BLKQOS_RUN_LOCK;
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		log_err("%s: cannot open: %s", path, strerror(errno));
+		return -1;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB)) {
+		err = errno;
+		n = pread(fd, buf, sizeof(buf) - 1, 0);
+		buf[n > 0 ? n : 0] = 0;
+		buf[strcspn(buf, "\n")] = 0;
+		if (err == EWOULDBLOCK)
+			log_err("another blkqos run is running (pid %s, it holds %s): one loader per "
+				"host", *buf ? buf : "unknown", path);
+		else
+			log_err("%s: cannot lock: %s", path, strerror(err));
+		close(fd);
+		return -1;
+	}
+	n = snprintf(buf, sizeof(buf), "%d\n", (int)getpid());
+	if (ftruncate(fd, 0) || pwrite(fd, buf, n, 0) != n)
+		log_warn("%s: cannot write our pid: %s", path, strerror(errno));
+	return fd;
+}
 
 static int xs_or_die(struct xs_handle **xs)
 {
@@ -161,6 +211,43 @@ static int parse_dev(const char *s, unsigned int *out)
 
 /* ---- run ---------------------------------------------------------------- */
 
+static bool watch_all(struct xs_handle *xs, const char *vbd_root)
+{
+	return xs_watch(xs, vbd_root, "vbd") && xs_watch(xs, "@releaseDomain", "release");
+}
+
+/*
+ * The xenstore connection dropped (xenstored restarted): the maps stay as
+ * they are, in force, while this connects again, waiting 100 ms, 200 ms...
+ * up to 5 s between tries. Returns the new handle with the watches set, or
+ * NULL when SIGTERM/SIGINT (on sfd) asks to stop meanwhile.
+ */
+static struct xs_handle *xs_reconnect(const char *vbd_root, int sfd)
+{
+	unsigned int tries = 0;
+	int delay = 100;
+
+	for (;;) {
+		struct pollfd p = { .fd = sfd, .events = POLLIN };
+		struct xs_handle *xs;
+
+		if (poll(&p, 1, delay) > 0)
+			return NULL;
+		tries++;
+		xs = xs_open(0);
+		if (xs && watch_all(xs, vbd_root)) {
+			log_info("xenstore: reconnected after %u tries; resyncing", tries);
+			return xs;
+		}
+		if (tries == 1 || !(tries % 20))
+			log_warn("xenstore: cannot reconnect yet: %s (try %u; the limits stay in "
+				 "force)", strerror(errno), tries);
+		if (xs)
+			xs_close(xs);
+		delay = delay * 2 > 5000 ? 5000 : delay * 2;
+	}
+}
+
 static int cmd_run(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -182,7 +269,7 @@ static int cmd_run(int argc, char **argv)
 	struct sync s;
 	struct pollfd pfd[2];
 	sigset_t mask;
-	int c, ret, sfd = -1;
+	int c, ret, sfd = -1, lock_fd;
 
 	while ((c = getopt_long(argc, argv, "hv", opts, NULL)) != -1) {
 		switch (c) {
@@ -229,9 +316,12 @@ static int cmd_run(int argc, char **argv)
 		log_err("run: unexpected argument \"%s\"", argv[optind]);
 		return EXIT_USAGE;
 	}
+	lock_fd = take_run_lock();
+	if (lock_fd < 0)
+		return EXIT_FAIL;
 	ret = xs_or_die(&xs);
 	if (ret)
-		return ret;
+		goto cleanup_lock;
 	ret = blkqos_load(&l, attach, want);
 	if (ret)
 		goto cleanup_xs;
@@ -261,7 +351,7 @@ static int cmd_run(int argc, char **argv)
 		goto cleanup;
 	}
 	/* Watches first, so nothing changes unseen between the sync and them. */
-	if (!xs_watch(xs, s.vbd_root, "vbd") || !xs_watch(xs, "@releaseDomain", "release")) {
+	if (!watch_all(xs, s.vbd_root)) {
 		log_err("cannot watch %s: %s", s.vbd_root, strerror(errno));
 		ret = EXIT_FAIL;
 		goto cleanup;
@@ -284,7 +374,13 @@ static int cmd_run(int argc, char **argv)
 		char **ev;
 		unsigned int n;
 
-		if (poll(pfd, 2, stock_retry_ms(s.stock)) < 0) {
+		int wait_ms = stock_retry_ms(s.stock);
+
+		/* libxenstore does not wake the watch fd when the connection
+		 * drops: look at least once a second (a local check) */
+		if (wait_ms < 0 || wait_ms > 1000)
+			wait_ms = 1000;
+		if (poll(pfd, 2, wait_ms) < 0) {
 			if (errno == EINTR)
 				continue;
 			log_err("poll: %s", strerror(errno));
@@ -312,10 +408,27 @@ static int cmd_run(int argc, char **argv)
 			free(ev);
 		}
 		(void)n;
+		/* EINVAL: libxenstore closed the connection (its reader saw EOF) */
 		if (errno != EAGAIN && errno != 0 && errno != EINTR) {
-			log_err("xenstore connection lost: %s (limits stay in force)", strerror(errno));
-			ret = EXIT_FAIL;
-			break;
+			log_warn("xenstore connection lost: %s; the maps stay as they are, "
+				 "reconnecting", errno == EINVAL ? "closed by xenstored" :
+				 strerror(errno));
+			xs_close(xs);
+			s.xs = NULL;
+			stock_set_xs(s.stock, NULL);
+			xs = xs_reconnect(s.vbd_root, sfd);
+			if (!xs) {
+				log_info("stopping; limits stay in force (blkqos unload removes them)");
+				ret = 0;
+				break;
+			}
+			s.xs = xs;
+			stock_set_xs(s.stock, xs);
+			pfd[0].fd = xs_fileno(xs);
+			seen_initial = false;
+			sync_all(&s);
+			log_info("resynced: %lu VBDs and domains, %lu problems so far", s.syncs,
+				 s.errors);
 		}
 		errno = 0;
 	}
@@ -326,7 +439,10 @@ cleanup:
 	sync_fini(&s);
 	blkqos_loaded_close(&l);
 cleanup_xs:
-	xs_close(xs);
+	if (xs)		/* NULL if stopped while reconnecting */
+		xs_close(xs);
+cleanup_lock:
+	close(lock_fd);
 	return ret;
 }
 

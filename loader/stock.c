@@ -416,6 +416,12 @@ void stock_domain_gone(struct stock *st, unsigned int domid)
 		closedir(dir);
 }
 
+void stock_set_xs(struct stock *st, struct xs_handle *xs)
+{
+	if (st)
+		st->xs = xs;
+}
+
 int stock_retry_ms(const struct stock *st)
 {
 	__u64 now, first = 0;

@@ -28,6 +28,8 @@ struct stock;
 struct stock *stock_init(struct xs_handle *xs, struct blkqos_maps *maps, const char *vbd_root,
 			 bool any_task, char *err, size_t errlen);
 void stock_fini(struct stock *st);
+/* The xenstore connection was opened again (after xenstored restarted). */
+void stock_set_xs(struct stock *st, struct xs_handle *xs);
 
 /* A VBD's limits changed (its backend as last read serves: cheap). */
 void stock_vbd(struct stock *st, unsigned int domid, unsigned int devid);

@@ -7,6 +7,7 @@
 #include "limits.h"
 #include "log.h"
 #include "parse.h"
+#include "perms.h"
 #include "stock.h"
 #include "sync.h"
 
@@ -90,28 +91,59 @@ static bool parse_uint(const char *txt, unsigned int *out)
 }
 
 /*
- * Can the guest write this node? Owner = the first entry; the first entry's
- * permission also applies to every domain not listed.
+ * Is domain dom a device-model stub domain of guest? libxl writes the
+ * target into the stub domain's own directory, where no guest can write.
+ * 1 yes, 0 no, -errno if that cannot be read (counted as yes by the caller).
  */
-static int guest_can_write(struct xs_handle *xs, const char *path, unsigned int guest)
+struct stub_ctx {
+	struct sync *s;
+	unsigned int guest;
+};
+
+static int is_stub_of(void *ctx, unsigned int dom)
 {
+	struct stub_ctx *c = ctx;
+	char path[64];
+	unsigned int len, target;
+	char *v;
+	bool yes;
+
+	if (dom == c->s->backend)	/* the backend is nobody's stub domain */
+		return 0;
+	snprintf(path, sizeof(path), "/local/domain/%u/target", dom);
+	v = xs_read(c->s->xs, XBT_NULL, path, &len);
+	if (!v)
+		return errno == ENOENT ? 0 : -errno;
+	yes = parse_uint(v, &target) && target == c->guest;
+	free(v);
+	return yes;
+}
+
+/*
+ * Can the guest (or a stub domain of it) write this node? 1 yes, 0 no, or
+ * -errno when the permissions cannot be read: then nothing is known about
+ * the node, which is neither trusted nor absent.
+ */
+static int guest_can_write(struct sync *s, const char *path, unsigned int guest)
+{
+	struct stub_ctx sc = { s, guest };
 	struct xs_permissions *p;
-	unsigned int n, i;
+	unsigned int n;
 	bool writable;
 
-	p = xs_get_permissions(xs, XBT_NULL, path, &n);
+	p = xs_get_permissions(s->xs, XBT_NULL, path, &n);
 	if (!p)
-		return -errno;
-	if (n == 0) {
-		free(p);
-		return 1;
-	}
-	writable = p[0].id == guest || (p[0].perms & XS_PERM_WRITE);
-	for (i = 1; i < n; i++)
-		if (p[i].id == guest)
-			writable = p[0].id == guest || (p[i].perms & XS_PERM_WRITE);
+		return errno ? -errno : -EIO;
+	writable = xsperm_guest_can_write(p, n, guest, is_stub_of, &sc);
 	free(p);
 	return writable;
+}
+
+/* A read that failed for another reason than the node being absent. */
+static void log_read_error(struct sync *s, const char *path, const char *what, int err)
+{
+	log_warn("%s: cannot %s: %s (the last good setting stays)", path, what, strerror(err));
+	s->errors++;
 }
 
 /* The QoS keys of one VBD or domain as read from xenstore. */
@@ -121,6 +153,9 @@ struct keyset {
 	size_t n;
 	/* keys skipped because the guest can write them: their setting stays */
 	bool untrusted[QOS_NR_SLOTS];
+	/* a read failed (not "absent"): the keyset is not to be used, the
+	 * VBD or domain keeps what it has */
+	bool failed;
 };
 
 /* The pairs as the schema parser takes them; kv needs MAX_KEYS entries. */
@@ -257,19 +292,23 @@ static void keyset_add(struct sync *s, struct keyset *k, const char *dir, const 
 {
 	char path[512], rel[256];
 	unsigned int len;
+	int slot, w;
 	char *v;
-	int w;
 
 	if (k->n >= MAX_KEYS)
 		return;
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	w = guest_can_write(s->xs, path, guest);
-	if (w < 0)
-		return;		/* vanished meanwhile */
 	snprintf(rel, sizeof(rel), "%s%s", prefix, name);
+	slot = qos_key_slot(rel);
+	w = guest_can_write(s, path, guest);
+	if (w == -ENOENT)
+		return;		/* vanished meanwhile */
+	if (w < 0) {
+		log_read_error(s, path, "read its permissions", -w);
+		k->failed = true;
+		return;
+	}
 	if (w) {
-		int slot = qos_key_slot(rel);
-
 		log_warn("%s: ignored: domain %u can write it (a guest cannot set its own limits; "
 			 "the last good setting stays)", path, guest);
 		if (slot >= 0)
@@ -278,8 +317,13 @@ static void keyset_add(struct sync *s, struct keyset *k, const char *dir, const 
 		return;
 	}
 	v = xs_read(s->xs, XBT_NULL, path, &len);
-	if (!v)
+	if (!v) {
+		if (errno != ENOENT) {
+			log_read_error(s, path, "read it", errno);
+			k->failed = true;
+		}
 		return;
+	}
 	k->name[k->n] = strdup(rel);
 	k->value[k->n] = v;
 	k->n++;
@@ -295,19 +339,27 @@ static void read_qos_dir(struct sync *s, struct keyset *k, const char *dir, unsi
 
 	snprintf(qdir, sizeof(qdir), "%s/qos", dir);
 	ents = xs_directory(s->xs, XBT_NULL, qdir, &n);
-	if (!ents)
+	if (!ents && errno == ENOENT)
+		return;		/* no qos/: no limits of that kind */
+	w = ents ? guest_can_write(s, qdir, guest) : -errno;
+	if (w == -ENOENT) {
+		free(ents);
 		return;
-	w = guest_can_write(s->xs, qdir, guest);
+	}
+	if (w < 0) {
+		log_read_error(s, qdir, ents ? "read its permissions" : "list it", -w);
+		k->failed = true;
+		free(ents);
+		return;
+	}
 	if (w) {
-		if (w > 0) {
-			int slot;
+		int slot;
 
-			log_warn("%s: ignored: domain %u can write it (a guest cannot set its "
-				 "own limits; the last good settings stay)", qdir, guest);
-			for (slot = 0; slot < QOS_NR_QOS_SLOTS; slot++)
-				k->untrusted[slot] = true;
-			s->errors++;
-		}
+		log_warn("%s: ignored: domain %u can write it (a guest cannot set its "
+			 "own limits; the last good settings stay)", qdir, guest);
+		s->errors++;
+		for (slot = 0; slot < QOS_NR_QOS_SLOTS; slot++)
+			k->untrusted[slot] = true;
 		free(ents);
 		return;
 	}
@@ -387,6 +439,7 @@ static char *domain_name(struct sync *s, unsigned int domid)
 }
 
 static void reap_if_dead(struct sync *s, unsigned int domid);
+static void sync_dom(struct sync *s, unsigned int domid);
 
 /* Limits from a VBD's cached keys, into the map; the last good setting is prev. */
 static void apply_cached(struct sync *s, unsigned int domid, unsigned int devid, const char *dir)
@@ -447,13 +500,23 @@ static void sync_vbd_key(struct sync *s, unsigned int domid, unsigned int devid,
 	snprintf(rel, sizeof(rel), "%s%s", prefix, key);
 	slot = qos_key_slot(rel);
 	snprintf(path, sizeof(path), "%s/%s", dir, rel);
-	w = guest_can_write(s->xs, path, domid);
+	w = guest_can_write(s, path, domid);
+	if (w < 0 && w != -ENOENT) {
+		/* nothing known about the key: the cached value, the last
+		 * good one, stays in force */
+		log_read_error(s, path, "read its permissions", -w);
+		return;
+	}
 	if (w > 0) {
 		log_warn("%s: ignored: domain %u can write it (a guest cannot set its own limits; "
 			 "the last good setting stays)", path, domid);
 		s->errors++;
 	} else if (w == 0) {
 		v = xs_read(s->xs, XBT_NULL, path, &len);
+		if (!v && errno != ENOENT) {
+			log_read_error(s, path, "read it", errno);
+			return;
+		}
 	}
 	if (slot >= 0)
 		k->untrusted[slot] = w > 0;
@@ -483,6 +546,7 @@ static void sync_vbd(struct sync *s, unsigned int domid, unsigned int devid)
 {
 	struct keyset k = { .n = 0 };
 	struct blkqos_vbd cur;
+	struct blkqos_dom dom;
 	char dir[256];
 	unsigned int n, i;
 	char **ents;
@@ -491,7 +555,11 @@ static void sync_vbd(struct sync *s, unsigned int domid, unsigned int devid)
 	sync_vbd_path(s, domid, devid, dir, sizeof(dir));
 	ents = xs_directory(s->xs, XBT_NULL, dir, &n);
 	known = blkqos_maps_vbd_get(s->maps, domid, devid, &cur) == 0;
-	if (!ents) {
+	if (!ents && errno != ENOENT) {
+		log_read_error(s, dir, "list it", errno);
+		return;
+	}
+	if (!ents) {		/* gone: xenstore says so */
 		cache_drop(s, domid, devid);
 		if (known && blkqos_maps_vbd_del(s->maps, domid, devid) == 0) {
 			log_debug("vbd %u/%u: gone", domid, devid);
@@ -509,15 +577,25 @@ static void sync_vbd(struct sync *s, unsigned int domid, unsigned int devid)
 		free(name);
 		free(ents);
 		ents = xs_directory(s->xs, XBT_NULL, dir, &n);
-		if (!ents)
-			return;
+		if (!ents) {
+			if (errno != ENOENT)
+				log_read_error(s, dir, "list it", errno);
+			return;	/* gone meanwhile: its watch event follows */
+		}
 	}
+	/* A domain forgotten with its last VBD (see reap_if_dead) may still
+	 * have domain limits: read them before its VBD joins. */
+	if (!known && blkqos_maps_dom_get(s->maps, domid, &dom))
+		sync_dom(s, domid);
 	for (i = 0; i < n; i++)
 		if (qos_key_slot(ents[i]) >= QOS_NR_QOS_SLOTS)	/* a flat key */
 			keyset_add(s, &k, dir, "", ents[i], domid);
 	free(ents);
 	read_qos_dir(s, &k, dir, domid);
-
+	if (k.failed) {		/* the cached keys and the map stay as they are */
+		keyset_free(&k);
+		return;
+	}
 	cache_store(s, domid, devid, &k);
 	apply_cached(s, domid, devid, dir);
 	log_debug("vbd %u/%u: synced", domid, devid);
@@ -543,6 +621,10 @@ static void sync_dom(struct sync *s, unsigned int domid)
 		free(name);
 	}
 	read_qos_dir(s, &k, vdir, domid);
+	if (k.failed) {		/* the domain keeps its limits */
+		keyset_free(&k);
+		return;
+	}
 	if (known)
 		prev = cur.limits;
 	if (!known && k.n == 0)
@@ -591,6 +673,11 @@ static void sync_domain_tree(struct sync *s, unsigned int domid)
 
 	snprintf(dir, sizeof(dir), "%s/%u", s->vbd_root, domid);
 	ents = xs_directory(s->xs, XBT_NULL, dir, &n);
+	if (!ents && errno != ENOENT) {
+		/* not "every VBD gone": nothing is known, nothing changes */
+		log_read_error(s, dir, "list it", errno);
+		return;
+	}
 	sync_dom(s, domid);
 	for (i = 0; ents && i < n; i++)
 		if (parse_uint(ents[i], &devid)) {
@@ -620,6 +707,8 @@ void sync_all(struct sync *s)
 	unsigned int n, i, domid;
 	char **ents = xs_directory(s->xs, XBT_NULL, s->vbd_root, &n);
 
+	if (!ents && errno != ENOENT)
+		log_read_error(s, s->vbd_root, "list it", errno);
 	for (i = 0; ents && i < n; i++)
 		if (parse_uint(ents[i], &domid))
 			sync_domain_tree(s, domid);
@@ -673,7 +762,41 @@ void sync_path(struct sync *s, const char *path)
 	}
 }
 
-static void reap_one(struct sync *s, unsigned int domid)
+/*
+ * Is the domain dead? Only what xenstore says positively counts: 1 dead (not
+ * introduced), 0 alive, -errno not known. xenstored answers the question to
+ * privileged callers only: in a driver domain it is refused (EACCES), and
+ * the loader stops asking.
+ */
+static int domain_dead(struct sync *s, unsigned int domid)
+{
+	bool in;
+	int err;
+
+	if (s->cannot_ask)
+		return -EACCES;
+	errno = 0;
+	in = xs_is_domain_introduced(s->xs, domid);
+	err = errno;
+	if (in)
+		return 0;
+	if (!err)
+		return 1;
+	if (err == EACCES) {
+		s->cannot_ask = true;
+		log_info("xenstore refuses IS_DOMAIN_INTRODUCED (EACCES: an unprivileged driver "
+			 "domain): a domain's map entries go with its last VBD; its qos node "
+			 "stays in xenstore");
+	} else {
+		log_warn("domain %u: cannot ask xenstore whether it exists: %s (its entries stay)",
+			 domid, strerror(err));
+		s->errors++;
+	}
+	return -err;
+}
+
+/* Forget a domain; its domain-wide limits node too if it is known dead. */
+static void reap_one(struct sync *s, unsigned int domid, bool dead)
 {
 	char path[256];
 
@@ -681,6 +804,10 @@ static void reap_one(struct sync *s, unsigned int domid)
 	cache_drop_domain(s, domid);
 	if (s->stock)
 		stock_domain_gone(s->stock, domid);
+	if (!dead) {
+		log_info("domain %u: no VBD left, its map entry removed", domid);
+		return;
+	}
 	/* The domain-wide limits node is ours to clean up. */
 	sync_dom_path(s, domid, path, sizeof(path));
 	xs_rm(s->xs, XBT_NULL, path);
@@ -689,32 +816,51 @@ static void reap_one(struct sync *s, unsigned int domid)
 
 void sync_reap(struct sync *s)
 {
-	__u32 d, *prev = NULL, dead[256];
-	unsigned int ndead = 0, i;
+	__u32 d, *prev = NULL, gone[256];
+	bool dead[256];
+	unsigned int ngone = 0, i;
 
 	while (blkqos_maps_dom_next(s->maps, prev, &d) == 0) {
+		struct blkqos_dom dom;
+		int r;
+
 		prev = &d;
-		if (d != s->backend && !xs_is_domain_introduced(s->xs, d) && ndead < 256)
-			dead[ndead++] = d;
+		if (d == s->backend || ngone >= 256)
+			continue;
+		r = domain_dead(s, d);
+		if (r > 0) {
+			dead[ngone] = true;
+			gone[ngone++] = d;
+		} else if (r < 0 && s->cannot_ask && !blkqos_maps_dom_get(s->maps, d, &dom) &&
+			   !dom.nr_vbds) {
+			dead[ngone] = false;	/* limits nothing: the map entry goes */
+			gone[ngone++] = d;
+		}
 	}
-	for (i = 0; i < ndead; i++)
-		reap_one(s, dead[i]);
+	for (i = 0; i < ngone; i++)
+		reap_one(s, gone[i], dead[i]);
 }
 
 /*
  * The last VBD of a domain went: if the domain is dead, forget it now. A
  * backend write after @releaseDomain (blkback's last state change) registers
  * the VBD and its domain again; without this the domain's entry would stay
- * until the next domain dies.
+ * until the next domain dies. Where xenstore will not say (a driver
+ * domain), the map entry goes and the qos node stays: a domain that lost its
+ * last disk cannot be told from a dead one.
  */
 static void reap_if_dead(struct sync *s, unsigned int domid)
 {
 	struct blkqos_dom dom;
+	int r;
 
-	if (domid == s->backend || blkqos_maps_dom_get(s->maps, domid, &dom) || dom.nr_vbds ||
-	    xs_is_domain_introduced(s->xs, domid))
+	if (domid == s->backend || blkqos_maps_dom_get(s->maps, domid, &dom) || dom.nr_vbds)
 		return;
-	reap_one(s, domid);
+	r = domain_dead(s, domid);
+	if (r > 0)
+		reap_one(s, domid, true);
+	else if (r < 0 && s->cannot_ask)
+		reap_one(s, domid, false);
 }
 
 int sync_make_qos_dir(struct xs_handle *xs, unsigned int backend, unsigned int guest,

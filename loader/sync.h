@@ -22,6 +22,9 @@ struct sync {
 	struct qos_rules rules;		/* may be empty */
 	bool have_rules;
 	unsigned long syncs, errors;	/* counters, for -v and tests */
+	/* xenstored refused IS_DOMAIN_INTRODUCED (a driver domain): domain
+	 * death cannot be asked, see sync_reap() */
+	bool cannot_ask;
 	/* Each known VBD's QoS keys as last read, so that a watch event on one
 	 * key costs two xenstore requests instead of a re-read of the VBD. */
 	struct vbd_cache *cache[1024];
@@ -41,7 +44,8 @@ int sync_load_rules(struct sync *s, const char *path);
 void sync_all(struct sync *s);
 /* React to one watch event path. */
 void sync_path(struct sync *s, const char *path);
-/* Forget domains that no longer exist (after @releaseDomain). */
+/* Forget domains xenstore says no longer exist (after @releaseDomain); an
+ * error is not death. In a driver domain, forget domains without VBDs. */
 void sync_reap(struct sync *s);
 
 void sync_fini(struct sync *s);

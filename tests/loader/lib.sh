@@ -67,10 +67,13 @@ take_loader_lock() {
 }
 
 # ---- the test xenstored -----------------------------------------------------
+# XS_ARGS (array): more xenstored.py arguments (--state, --guest-socket...).
 start_xenstored() {
 	SOCK=$work/socket
+	rm -f "$work/xs.pid"
 	python3 "$top/tests/xenstored/xenstored.py" --socket "$SOCK" --pidfile "$work/xs.pid" \
-		--guest-socket "$SOCK.dom$GUEST:$GUEST" </dev/null 2>"$work/xenstored.log" &
+		--guest-socket "$SOCK.dom$GUEST:$GUEST" ${XS_ARGS[@]+"${XS_ARGS[@]}"} \
+		</dev/null 2>>"$work/xenstored.log" &
 	SPID=$!
 	local i=0
 	while [ ! -s "$work/xs.pid" ]; do
@@ -101,6 +104,8 @@ wait_log() {
 }
 start_loader() {
 	mark
+	# One loader per host: the tests' loaders take a lock of their own.
+	export BLKQOS_LOCK=${BLKQOS_LOCK:-$work/blkqos.lock}
 	# In a subshell, so that killing it (kill -9 below) is not reported by bash.
 	rm -f "$work/lpid"
 	( "$BLKQOS" run "${LOADER_ARGS[@]}" "$@" >>"$LOG" 2>&1 &

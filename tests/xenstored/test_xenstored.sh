@@ -243,6 +243,30 @@ check_eq "guest-created node is owned by the guest" "/local/domain/5/data/y = \"
     "$(xenstore-ls -fp /local/domain/5/data 2>&1 | grep data/y)"
 check_rc "guest cannot use the control path" 1 env XENSTORED_PATH="$G" xenstore-write /tool/xenstored-test/release-domain 5
 
+section "fault injection (control: fail TYPE COUNT ERRNO [PATH])"
+xenstore-write /f/a 1 /f/b 2 /g2/c 3 >/dev/null 2>&1
+check_rc "fail READ 1 EIO /f: accepted" 0 xenstore-write /tool/xenstored-test/fail "READ 1 EIO /f"
+check_eq "faults-left counts the pending fault" 1 "$(xenstore-read /tool/xenstored-test/faults-left 2>&1)"
+check_eq "a read elsewhere is not faulted" 3 "$(xenstore-read /g2/c 2>&1)"
+check_eq "a request of another type on the path is not faulted" "a b" "$(xenstore-list /f 2>&1 | tr '\n' ' ' | sed 's/ $//')"
+check_eq "the next read below the path answers the error" "xenstore-read: couldn't read path /f/b" \
+    "$(xenstore-read /f/b 2>&1)"
+check_eq "the fault is used up" 0 "$(xenstore-read /tool/xenstored-test/faults-left 2>&1)"
+check_eq "the read after it succeeds" 2 "$(xenstore-read /f/b 2>&1)"
+xenstore-write /tool/xenstored-test/fail "GET_PERMS 2 EACCES /f/a" >/dev/null 2>&1
+perms_of_a() { xenstore-ls -p /f 2>&1 | grep -o 'permissions for a\|(n0)' | head -1; }
+check_eq "GET_PERMS fault: 1st" "permissions for a" "$(perms_of_a)"
+check_eq "GET_PERMS fault: 2nd" "permissions for a" "$(perms_of_a)"
+check_eq "GET_PERMS fault: then answered" "(n0)" "$(perms_of_a)"
+xenstore-write /tool/xenstored-test/fail "* 5 EIO /f" >/dev/null 2>&1
+check_rc "any-type fault hits a directory listing" 1 xenstore-list /f
+check_rc "fail-clear drops pending faults" 0 xenstore-write /tool/xenstored-test/fail-clear ""
+check_eq "nothing left after fail-clear" 0 "$(xenstore-read /tool/xenstored-test/faults-left 2>&1)"
+check_rc "listing works after fail-clear" 0 xenstore-list /f
+check_rc "fail with a bad type: EINVAL" 1 xenstore-write /tool/xenstored-test/fail "FROB 1 EIO"
+check_rc "fail with count 0: EINVAL" 1 xenstore-write /tool/xenstored-test/fail "READ 0 EIO"
+check_rc "guest cannot inject faults" 1 env XENSTORED_PATH="$G" xenstore-write /tool/xenstored-test/fail "READ 1 EIO"
+
 section "env handling in libxenstore"
 check_eq "XENSTORED_RUNDIR/socket used when XENSTORED_PATH unset" "Domain-0" \
     "$(env -u XENSTORED_PATH XENSTORED_RUNDIR="$work" xenstore-read /local/domain/0/name 2>&1)"

@@ -11,6 +11,7 @@ interface, guest sockets, transaction semantics, known gaps).
 
 import argparse
 import errno as _errno
+import json
 import os
 import selectors
 import signal
@@ -348,6 +349,7 @@ class Server:
         self.targets = {}             # domid -> target domid
         self.special_perms = {w: [(0, PERM_NONE)] for w in SPECIAL_WATCHES}
         self.next_txid = 1
+        self.faults = []              # [type name or "*", path or None, left, errno]
         self._init_tree(bare)
 
     # -- tree setup ----------------------------------------------------------
@@ -368,6 +370,27 @@ class Server:
         par.children.append(basename(path))
         self.store.put(parent_of(path), par)
         self.store.put(path, Node(value, par.perms))
+
+    # -- state across a restart (--state) -----------------------------------
+    def save_state(self, path):
+        nodes = {p: [n.value.hex(), perms_to_strings(n.perms), n.children]
+                 for p, n in self.store.nodes.items()}
+        state = {"nodes": nodes, "introduced": sorted(self.introduced),
+                 "targets": self.targets}
+        with open(path + ".tmp", "w") as f:
+            json.dump(state, f)
+        os.rename(path + ".tmp", path)
+
+    def load_state(self, path):
+        with open(path) as f:
+            state = json.load(f)
+        self.store = Store()
+        self.gview = GlobalView(self)
+        for p, (value, perms, children) in state["nodes"].items():
+            self.store.put(p, Node(bytes.fromhex(value),
+                                   parse_perm_strings(perms), children))
+        self.introduced = set(state["introduced"])
+        self.targets = {int(k): v for k, v in state["targets"].items()}
 
     # -- sockets -------------------------------------------------------------
     def listen(self, path, domid):
@@ -504,6 +527,9 @@ class Server:
             handler = HANDLERS.get(mtype)
             if handler is None:
                 raise XsError("ENOSYS")
+            if mtype in PRIV_ONLY and not conn.privileged:
+                raise XsError("EACCES")    # xenstored's XS_FLAG_PRIV
+            self.inject_fault(conn, name, payload)
             view = self.gview
             if tx_id != 0:
                 view = conn.transactions.get(tx_id)
@@ -528,6 +554,31 @@ class Server:
             return
         log("%s: -> %s %r" % (conn.label, name, reply[:200]))
         conn.send(mtype, req_id, tx_id, reply)
+
+    # -- fault injection (test-only, see README.md) ---------------------------
+    def inject_fault(self, conn, name, payload):
+        """Answer this request with an error if a pending fault matches it:
+        its type and its first argument (the path, or the domid)."""
+        if not self.faults or name == "CONTROL":
+            return
+        arg = payload.split(b"\0", 1)[0].decode("ascii", "replace")
+        if arg.startswith(CONTROL_PREFIX):
+            return     # the control interface itself is never faulted
+        for f in self.faults:
+            ftype, fpath, left, err = f
+            if ftype not in ("*", name) or left <= 0:
+                continue
+            if fpath is not None and not (
+                    arg == fpath or
+                    (fpath.startswith("/") and is_child(arg, fpath))):
+                continue
+            f[2] -= 1
+            log("%s: injected fault %s on %s %s" % (conn.label, err, name, arg))
+            self.faults = [g for g in self.faults if g[2] > 0]
+            raise XsError(err)
+
+    def faults_left(self):
+        return sum(f[2] for f in self.faults)
 
     # -- permissions ---------------------------------------------------------
     def perm_for(self, conn, perms):
@@ -706,6 +757,19 @@ class Server:
             if len(args) != 1 or args[0] not in SPECIAL_WATCHES:
                 raise XsError("EINVAL")
             self.fire_special(args[0])
+        elif cmd == "fail":
+            # fail TYPE COUNT ERRNO [PATH]: the next COUNT requests of TYPE
+            # (a wire name such as GET_PERMS, or *) on PATH or below it
+            # (or with that first argument, e.g. a domid) answer ERRNO.
+            if len(args) not in (3, 4) or \
+                    (args[0] != "*" and args[0] not in TYPE_NAMES.values()) or \
+                    not args[1].isdigit() or int(args[1]) < 1 or \
+                    not args[2].startswith("E") or not args[2][1:].isalnum():
+                raise XsError("EINVAL")
+            self.faults.append([args[0], args[3] if len(args) == 4 else None,
+                                int(args[1]), args[2]])
+        elif cmd == "fail-clear":
+            self.faults = []
         elif cmd == "drop-guest-connections":
             d = domid_arg()
             for c in list(self.conns):
@@ -770,6 +834,8 @@ ACK = b"OK\0"
 # ---------------------------------------------------------------------------
 def h_read(srv, conn, view, req_id, tx_id, payload):
     path = srv.canonical(conn, onearg(payload))
+    if path == CONTROL_PREFIX + "faults-left" and conn.privileged:
+        return str(srv.faults_left()).encode()
     return srv.get_node(view, conn, path, PERM_READ).value
 
 
@@ -1060,10 +1126,16 @@ def h_control(srv, conn, view, req_id, tx_id, payload):
     if cmd == "help":
         return (b"release-domain <domid>\nrelease-domain-keep <domid>\n"
                 b"introduce-domain <domid>\nfire <@special>\n"
-                b"drop-guest-connections <domid>\n\0")
+                b"drop-guest-connections <domid>\n"
+                b"fail <TYPE|*> <count> <ERRNO> [path]\nfail-clear\n\0")
     srv.control(conn, cmd, args[1:])
     return ACK
 
+
+# xenstored refuses these to unprivileged connections before looking at them
+# (XS_FLAG_PRIV in xenstored_core.c's wire_funcs), whatever the argument.
+PRIV_ONLY = frozenset((XS_INTRODUCE, XS_RELEASE, XS_IS_DOMAIN_INTRODUCED,
+                       XS_RESUME, XS_SET_TARGET))
 
 HANDLERS = {
     XS_CONTROL: h_control,
@@ -1116,6 +1188,11 @@ def main(argv=None):
                     help="start with only / /tool /tool/xenstored")
     ap.add_argument("--introduce", action="append", default=[], type=int,
                     metavar="DOMID", help="domain(s) to mark introduced")
+    ap.add_argument("--state", metavar="FILE",
+                    help="load the tree and introduced domains from FILE if "
+                         "it exists; write them there on SIGTERM/SIGINT/"
+                         "SIGHUP (a restart that keeps the store, as a "
+                         "live update does)")
     ap.add_argument("-v", "--verbose", action="store_true",
                     help="trace requests/replies on stderr")
     opts = ap.parse_args(argv)
@@ -1129,6 +1206,8 @@ def main(argv=None):
     signal.signal(signal.SIGPIPE, signal.SIG_IGN)
 
     srv = Server(bare=opts.bare)
+    if opts.state and os.path.exists(opts.state):
+        srv.load_state(opts.state)
     pid_written = False
     try:
         srv.listen(opts.socket, 0)
@@ -1145,6 +1224,8 @@ def main(argv=None):
         srv.run()
     except Shutdown:
         log("shutting down")
+        if opts.state:
+            srv.save_state(opts.state)
     finally:
         srv.cleanup()
         if pid_written:

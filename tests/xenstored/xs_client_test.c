@@ -539,6 +539,13 @@ static void test_guest(struct xs_handle *h, const char *gpath, unsigned int dom)
                pred < 0 ? "error" : pred ? "allowed" : "denied",
                actual ? "allowed" : "denied");
     }
+    /* IS_DOMAIN_INTRODUCED is privileged (XS_FLAG_PRIV): EACCES, even for itself */
+    errno = 0;
+    expect_fail("guest IS_DOMAIN_INTRODUCED -> EACCES", xs_is_domain_introduced(g, dom),
+                EACCES, "is_domain_introduced as guest");
+    errno = 0;
+    expect_fail("guest IS_DOMAIN_INTRODUCED of dom0 -> EACCES",
+                xs_is_domain_introduced(g, 0), EACCES, "is_domain_introduced(0) as guest");
     /* control: drop-guest-connections closes the guest's connections */
     snprintf(path, sizeof(path), "%u", dom);
     expect_ok("control drop-guest-connections",
