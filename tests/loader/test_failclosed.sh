@@ -27,9 +27,8 @@ verbose=0
 
 . "$top/tests/loader/lib.sh"
 
-for t in bpftool jq python3 xenstore-write xenstore-read xenstore-chmod xenstore-rm; do
-	command -v $t >/dev/null || { echo "SKIP: $t not installed"; exit 77; }
-done
+require bpftool:bpftool jq:jq python3:python3 xenstore-write:xenstore-utils \
+	xenstore-read:xenstore-utils xenstore-chmod:xenstore-utils xenstore-rm:xenstore-utils
 [ "$(id -u)" = 0 ] || { echo "SKIP: needs root (BPF)"; exit 77; }
 [ -x "$BLKQOS" ] || { echo "not ok - ./blkqos is built (run make)"; echo "0 passed, 1 failed"; exit 1; }
 take_loader_lock
