@@ -127,6 +127,40 @@ static __always_inline __u32 blkif_op_kind(__u32 op)
 	return NOT_LIMITED;
 }
 
+/*
+ * The first bytes of a blkif request, as laid out by Xen's io/blkif.h (an
+ * ABI: blkback's private copy has it too). One read gets the operation and,
+ * for an indirect request, the inner operation and the segment count.
+ */
+struct blkif_head {
+	__u8 operation;
+	union {
+		__u8 nr_segments;	/* a direct request */
+		__u8 indirect_op;	/* BLKIF_OP_INDIRECT */
+	};
+	__u16 indirect_nr_segments;
+};
+
+/* The kind of a request not yet consumed from the ring. */
+static __always_inline __u32 ring_req_kind(const void *req)
+{
+	struct blkif_head h;
+	__u32 op;
+
+	if (bpf_probe_read_kernel(&h, sizeof(h), req))
+		return NOT_LIMITED;
+	op = h.operation == BLKIF_OP_INDIRECT ? h.indirect_op : h.operation;
+	return blkif_op_kind(op);
+}
+
+static __always_inline __u64 req_admit(const struct blkqos_vbd_key *key, const void *req,
+				       __u64 now)
+{
+	__u32 kind = ring_req_kind(req);
+
+	return kind == NOT_LIMITED ? 0 : blkqos_admit(key, kind, now);
+}
+
 static __always_inline __u64 ring_admit(struct xen_blkif_ring *ring,
 					const struct blkif_request *req)
 {
@@ -134,15 +168,18 @@ static __always_inline __u64 ring_admit(struct xen_blkif_ring *ring,
 		.domid = BPF_CORE_READ(ring, blkif, domid),
 		.devid = BPF_CORE_READ(ring, blkif, vbd.handle),
 	};
-	__u32 op = BPF_CORE_READ(req, operation);
-	__u32 kind;
 
-	if (op == BLKIF_OP_INDIRECT)
-		op = BPF_CORE_READ(req, u.indirect.indirect_op);
-	kind = blkif_op_kind(op);
-	if (kind == NOT_LIMITED)
-		return 0;
-	return blkqos_admit(&key, kind, bpf_ktime_get_ns());
+	return req_admit(&key, req, bpf_ktime_get_ns());
+}
+
+/* Charge a request the dispatch tracepoint reported. */
+static __always_inline void dispatch_charge(const struct blkqos_vbd_key *key, __u32 op,
+					    __u64 nr_sectors, __u64 now)
+{
+	__u32 kind = blkif_op_kind(op);
+
+	if (kind != NOT_LIMITED)
+		blkqos_charge(key, kind, nr_sectors * SECTOR_SIZE, now);
 }
 
 SEC("?fentry/xen_blkif_bpf_admit")
@@ -170,10 +207,8 @@ int BPF_PROG(blkqos_dispatch, struct xen_blkif_ring *ring, unsigned short domid,
 	     unsigned int handle, unsigned int operation, __u64 nr_sectors)
 {
 	struct blkqos_vbd_key key = { .domid = domid, .devid = handle & 0xffff };
-	__u32 kind = blkif_op_kind(operation);
 
-	if (kind != NOT_LIMITED)
-		blkqos_charge(&key, kind, nr_sectors * SECTOR_SIZE, bpf_ktime_get_ns());
+	dispatch_charge(&key, operation, nr_sectors, bpf_ktime_get_ns());
 	return 0;
 }
 
@@ -264,6 +299,7 @@ int blkqos_test(struct blkqos_test_ctx *ctx)
 {
 	struct blkqos_vbd_key key = { .domid = ctx->domid, .devid = ctx->devid };
 	struct bench_state b = {};
+	__u8 req_head[sizeof(ctx->req_head)];
 	__u32 kind = ctx->kind;
 	__s64 verdict = 0;
 	__u64 wait = 0, t0;
@@ -279,6 +315,15 @@ int blkqos_test(struct blkqos_test_ctx *ctx)
 		break;
 	case BLKQOS_TEST_CHARGE:
 		blkqos_charge(&key, kind, ctx->bytes, ctx->now_ns);
+		break;
+	case BLKQOS_TEST_ADMIT_REQ:
+		/* From the stack, as the hook reads blkback's private copy. */
+		__builtin_memcpy(req_head, ctx->req_head, sizeof(req_head));
+		wait = req_admit(&key, req_head, ctx->now_ns);
+		verdict = wait == 0;
+		break;
+	case BLKQOS_TEST_DISPATCH:
+		dispatch_charge(&key, ctx->blkif_op, ctx->nr_sectors, ctx->now_ns);
 		break;
 	case BLKQOS_TEST_BENCH:
 		b.key = key;

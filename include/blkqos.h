@@ -201,6 +201,8 @@ enum blkqos_test_op {
 	BLKQOS_TEST_ADMIT = 0,	/* admission check only */
 	BLKQOS_TEST_CHARGE,	/* charge at dispatch only */
 	BLKQOS_TEST_BENCH,	/* loops admit+charge, times itself */
+	BLKQOS_TEST_ADMIT_REQ,	/* admission of a ring request, as the hook does */
+	BLKQOS_TEST_DISPATCH,	/* charge of a dispatch, as the tracepoint does */
 };
 
 struct blkqos_test_ctx {
@@ -213,6 +215,9 @@ struct blkqos_test_ctx {
 	__u64 now_ns;		/* synthetic clock */
 	__u64 loops;		/* BENCH: iterations */
 	__u64 step_ns;		/* BENCH: clock advance per iteration */
+	__u8 req_head[4];	/* ADMIT_REQ: a request's first bytes (Xen io/blkif.h) */
+	__u32 blkif_op;		/* DISPATCH: the tracepoint's operation (BLKIF_OP_*) */
+	__u64 nr_sectors;	/* DISPATCH: the tracepoint's sector count */
 	/* out */
 	__s64 verdict;		/* ADMIT: 1 admitted, 0 deferred; <0 error */
 	__u64 wait_ns;		/* ADMIT: wait until every bucket is back at zero */

@@ -276,6 +276,27 @@ static void test_flush_discard(void)
 	ASSERT_EQ(run_admit(skel, 8, 1, R, T0 + 2 * SEC_NS), 0, "reads are not held by write limits");
 }
 
+/* The request-level entries: what the hook and the tracepoint hand the engine. */
+static void test_ring_requests(void)
+{
+	struct blkqos_limits l = { .read_iops = lim(10, 1, 0), .write_bps = lim(4096, 4096, 0) };
+
+	clear_maps(skel);
+	set_vbd_limits(skel, 11, 1, &l);
+	ASSERT_EQ(run_admit_req(skel, 11, 1, BLKIF_OP_READ, 0, 1, T0), 0, "a read from the ring");
+	run_dispatch(skel, 11, 1, BLKIF_OP_READ, 8, T0);
+	run_dispatch(skel, 11, 1, BLKIF_OP_READ, 8, T0);
+	ASSERT_EQ(run_admit_req(skel, 11, 1, BLKIF_OP_INDIRECT, BLKIF_OP_READ, 300, T0),
+		  100 * MS_NS, "an indirect read waits on the read limit");
+	ASSERT_EQ(run_admit_req(skel, 11, 1, BLKIF_OP_WRITE, 0, 1, T0), 0, "a write does not");
+	run_dispatch(skel, 11, 1, BLKIF_OP_WRITE, 16, T0);
+	ASSERT_EQ(vbd_level(11, 1, BLKQOS_LIM_WRITE_BPS, false), TOKENS(4096 - 8192),
+		  "a dispatched write of 16 sectors is 8192 bytes");
+	ASSERT_EQ(run_admit_req(skel, 11, 1, BLKIF_OP_INDIRECT, BLKIF_OP_WRITE, 300, T0), SEC_NS,
+		  "an indirect write waits on the write limit");
+	ASSERT_EQ(run_admit_req(skel, 11, 1, 99, 0, 0, T0), 0, "an unknown op is left to blkback");
+}
+
 static void test_stats(void)
 {
 	struct blkqos_limits l = { .iops = lim(1, 1, 0) };
@@ -544,6 +565,7 @@ int main(int argc, char **argv)
 	test_vbd_and_domain();
 	test_live_change();
 	test_flush_discard();
+	test_ring_requests();
 	test_stats();
 	test_differential(steps);
 	test_concurrency(200000);
