@@ -10,7 +10,9 @@
  *   holds BLKQOS_PEAK_WINDOW_NS worth of it: while the burst is being spent,
  *   requests are spaced at the peak rate instead of all leaving at once. A
  *   request is governed by the limits of its direction and the totals, in its
- *   VBD and in its domain; it must pass all of them.
+ *   VBD and in its domain; it must pass all of them. A flush or barrier that
+ *   carries data (how blkfront sends FUA and preflush writes) is a write of
+ *   that data, in every flush mode; only an empty flush is "a flush".
  *
  *   Debt model: a request is admitted when every governing bucket is at or
  *   above zero; its exact cost (ops, after iops_size normalisation, and bytes)
@@ -110,7 +112,13 @@ char LICENSE[] SEC("license") = "GPL";
 /* Provided by the patched xen-blkback (kernel/). Weak: absent on this kernel. */
 extern int bpf_xen_blkif_defer(struct xen_blkif_ring *ring, __u64 delay_ns) __ksym __weak;
 
-static __always_inline __u32 blkif_op_kind(__u32 op)
+/*
+ * A flush or barrier that carries data is a write: Linux blkfront sends
+ * every FUA or preflush write that way, so charging it as a bare flush
+ * would let such writes pass every byte limit. The cache flush rides with
+ * the data (one op), and stock mode counts these bios as writes too.
+ */
+static __always_inline __u32 blkif_op_kind(__u32 op, bool has_data)
 {
 	switch (op) {
 	case BLKIF_OP_READ:
@@ -119,7 +127,7 @@ static __always_inline __u32 blkif_op_kind(__u32 op)
 		return BLKQOS_KIND_WRITE;
 	case BLKIF_OP_WRITE_BARRIER:
 	case BLKIF_OP_FLUSH_DISKCACHE:
-		return BLKQOS_KIND_FLUSH;
+		return has_data ? BLKQOS_KIND_WRITE : BLKQOS_KIND_FLUSH;
 	case BLKIF_OP_DISCARD:
 		return BLKQOS_KIND_DISCARD;
 	}
@@ -145,12 +153,13 @@ struct blkif_head {
 static __always_inline __u32 ring_req_kind(const void *req)
 {
 	struct blkif_head h;
-	__u32 op;
 
 	if (bpf_probe_read_kernel(&h, sizeof(h), req))
 		return NOT_LIMITED;
-	op = h.operation == BLKIF_OP_INDIRECT ? h.indirect_op : h.operation;
-	return blkif_op_kind(op);
+	if (h.operation == BLKIF_OP_INDIRECT)
+		return blkif_op_kind(h.indirect_op, h.indirect_nr_segments);
+	/* (A discard's second byte is its flag: has_data matters only to flushes.) */
+	return blkif_op_kind(h.operation, h.nr_segments);
 }
 
 static __always_inline __u64 req_admit(const struct blkqos_vbd_key *key, const void *req,
@@ -176,7 +185,7 @@ static __always_inline __u64 ring_admit(struct xen_blkif_ring *ring,
 static __always_inline void dispatch_charge(const struct blkqos_vbd_key *key, __u32 op,
 					    __u64 nr_sectors, __u64 now)
 {
-	__u32 kind = blkif_op_kind(op);
+	__u32 kind = blkif_op_kind(op, nr_sectors);
 
 	if (kind != NOT_LIMITED)
 		blkqos_charge(key, kind, nr_sectors * SECTOR_SIZE, now);

@@ -30,7 +30,10 @@
 #define BLKQOS_PEAK_WINDOW_NS	10000000ULL	/* peak bucket holds 10 ms of peak */
 #define BLKQOS_WAIT_MAX_NS	1000000000ULL	/* one deferral sleeps at most 1 s */
 
-/* What a request is, for charging and stats. */
+/*
+ * What a request is, for charging and stats. A flush or barrier that carries
+ * data (blkfront's FUA and preflush writes) is a WRITE: FLUSH is an empty one.
+ */
 enum blkqos_kind {
 	BLKQOS_KIND_READ = 0,
 	BLKQOS_KIND_WRITE,
@@ -50,7 +53,10 @@ enum blkqos_limit_id {
 	BLKQOS_NR_LIMITS,
 };
 
-/* How flush (and barrier) requests are charged. */
+/*
+ * How empty flush (and barrier) requests are charged. One that carries data
+ * is charged as the write it is in either mode: its bytes and one write op.
+ */
 enum blkqos_flush_mode {
 	BLKQOS_FLUSH_OP = 0,		/* one write op, no bytes (default) */
 	BLKQOS_FLUSH_EXEMPT,		/* not limited, still counted in stats */

@@ -297,6 +297,63 @@ static void test_ring_requests(void)
 	ASSERT_EQ(run_admit_req(skel, 11, 1, 99, 0, 0, T0), 0, "an unknown op is left to blkback");
 }
 
+/*
+ * blkfront sends every FUA or preflush write as a flush (or barrier) that
+ * carries data, direct or indirect: its bytes and its op are a write's,
+ * whatever the flush mode; flush=exempt frees only an empty flush.
+ */
+static void test_flush_data(void)
+{
+	struct blkqos_limits l = { .write_iops = lim(1000, 1000, 0), .write_bps = lim(4096, 4096, 0),
+				   .bps = lim(1 << 20, 1 << 20, 0) };
+	struct blkqos_stats s;
+
+	clear_maps(skel);
+	set_vbd_limits(skel, 12, 1, &l);
+	ASSERT_EQ(run_admit_req(skel, 12, 1, BLKIF_OP_FLUSH_DISKCACHE, 0, 2, T0), 0,
+		  "a FUA write on full buckets is admitted");
+	run_dispatch(skel, 12, 1, BLKIF_OP_FLUSH_DISKCACHE, 16, T0);
+	ASSERT_EQ(vbd_level(12, 1, BLKQOS_LIM_WRITE_BPS, false), TOKENS(4096 - 8192),
+		  "its 16 sectors are charged under write-bps");
+	ASSERT_EQ(vbd_level(12, 1, BLKQOS_LIM_BPS, false), TOKENS((1 << 20) - 8192),
+		  "and under bps");
+	ASSERT_EQ(vbd_level(12, 1, BLKQOS_LIM_WRITE_IOPS, false), TOKENS(999), "as one write op");
+	ASSERT_EQ(run_admit_req(skel, 12, 1, BLKIF_OP_FLUSH_DISKCACHE, 0, 1, T0), SEC_NS,
+		  "the next FUA write waits for the write-bps debt");
+	ASSERT_EQ(run_admit_req(skel, 12, 1, BLKIF_OP_INDIRECT, BLKIF_OP_WRITE_BARRIER, 40, T0),
+		  SEC_NS, "so does an indirect barrier with data");
+	ASSERT_EQ(run_admit_req(skel, 12, 1, BLKIF_OP_FLUSH_DISKCACHE, 0, 0, T0), 0,
+		  "an empty flush is one op: bytes do not hold it");
+
+	/* flush=exempt: the empty flush is free, the data never is. */
+	l.flush_mode = BLKQOS_FLUSH_EXEMPT;
+	set_vbd_limits(skel, 12, 1, &l);
+	run_dispatch(skel, 12, 1, BLKIF_OP_FLUSH_DISKCACHE, 0, T0);
+	ASSERT_EQ(vbd_level(12, 1, BLKQOS_LIM_WRITE_IOPS, false), TOKENS(999),
+		  "exempt: an empty flush is not charged");
+	ASSERT_EQ(run_admit_req(skel, 12, 1, BLKIF_OP_INDIRECT, BLKIF_OP_FLUSH_DISKCACHE, 40, T0),
+		  SEC_NS, "exempt: an indirect flush with data waits for the bytes");
+	run_dispatch(skel, 12, 1, BLKIF_OP_WRITE_BARRIER, 8, T0 + SEC_NS);
+	ASSERT_EQ(vbd_level(12, 1, BLKQOS_LIM_WRITE_BPS, false), TOKENS(-4096),
+		  "exempt: a barrier's 4096 bytes are charged (-4096 + 4096 refilled - 4096)");
+	ASSERT_EQ(vbd_level(12, 1, BLKQOS_LIM_WRITE_IOPS, false), TOKENS(999),
+		  "exempt: and its write op (refilled to 1000, less 1)");
+
+	/* Counted as the writes they are, as stock mode counts their bios. */
+	ASSERT_EQ(get_vbd_stats(skel, 12, 1, &s), 0, "stats");
+	ASSERT_EQ(s.write.ops, 2, "flushes with data count as write ops");
+	ASSERT_EQ(s.write.bytes, 8192 + 4096, "and write bytes");
+	ASSERT_EQ(s.flush.ops, 1, "the empty flush counts as a flush");
+
+	/* iops-size applies to their data as to any write's. */
+	l = (struct blkqos_limits){ .write_iops = lim(1000, 1000, 0), .iops_size = 4096 };
+	clear_maps(skel);
+	set_vbd_limits(skel, 12, 1, &l);
+	run_dispatch(skel, 12, 1, BLKIF_OP_FLUSH_DISKCACHE, 128, T0);
+	ASSERT_EQ(vbd_level(12, 1, BLKQOS_LIM_WRITE_IOPS, false), TOKENS(1000 - 16),
+		  "a 64 KiB FUA write is 16 ops of 4 KiB");
+}
+
 static void test_stats(void)
 {
 	struct blkqos_limits l = { .iops = lim(1, 1, 0) };
@@ -566,6 +623,7 @@ int main(int argc, char **argv)
 	test_live_change();
 	test_flush_discard();
 	test_ring_requests();
+	test_flush_data();
 	test_stats();
 	test_differential(steps);
 	test_concurrency(200000);
