@@ -110,13 +110,26 @@ static __always_inline __s64 bucket_level_at(const struct blkqos_bucket *b, __u6
 }
 
 /*
+ * Put a bucket this CPU left at seen, below the floor, back on the floor.
+ * Not by adding back the overshoot seen: charges landing below the floor at
+ * once would each add back their own and lift the bucket above it. The
+ * cmpxchg sets the floor exactly; when it fails, a later update moved the
+ * level, and every update that can leave it below the floor is followed by
+ * this check on its own CPU, so the last one floors it.
+ */
+static __always_inline void bucket_floor(struct blkqos_bucket *b, __s64 seen)
+{
+	__sync_val_compare_and_swap(&b->level, seen, -BLKQOS_DEBT_MAX);
+}
+
+/*
  * Bring a bucket up to now and take cost from it, as one linearizable step:
  * min(size, level + credit) - cost, floored at -BLKQOS_DEBT_MAX.
  * The CPU whose cmpxchg advances last_ns owns [last, now] and credits it, so
  * every ns is credited exactly once. Credit and cost go in with one atomic
- * add; whatever that add pushed above the size (or below the floor) is taken
- * back with a second add computed from the add's own result, so no other
- * CPU's update is ever overwritten.
+ * add; whatever that add pushed above the size is taken back with a second
+ * add computed from the add's own result, so no other CPU's update is ever
+ * overwritten. A level left below the floor is set to it (bucket_floor).
  */
 static __always_inline void bucket_charge(struct blkqos_bucket *b, __u64 rate, __s64 size,
 					  __u64 full_ns, __u64 epoch, __u64 now, __s64 cost)
@@ -163,9 +176,10 @@ static __always_inline void bucket_charge(struct blkqos_bucket *b, __u64 rate, _
 	level = __sync_fetch_and_add(&b->level, credit - cost) + credit - cost;
 	/* level + cost is what the bucket held before the cost: at most size. */
 	if (level + cost > size)
-		__sync_fetch_and_add(&b->level, size - (level + cost));
-	else if (level < -BLKQOS_DEBT_MAX)
-		__sync_fetch_and_add(&b->level, -BLKQOS_DEBT_MAX - level);
+		level = __sync_fetch_and_add(&b->level, size - (level + cost)) +
+			size - (level + cost);
+	if (level < -BLKQOS_DEBT_MAX)
+		bucket_floor(b, level);
 }
 
 static __always_inline __u64 div_round_up_u64(__u64 n, __u64 d)

@@ -608,6 +608,87 @@ static void test_concurrency(int n)
 	printf("concurrency: 2 threads x %d charges on one domain bucket\n", n);
 }
 
+/* --- concurrency: charges landing below the debt floor at once --- */
+
+struct floor_race {
+	int cpu;
+	int trials;
+	int *arrived;		/* spin barrier: arrivals so far */
+	int wrong;		/* trials not ending at the floor (CPU 0 counts) */
+	long long worst;	/* farthest level seen from the floor */
+	int errors;
+};
+
+static void barrier_wait(int *arrived, int round)
+{
+	__atomic_add_fetch(arrived, 1, __ATOMIC_SEQ_CST);
+	while (__atomic_load_n(arrived, __ATOMIC_SEQ_CST) < 2 * round)
+		;
+}
+
+static void *floor_thread(void *arg)
+{
+	struct floor_race *f = arg;
+	struct blkqos_buckets b;
+	cpu_set_t set;
+	int i, round = 0;
+
+	CPU_ZERO(&set);
+	CPU_SET(f->cpu, &set);
+	pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+	for (i = 0; i < f->trials; i++) {
+		/* Both charge at once; the clock stands still, so nothing refills. */
+		barrier_wait(f->arrived, ++round);
+		f->errors += run_charge(skel, 13, 1, BLKQOS_KIND_READ, 4096, T0) != 0;
+		barrier_wait(f->arrived, ++round);
+		if (f->cpu == 0 && get_vbd_buckets(skel, 13, 1, &b) == 0 &&
+		    b.bps.sustained.level != -BLKQOS_DEBT_MAX) {
+			long long off = b.bps.sustained.level + BLKQOS_DEBT_MAX;
+
+			f->wrong++;
+			if (llabs(off) > llabs(f->worst))
+				f->worst = off;
+		}
+		barrier_wait(f->arrived, ++round);
+	}
+	return NULL;
+}
+
+/*
+ * Two CPUs charge a bucket at its floor at the same instant, again and
+ * again: whatever the interleaving, each trial must end exactly at the
+ * floor (the model: the level never goes below it, and nothing refills).
+ */
+static void test_floor_race(int trials)
+{
+	struct blkqos_limits l = { .bps = lim(1, 1, 0) };
+	int arrived = 0;
+	struct floor_race f[2] = {
+		{ .cpu = 0, .trials = trials, .arrived = &arrived },
+		{ .cpu = 1, .trials = trials, .arrived = &arrived },
+	};
+	pthread_t t[2];
+
+	if (libbpf_num_possible_cpus() < 2) {
+		printf("SKIP floor race: one CPU\n");
+		return;
+	}
+	clear_maps(skel);
+	set_vbd_limits(skel, 13, 1, &l);
+	for (int i = 0; i < 8; i++)
+		run_charge(skel, 13, 1, BLKQOS_KIND_READ, 1 << 30, T0);
+	ASSERT_EQ(vbd_level(13, 1, BLKQOS_LIM_BPS, false), -BLKQOS_DEBT_MAX,
+		  "sequential charges end at the floor");
+	for (int i = 0; i < 2; i++)
+		pthread_create(&t[i], NULL, floor_thread, &f[i]);
+	for (int i = 0; i < 2; i++)
+		pthread_join(t[i], NULL);
+	ASSERT_EQ(f[0].errors + f[1].errors, 0, "test runs failing");
+	ASSERT_EQ(f[0].wrong, 0, "trials of two racing charges not ending at the floor");
+	ASSERT_EQ(f[0].worst, 0, "farthest such level from the floor, nano-tokens");
+	printf("floor race: %d trials of 2 charges at once on a bucket at its floor\n", trials);
+}
+
 int main(int argc, char **argv)
 {
 	int steps = argc > 1 ? atoi(argv[1]) : 20000;
@@ -627,6 +708,7 @@ int main(int argc, char **argv)
 	test_stats();
 	test_differential(steps);
 	test_concurrency(200000);
+	test_floor_race(20000);
 	blkqos_bpf__destroy(skel);
 	return harness_report("test_engine");
 }
