@@ -23,13 +23,23 @@
  *   governing bucket is back at zero: the exact, ceiling-rounded time, capped
  *   at BLKQOS_WAIT_MAX_NS per sleep.
  *
+ *   A request is charged its whole cost, however far beyond the bucket's
+ *   size (a discard under discard=bytes: its extent, which the guest picks).
+ *   The bucket goes that deep into debt and the VBD's next requests governed
+ *   by it wait until the rate has paid it back, a capped sleep at a time.
+ *   The debt stops at a floor, -BLKQOS_DEBT_MAX nano-tokens (about 4.6e9
+ *   tokens: 4.3 GiB, or 4398 s at 1 MiB/s): cost beyond it is forgiven.
+ *
  * Units
  *   A level is in nano-tokens (tokens * 1e9) and time in ns, so refilling at
  *   R tokens/s for dt ns adds exactly R * dt: integer arithmetic, no drift, no
  *   lost fraction, no division on the admitted path. Bounds (include/blkqos.h,
  *   enforced by the loader) keep every sum inside s64: burst * 1e9 <= 2^61,
  *   debt >= -2^62, and dt is clamped to full_ns, the time in which any bucket
- *   is full again, which userspace precomputes.
+ *   is full again, which userspace precomputes. One atomic add charges at
+ *   most BLKQOS_COST_MAX tokens (< 2^60 nano-tokens), so four adds in flight
+ *   fit below the floor; a larger cost goes in such steps, until it is spent
+ *   or the bucket is at the floor (at most BLKQOS_COST_STEPS of them).
  *
  * Refill is lazy: a bucket is brought up to date from bpf_ktime_get_ns() when
  * a governing request touches it. There are no timers, and userspace is never
@@ -43,9 +53,15 @@
  *   - Admission only reads: no atomic, no store.
  *   - Charge, bucket not full: the CPU whose cmpxchg advances last_ns owns
  *     [last, now]; credit and cost go in with one atomic add, and whatever
- *     that add pushed past the size or the debt floor is taken back with a
- *     second add computed from the first one's result. Every ns is credited
- *     once and no CPU's update is ever overwritten.
+ *     that add pushed past the size is taken back with a second add computed
+ *     from the first one's result. Every ns is credited once and no CPU's
+ *     update is ever overwritten.
+ *   - Below the floor: a CPU whose add left the level below it sets it to
+ *     the floor with a cmpxchg from the value it left. Adding back its own
+ *     overshoot instead would, with several charges below the floor at once,
+ *     lift the bucket above it by the others' costs. If the cmpxchg fails, a
+ *     later add moved the level and its CPU checks the same, so the bucket
+ *     ends exactly at the floor however many charges race.
  *   - Charge, bucket full (the common case under the limit): the credit is
  *     void anyway, so one cmpxchg sets the level to size - cost and last_ns
  *     moves on with a plain store. Two locked instructions per bucket on the
@@ -61,6 +77,12 @@
  *     (same bound: requests in flight).
  *   - While one CPU sets up a new bucket (epoch change), a charge from another
  *     CPU can be overwritten by the initial fill: once per new bucket.
+ *   - A charge taken in steps is not one atomic step: another CPU's charge
+ *     or refill may land between its steps, and it may stop short of its
+ *     whole cost if refills racing with it keep the bucket off the floor
+ *     for BLKQOS_COST_STEPS steps (7 GiB and more).
+ *   - The room below the floor assumes no CPU stalls between its add and
+ *     its corrections while others charge several GiB into the same bucket.
  *   - Per-CPU stats are plain increments; userspace sums the CPUs.
  *
  * Programs
@@ -181,6 +203,12 @@ static __always_inline __u64 ring_admit(struct xen_blkif_ring *ring,
 	return req_admit(&key, req, bpf_ktime_get_ns());
 }
 
+/* Bytes in nr_sectors, saturated: a discard's count is the guest's word. */
+static __always_inline __u64 sectors_to_bytes(__u64 nr_sectors)
+{
+	return nr_sectors > ~0ULL / SECTOR_SIZE ? ~0ULL : nr_sectors * SECTOR_SIZE;
+}
+
 /* Charge a request the dispatch tracepoint reported. */
 static __always_inline void dispatch_charge(const struct blkqos_vbd_key *key, __u32 op,
 					    __u64 nr_sectors, __u64 now)
@@ -188,7 +216,7 @@ static __always_inline void dispatch_charge(const struct blkqos_vbd_key *key, __
 	__u32 kind = blkif_op_kind(op, nr_sectors);
 
 	if (kind != NOT_LIMITED)
-		blkqos_charge(key, kind, nr_sectors * SECTOR_SIZE, now);
+		blkqos_charge(key, kind, sectors_to_bytes(nr_sectors), now);
 }
 
 SEC("?fentry/xen_blkif_bpf_admit")

@@ -131,8 +131,8 @@ static __always_inline void bucket_floor(struct blkqos_bucket *b, __s64 seen)
  * add computed from the add's own result, so no other CPU's update is ever
  * overwritten. A level left below the floor is set to it (bucket_floor).
  */
-static __always_inline void bucket_charge(struct blkqos_bucket *b, __u64 rate, __s64 size,
-					  __u64 full_ns, __u64 epoch, __u64 now, __s64 cost)
+static __always_inline __s64 bucket_charge(struct blkqos_bucket *b, __u64 rate, __s64 size,
+					   __u64 full_ns, __u64 epoch, __u64 now, __s64 cost)
 {
 	__u64 seen_epoch = READ_ONCE(b->epoch), last, dt;
 	__s64 credit = 0, level;
@@ -142,7 +142,7 @@ static __always_inline void bucket_charge(struct blkqos_bucket *b, __u64 rate, _
 		/* A new bucket starts full. */
 		WRITE_ONCE(b->last_ns, now);
 		WRITE_ONCE(b->level, size - cost);
-		return;
+		return size - cost;
 	}
 	last = READ_ONCE(b->last_ns);
 	level = READ_ONCE(b->level);
@@ -162,7 +162,7 @@ static __always_inline void bucket_charge(struct blkqos_bucket *b, __u64 rate, _
 	    __sync_val_compare_and_swap(&b->level, level, size - cost) == level) {
 		if (now > last)
 			WRITE_ONCE(b->last_ns, now);
-		return;
+		return size - cost;
 	}
 	/* Otherwise own the interval [last, now] to credit it exactly once. */
 	credit = 0;
@@ -180,6 +180,42 @@ static __always_inline void bucket_charge(struct blkqos_bucket *b, __u64 rate, _
 			size - (level + cost);
 	if (level < -BLKQOS_DEBT_MAX)
 		bucket_floor(b, level);
+	return level;
+}
+
+/*
+ * Take the rest of a charge beyond its first BLKQOS_COST_MAX tokens, at most
+ * that many per add: each add then stays inside the room the bounds leave
+ * below the floor for charges in flight. It stops at the floor, past which
+ * more cost changes nothing; BLKQOS_COST_STEPS adds reach it from any level.
+ * Out of line: only a discard of more than 1 GiB gets here.
+ */
+static __noinline void bucket_charge_rest(struct blkqos_bucket *b, __s64 level, __u64 tokens)
+{
+	__u64 step;
+	__s64 cost;
+	int i;
+
+	for (i = 1; i < BLKQOS_COST_STEPS && tokens && level > -BLKQOS_DEBT_MAX; i++) {
+		step = tokens < BLKQOS_COST_MAX ? tokens : BLKQOS_COST_MAX;
+		tokens -= step;
+		cost = (__s64)step * BLKQOS_SCALE;
+		level = __sync_fetch_and_add(&b->level, -cost) - cost;
+		if (level < -BLKQOS_DEBT_MAX)
+			bucket_floor(b, level);
+	}
+}
+
+/* Charge a bucket tokens, any number of them (see bucket_charge_rest). */
+static __always_inline void bucket_take(struct blkqos_bucket *b, __u64 rate, __s64 size,
+					__u64 full_ns, __u64 epoch, __u64 now, __u64 tokens)
+{
+	__u64 first = tokens < BLKQOS_COST_MAX ? tokens : BLKQOS_COST_MAX;
+	__s64 level = bucket_charge(b, rate, size, full_ns, epoch, now,
+				    (__s64)first * BLKQOS_SCALE);
+
+	if (tokens > first)
+		bucket_charge_rest(b, level, tokens - first);
 }
 
 static __always_inline __u64 div_round_up_u64(__u64 n, __u64 d)
@@ -251,24 +287,19 @@ static __always_inline void scope_charge(const struct blkqos_limits *lim,
 	__u64 ops = request_ops(kind, bytes, lim->iops_size);
 	int i;
 
-	if (ops > BLKQOS_COST_MAX)
-		ops = BLKQOS_COST_MAX;
-	if (bytes > BLKQOS_COST_MAX)
-		bytes = BLKQOS_COST_MAX;
-
 #pragma unroll
 	for (i = 0; i < BLKQOS_NR_LIMITS; i++) {
 		const struct blkqos_limit *l = &lim->iops + i;
 		struct blkqos_bucket_pair *p = &bk->iops + i;
-		__s64 cost = (__s64)((LIM(i) & OPS_LIMITS) ? ops : bytes) * BLKQOS_SCALE;
+		__u64 tokens = (LIM(i) & OPS_LIMITS) ? ops : bytes;
 
 		if (!(governing & LIM(i)) || !l->rate)
 			continue;
-		bucket_charge(&p->sustained, l->rate, l->burst * BLKQOS_SCALE, l->full_ns,
-			      l->epoch, now, cost);
+		bucket_take(&p->sustained, l->rate, l->burst * BLKQOS_SCALE, l->full_ns,
+			    l->epoch, now, tokens);
 		if (l->peak)
-			bucket_charge(&p->peak, l->peak, peak_size(l), l->peak_full_ns,
-				      l->peak_epoch, now, cost);
+			bucket_take(&p->peak, l->peak, peak_size(l), l->peak_full_ns,
+				    l->peak_epoch, now, tokens);
 	}
 }
 

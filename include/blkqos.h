@@ -22,10 +22,13 @@
  * engine can overflow a signed 64-bit level (see the design comment in
  * bpf/blkqos.bpf.c):
  *   burst * SCALE <= 2^61, peak * PEAK_WINDOW_NS <= 2^61, debt >= -2^62.
+ * A request's cost is not bounded: the engine takes it COST_MAX tokens per
+ * atomic add, and COST_STEPS adds go from any level to the floor.
  */
 #define BLKQOS_RATE_MAX		(1ULL << 37)	/* tokens/s: 128 Gi ops or bytes */
 #define BLKQOS_BURST_MAX	(1ULL << 31)	/* tokens: 2 GiB or 2 Gi ops */
-#define BLKQOS_COST_MAX		(1ULL << 30)	/* tokens charged by one request */
+#define BLKQOS_COST_MAX		(1ULL << 30)	/* tokens one atomic add may charge */
+#define BLKQOS_COST_STEPS	7		/* such adds from full to the floor */
 #define BLKQOS_DEBT_MAX		(1LL << 62)	/* deepest level, nano-tokens */
 #define BLKQOS_PEAK_WINDOW_NS	10000000ULL	/* peak bucket holds 10 ms of peak */
 #define BLKQOS_WAIT_MAX_NS	1000000000ULL	/* one deferral sleeps at most 1 s */

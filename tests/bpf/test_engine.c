@@ -354,6 +354,58 @@ static void test_flush_data(void)
 		  "a 64 KiB FUA write is 16 ops of 4 KiB");
 }
 
+/*
+ * discard=bytes charges a discard its whole extent: the debt model lets it
+ * through and the VBD's next requests wait the debt off; the floor bounds
+ * the debt, and no extent, however large, can wrap the arithmetic.
+ */
+static void test_discard_extent(void)
+{
+	struct blkqos_limits l = { .write_bps = lim(1 << 20, 1 << 20, 0),
+				   .discard_mode = BLKQOS_DISCARD_BYTES };
+	__u64 t = T0 + 4095 * SEC_NS;
+	struct blkqos_stats s;
+
+	clear_maps(skel);
+	set_vbd_limits(skel, 14, 1, &l);
+	/* 4 GiB: beyond the 1 GiB one step may take, inside the floor. */
+	run_dispatch(skel, 14, 1, BLKIF_OP_DISCARD, (4ULL << 30) / 512, T0);
+	ASSERT_EQ(vbd_level(14, 1, BLKQOS_LIM_WRITE_BPS, false), TOKENS((1 << 20) - (4LL << 30)),
+		  "a 4 GiB discard is charged 4 GiB");
+	ASSERT_EQ(run_admit_req(skel, 14, 1, BLKIF_OP_DISCARD, 0, 0, T0), BLKQOS_WAIT_MAX_NS,
+		  "the next discard waits, a capped sleep at a time");
+	ASSERT_EQ(run_admit(skel, 14, 1, W, t - 1), 1, "writes wait 4095 s at 1 MiB/s, less 1 ns");
+	ASSERT_EQ(run_admit(skel, 14, 1, W, t), 0, "and are admitted after exactly 4095 s");
+
+	/* 1 TiB: the bucket ends at the floor, whose debt takes 2^62 / 2^20 ns. */
+	run_dispatch(skel, 14, 1, BLKIF_OP_DISCARD, (1ULL << 40) / 512, t);
+	ASSERT_EQ(vbd_level(14, 1, BLKQOS_LIM_WRITE_BPS, false), -BLKQOS_DEBT_MAX,
+		  "a 1 TiB discard drives the bucket to the floor");
+	ASSERT_EQ(run_admit(skel, 14, 1, W, t + (1ULL << 42) - 1), 1, "floor debt less 1 ns");
+	ASSERT_EQ(run_admit(skel, 14, 1, W, t + (1ULL << 42)), 0, "floor debt paid back");
+	ASSERT_EQ(get_vbd_stats(skel, 14, 1, &s), 0, "stats");
+	ASSERT_EQ(s.discard.bytes, (4ULL << 30) + (1ULL << 40), "discard stats count both extents");
+
+	/* The largest sector count the tracepoint can carry, on a full bucket. */
+	t += 1ULL << 43;
+	run_dispatch(skel, 14, 1, BLKIF_OP_DISCARD, ~0ULL, t);
+	ASSERT_EQ(vbd_level(14, 1, BLKQOS_LIM_WRITE_BPS, false), -BLKQOS_DEBT_MAX,
+		  "a 2^64-sector discard lands on the floor, not past it");
+	ASSERT_EQ(run_admit(skel, 14, 1, W, t), BLKQOS_WAIT_MAX_NS, "and holds the writes back");
+
+	/* The same through a peak bucket and the domain's total. */
+	l = (struct blkqos_limits){ .bps = lim(1000, 1000, BLKQOS_RATE_MAX) };
+	set_dom_limits(skel, 14, &l);
+	l.discard_mode = BLKQOS_DISCARD_BYTES;
+	set_vbd_limits(skel, 14, 2, &l);
+	run_charge(skel, 14, 2, D, 5ULL << 30, t);
+	ASSERT_EQ(vbd_level(14, 2, BLKQOS_LIM_BPS, true),
+		  (long long)BLKQOS_RATE_MAX * (long long)BLKQOS_PEAK_WINDOW_NS - TOKENS(5LL << 30),
+		  "the peak bucket is charged 5 GiB");
+	ASSERT_EQ(vbd_level(14, 2, BLKQOS_LIM_BPS, false), -BLKQOS_DEBT_MAX,
+		  "the sustained one ends at the floor");
+}
+
 static void test_stats(void)
 {
 	struct blkqos_limits l = { .iops = lim(1, 1, 0) };
@@ -459,7 +511,8 @@ static int compare_levels(struct ref_model *m, bool domain, __u32 dom, __u32 dev
 static void test_differential(int steps)
 {
 	static const __u64 byte_sizes[] = { 0, 512, 4096, 4097, 65536, 1 << 20, 11 * 4096,
-					    (__u64)1 << 31, (__u64)1 << 40 };
+					    (__u64)1 << 31, (__u64)1 << 40, (3ULL << 30) + 1,
+					    5000000000ULL, ~0ULL };
 	static const __u64 clock_steps[] = { 0, 0, 1, 7, 1000, 999999, 10 * MS_NS, 333333333,
 					     SEC_NS, 3600 * SEC_NS };
 	struct ref_model *m = calloc(1, sizeof(*m));
@@ -495,7 +548,7 @@ static void test_differential(int steps)
 		} else if (r < 75) {		/* a request: admit, then charge if admitted */
 			long long got = run_admit(skel, dom, dev, kind, now);
 			__u64 want = ref_admit(m, dom, dev, kind, now);
-			__u64 bytes = kind == BLKQOS_KIND_FLUSH ? 0 : pick(byte_sizes, 9);
+			__u64 bytes = kind == BLKQOS_KIND_FLUSH ? 0 : pick(byte_sizes, 12);
 
 			admits++;
 			if (got != (long long)want) {
@@ -511,7 +564,7 @@ static void test_differential(int steps)
 				ref_charge(m, dom, dev, kind, bytes, now);
 			}
 		} else {			/* a charge alone (e.g. after a wake-up) */
-			__u64 bytes = pick(byte_sizes, 9);
+			__u64 bytes = pick(byte_sizes, 12);
 
 			run_charge(skel, dom, dev, kind, bytes, now);
 			ref_charge(m, dom, dev, kind, bytes, now);
@@ -705,6 +758,7 @@ int main(int argc, char **argv)
 	test_flush_discard();
 	test_ring_requests();
 	test_flush_data();
+	test_discard_extent();
 	test_stats();
 	test_differential(steps);
 	test_concurrency(200000);
