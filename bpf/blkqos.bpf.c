@@ -71,10 +71,13 @@
  *     of the same VBD or domain may each admit a request on the same tokens;
  *     the overshoot is bounded by the requests in flight and is paid back as
  *     debt by the next requests.
- *   - A charge landing between another CPU's refill and its clamp, or a
- *     refill crossing a full-bucket charge (which re-credits the void time
- *     since the previous last_ns), can be absorbed by tokens above the size
- *     (same bound: requests in flight).
+ *   - A refill crossing a full-bucket charge (which re-credits the void time
+ *     since the previous last_ns) can let that charge be absorbed by tokens
+ *     above the size (same bound: requests in flight).
+ *   - A charge landing between another CPU's refill and its clamp sees the
+ *     refill's overshoot and, where that exceeds the refill's own cost, takes
+ *     the excess back too: the bucket ends that much lower than it should
+ *     (stricter, by at most that refill's credit; once per such race).
  *   - While one CPU sets up a new bucket (epoch change), a charge from another
  *     CPU can be overwritten by the initial fill: once per new bucket.
  *   - A charge taken in steps is not one atomic step: another CPU's charge
