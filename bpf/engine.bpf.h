@@ -131,8 +131,8 @@ static __always_inline void bucket_floor(struct blkqos_bucket *b, __s64 seen)
  * add computed from the add's own result, so no other CPU's update is ever
  * overwritten. A level left below the floor is set to it (bucket_floor).
  */
-static __always_inline __s64 bucket_charge(struct blkqos_bucket *b, __u64 rate, __s64 size,
-					   __u64 full_ns, __u64 epoch, __u64 now, __s64 cost)
+static __always_inline void bucket_charge(struct blkqos_bucket *b, __u64 rate, __s64 size,
+					  __u64 full_ns, __u64 epoch, __u64 now, __s64 cost)
 {
 	__u64 seen_epoch = READ_ONCE(b->epoch), last, dt;
 	__s64 credit = 0, level;
@@ -142,7 +142,7 @@ static __always_inline __s64 bucket_charge(struct blkqos_bucket *b, __u64 rate, 
 		/* A new bucket starts full. */
 		WRITE_ONCE(b->last_ns, now);
 		WRITE_ONCE(b->level, size - cost);
-		return size - cost;
+		return;
 	}
 	last = READ_ONCE(b->last_ns);
 	level = READ_ONCE(b->level);
@@ -162,7 +162,7 @@ static __always_inline __s64 bucket_charge(struct blkqos_bucket *b, __u64 rate, 
 	    __sync_val_compare_and_swap(&b->level, level, size - cost) == level) {
 		if (now > last)
 			WRITE_ONCE(b->last_ns, now);
-		return size - cost;
+		return;
 	}
 	/* Otherwise own the interval [last, now] to credit it exactly once. */
 	credit = 0;
@@ -180,20 +180,19 @@ static __always_inline __s64 bucket_charge(struct blkqos_bucket *b, __u64 rate, 
 			size - (level + cost);
 	if (level < -BLKQOS_DEBT_MAX)
 		bucket_floor(b, level);
-	return level;
 }
 
 /*
- * Take the rest of a charge beyond its first BLKQOS_COST_MAX tokens, at most
- * that many per add: each add then stays inside the room the bounds leave
- * below the floor for charges in flight. It stops at the floor, past which
- * more cost changes nothing; BLKQOS_COST_STEPS adds reach it from any level.
- * Out of line: only a discard of more than 1 GiB gets here.
+ * Take what a charge has left after its first BLKQOS_COST_MAX tokens, at
+ * most that many per add: each add then stays inside the room the bounds
+ * leave below the floor for charges in flight. It stops at the floor, past
+ * which more cost changes nothing; BLKQOS_COST_STEPS adds in all reach it
+ * from any level.
  */
-static __noinline void bucket_charge_rest(struct blkqos_bucket *b, __s64 level, __u64 tokens)
+static __always_inline void bucket_charge_rest(struct blkqos_bucket *b, __u64 tokens)
 {
+	__s64 level = READ_ONCE(b->level), cost;
 	__u64 step;
-	__s64 cost;
 	int i;
 
 	for (i = 1; i < BLKQOS_COST_STEPS && tokens && level > -BLKQOS_DEBT_MAX; i++) {
@@ -204,18 +203,6 @@ static __noinline void bucket_charge_rest(struct blkqos_bucket *b, __s64 level, 
 		if (level < -BLKQOS_DEBT_MAX)
 			bucket_floor(b, level);
 	}
-}
-
-/* Charge a bucket tokens, any number of them (see bucket_charge_rest). */
-static __always_inline void bucket_take(struct blkqos_bucket *b, __u64 rate, __s64 size,
-					__u64 full_ns, __u64 epoch, __u64 now, __u64 tokens)
-{
-	__u64 first = tokens < BLKQOS_COST_MAX ? tokens : BLKQOS_COST_MAX;
-	__s64 level = bucket_charge(b, rate, size, full_ns, epoch, now,
-				    (__s64)first * BLKQOS_SCALE);
-
-	if (tokens > first)
-		bucket_charge_rest(b, level, tokens - first);
 }
 
 static __always_inline __u64 div_round_up_u64(__u64 n, __u64 d)
@@ -279,12 +266,15 @@ static __always_inline __u64 request_ops(__u32 kind, __u64 bytes, __u64 iops_siz
 	return 1;
 }
 
-/* Charge one dispatched request to every governing bucket of one scope. */
-static __always_inline void scope_charge(const struct blkqos_limits *lim,
+/*
+ * The part of a scope's charge beyond BLKQOS_COST_MAX tokens, after the
+ * first step. Out of line: only a discard of more than 1 GiB (or a request
+ * of more than 2^30 ops) gets here, and the hot path keeps its registers.
+ */
+static __noinline void scope_charge_rest(const struct blkqos_limits *lim,
 					 struct blkqos_buckets *bk, __u32 governing,
-					 __u32 kind, __u64 bytes, __u64 now)
+					 __u64 ops, __u64 bytes)
 {
-	__u64 ops = request_ops(kind, bytes, lim->iops_size);
 	int i;
 
 #pragma unroll
@@ -293,14 +283,41 @@ static __always_inline void scope_charge(const struct blkqos_limits *lim,
 		struct blkqos_bucket_pair *p = &bk->iops + i;
 		__u64 tokens = (LIM(i) & OPS_LIMITS) ? ops : bytes;
 
+		if (!(governing & LIM(i)) || !l->rate || !tokens)
+			continue;
+		bucket_charge_rest(&p->sustained, tokens);
+		if (l->peak)
+			bucket_charge_rest(&p->peak, tokens);
+	}
+}
+
+/* Charge one dispatched request to every governing bucket of one scope. */
+static __always_inline void scope_charge(const struct blkqos_limits *lim,
+					 struct blkqos_buckets *bk, __u32 governing,
+					 __u32 kind, __u64 bytes, __u64 now)
+{
+	__u64 ops = request_ops(kind, bytes, lim->iops_size);
+	__u64 ops1 = ops < BLKQOS_COST_MAX ? ops : BLKQOS_COST_MAX;
+	__u64 bytes1 = bytes < BLKQOS_COST_MAX ? bytes : BLKQOS_COST_MAX;
+	int i;
+
+	/* The first step of the cost (all of it, but for huge discards). */
+#pragma unroll
+	for (i = 0; i < BLKQOS_NR_LIMITS; i++) {
+		const struct blkqos_limit *l = &lim->iops + i;
+		struct blkqos_bucket_pair *p = &bk->iops + i;
+		__s64 cost = (__s64)((LIM(i) & OPS_LIMITS) ? ops1 : bytes1) * BLKQOS_SCALE;
+
 		if (!(governing & LIM(i)) || !l->rate)
 			continue;
-		bucket_take(&p->sustained, l->rate, l->burst * BLKQOS_SCALE, l->full_ns,
-			    l->epoch, now, tokens);
+		bucket_charge(&p->sustained, l->rate, l->burst * BLKQOS_SCALE, l->full_ns,
+			      l->epoch, now, cost);
 		if (l->peak)
-			bucket_take(&p->peak, l->peak, peak_size(l), l->peak_full_ns,
-				    l->peak_epoch, now, tokens);
+			bucket_charge(&p->peak, l->peak, peak_size(l), l->peak_full_ns,
+				      l->peak_epoch, now, cost);
 	}
+	if (ops > ops1 || bytes > bytes1)
+		scope_charge_rest(lim, bk, governing, ops - ops1, bytes - bytes1);
 }
 
 /*
