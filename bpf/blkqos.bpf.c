@@ -10,7 +10,9 @@
  *   holds BLKQOS_PEAK_WINDOW_NS worth of it: while the burst is being spent,
  *   requests are spaced at the peak rate instead of all leaving at once. A
  *   request is governed by the limits of its direction and the totals, in its
- *   VBD and in its domain; it must pass all of them.
+ *   VBD and in its domain; it must pass all of them. A flush or barrier that
+ *   carries data (how blkfront sends FUA and preflush writes) is a write of
+ *   that data, in every flush mode; only an empty flush is "a flush".
  *
  *   Debt model: a request is admitted when every governing bucket is at or
  *   above zero; its exact cost (ops, after iops_size normalisation, and bytes)
@@ -24,13 +26,23 @@
  *   not the policy, keeps the protocol's ordering); it counts as deferred
  *   once, at dispatch, with the time it was parked.
  *
+ *   A request is charged its whole cost, however far beyond the bucket's
+ *   size (a discard under discard=bytes: its extent, which the guest picks).
+ *   The bucket goes that deep into debt and the VBD's next requests governed
+ *   by it wait until the rate has paid it back, a capped sleep at a time.
+ *   The debt stops at a floor, -BLKQOS_DEBT_MAX nano-tokens (about 4.6e9
+ *   tokens: 4.3 GiB, or 4398 s at 1 MiB/s): cost beyond it is forgiven.
+ *
  * Units
  *   A level is in nano-tokens (tokens * 1e9) and time in ns, so refilling at
  *   R tokens/s for dt ns adds exactly R * dt: integer arithmetic, no drift, no
  *   lost fraction, no division on the admitted path. Bounds (include/blkqos.h,
  *   enforced by the loader) keep every sum inside s64: burst * 1e9 <= 2^61,
  *   debt >= -2^62, and dt is clamped to full_ns, the time in which any bucket
- *   is full again, which userspace precomputes.
+ *   is full again, which userspace precomputes. One atomic add charges at
+ *   most BLKQOS_COST_MAX tokens (< 2^60 nano-tokens), so four adds in flight
+ *   fit below the floor; a larger cost goes in such steps, until it is spent
+ *   or the bucket is at the floor (at most BLKQOS_COST_STEPS of them).
  *
  * Refill is lazy: a bucket is brought up to date from bpf_ktime_get_ns() when
  * a governing request touches it. There are no timers, and userspace is never
@@ -44,9 +56,15 @@
  *   - Admission only reads: no atomic, no store.
  *   - Charge, bucket not full: the CPU whose cmpxchg advances last_ns owns
  *     [last, now]; credit and cost go in with one atomic add, and whatever
- *     that add pushed past the size or the debt floor is taken back with a
- *     second add computed from the first one's result. Every ns is credited
- *     once and no CPU's update is ever overwritten.
+ *     that add pushed past the size is taken back with a second add computed
+ *     from the first one's result. Every ns is credited once and no CPU's
+ *     update is ever overwritten.
+ *   - Below the floor: a CPU whose add left the level below it sets it to
+ *     the floor with a cmpxchg from the value it left. Adding back its own
+ *     overshoot instead would, with several charges below the floor at once,
+ *     lift the bucket above it by the others' costs. If the cmpxchg fails, a
+ *     later add moved the level and its CPU checks the same, so the bucket
+ *     ends exactly at the floor however many charges race.
  *   - Charge, bucket full (the common case under the limit): the credit is
  *     void anyway, so one cmpxchg sets the level to size - cost and last_ns
  *     moves on with a plain store. Two locked instructions per bucket on the
@@ -60,12 +78,21 @@
  *     rings) are told the same zero point and race for it when offered
  *     again: who goes first is left to the ring threads' wake-up order, not
  *     to the order they began waiting in.
- *   - A charge landing between another CPU's refill and its clamp, or a
- *     refill crossing a full-bucket charge (which re-credits the void time
- *     since the previous last_ns), can be absorbed by tokens above the size
- *     (same bound: requests in flight).
+ *   - A refill crossing a full-bucket charge (which re-credits the void time
+ *     since the previous last_ns) can let that charge be absorbed by tokens
+ *     above the size (same bound: requests in flight).
+ *   - A charge landing between another CPU's refill and its clamp sees the
+ *     refill's overshoot and, where that exceeds the refill's own cost, takes
+ *     the excess back too: the bucket ends that much lower than it should
+ *     (stricter, by at most that refill's credit; once per such race).
  *   - While one CPU sets up a new bucket (epoch change), a charge from another
  *     CPU can be overwritten by the initial fill: once per new bucket.
+ *   - A charge taken in steps is not one atomic step: another CPU's charge
+ *     or refill may land between its steps, and it may stop short of its
+ *     whole cost if refills racing with it keep the bucket off the floor
+ *     for BLKQOS_COST_STEPS steps (7 GiB and more).
+ *   - The room below the floor assumes no CPU stalls between its add and
+ *     its corrections while others charge several GiB into the same bucket.
  *   - Per-CPU stats are plain increments; userspace sums the CPUs.
  *
  * Programs
@@ -119,7 +146,13 @@ char LICENSE[] SEC("license") = "GPL";
 /* Provided by the patched xen-blkback (kernel/). Weak: absent on this kernel. */
 extern int bpf_xen_blkif_defer(struct xen_blkif_ring *ring, __u64 delay_ns) __ksym __weak;
 
-static __always_inline __u32 blkif_op_kind(__u32 op)
+/*
+ * A flush or barrier that carries data is a write: Linux blkfront sends
+ * every FUA or preflush write that way, so charging it as a bare flush
+ * would let such writes pass every byte limit. The cache flush rides with
+ * the data (one op), and stock mode counts these bios as writes too.
+ */
+static __always_inline __u32 blkif_op_kind(__u32 op, bool has_data)
 {
 	switch (op) {
 	case BLKIF_OP_READ:
@@ -128,12 +161,47 @@ static __always_inline __u32 blkif_op_kind(__u32 op)
 		return BLKQOS_KIND_WRITE;
 	case BLKIF_OP_WRITE_BARRIER:
 	case BLKIF_OP_FLUSH_DISKCACHE:
-		return BLKQOS_KIND_FLUSH;
+		return has_data ? BLKQOS_KIND_WRITE : BLKQOS_KIND_FLUSH;
 	case BLKIF_OP_DISCARD:
 		return BLKQOS_KIND_DISCARD;
 	}
 	/* Unknown operations are left to blkback, which fails them. */
 	return NOT_LIMITED;
+}
+
+/*
+ * The first bytes of a blkif request, as laid out by Xen's io/blkif.h (an
+ * ABI: blkback's private copy has it too). One read gets the operation and,
+ * for an indirect request, the inner operation and the segment count.
+ */
+struct blkif_head {
+	__u8 operation;
+	union {
+		__u8 nr_segments;	/* a direct request */
+		__u8 indirect_op;	/* BLKIF_OP_INDIRECT */
+	};
+	__u16 indirect_nr_segments;
+};
+
+/* The kind of a request not yet consumed from the ring. */
+static __always_inline __u32 ring_req_kind(const void *req)
+{
+	struct blkif_head h;
+
+	if (bpf_probe_read_kernel(&h, sizeof(h), req))
+		return NOT_LIMITED;
+	if (h.operation == BLKIF_OP_INDIRECT)
+		return blkif_op_kind(h.indirect_op, h.indirect_nr_segments);
+	/* (A discard's second byte is its flag: has_data matters only to flushes.) */
+	return blkif_op_kind(h.operation, h.nr_segments);
+}
+
+static __always_inline __u64 req_admit(const struct blkqos_vbd_key *key, const void *req,
+				       __u64 now)
+{
+	__u32 kind = ring_req_kind(req);
+
+	return kind == NOT_LIMITED ? 0 : blkqos_admit(key, kind, now);
 }
 
 static __always_inline __u64 ring_admit(struct xen_blkif_ring *ring,
@@ -143,15 +211,24 @@ static __always_inline __u64 ring_admit(struct xen_blkif_ring *ring,
 		.domid = BPF_CORE_READ(ring, blkif, domid),
 		.devid = BPF_CORE_READ(ring, blkif, vbd.handle),
 	};
-	__u32 op = BPF_CORE_READ(req, operation);
-	__u32 kind;
 
-	if (op == BLKIF_OP_INDIRECT)
-		op = BPF_CORE_READ(req, u.indirect.indirect_op);
-	kind = blkif_op_kind(op);
-	if (kind == NOT_LIMITED)
-		return 0;
-	return blkqos_admit(&key, kind, bpf_ktime_get_ns());
+	return req_admit(&key, req, bpf_ktime_get_ns());
+}
+
+/* Bytes in nr_sectors, saturated: a discard's count is the guest's word. */
+static __always_inline __u64 sectors_to_bytes(__u64 nr_sectors)
+{
+	return nr_sectors > ~0ULL / SECTOR_SIZE ? ~0ULL : nr_sectors * SECTOR_SIZE;
+}
+
+/* Charge a request the dispatch tracepoint reported. */
+static __always_inline void dispatch_charge(const struct blkqos_vbd_key *key, __u32 op,
+					    __u64 nr_sectors, __u64 parked_ns, __u64 now)
+{
+	__u32 kind = blkif_op_kind(op, nr_sectors);
+
+	if (kind != NOT_LIMITED)
+		blkqos_charge(key, kind, sectors_to_bytes(nr_sectors), parked_ns, now);
 }
 
 SEC("?fentry/xen_blkif_bpf_admit")
@@ -179,11 +256,8 @@ int BPF_PROG(blkqos_dispatch, struct xen_blkif_ring *ring, unsigned short domid,
 	     unsigned int handle, unsigned int operation, __u64 nr_sectors, __u64 parked_ns)
 {
 	struct blkqos_vbd_key key = { .domid = domid, .devid = handle & 0xffff };
-	__u32 kind = blkif_op_kind(operation);
 
-	if (kind != NOT_LIMITED)
-		blkqos_charge(&key, kind, nr_sectors * SECTOR_SIZE, parked_ns,
-			      bpf_ktime_get_ns());
+	dispatch_charge(&key, operation, nr_sectors, parked_ns, bpf_ktime_get_ns());
 	return 0;
 }
 
@@ -274,6 +348,7 @@ int blkqos_test(struct blkqos_test_ctx *ctx)
 {
 	struct blkqos_vbd_key key = { .domid = ctx->domid, .devid = ctx->devid };
 	struct bench_state b = {};
+	__u8 req_head[sizeof(ctx->req_head)];
 	__u32 kind = ctx->kind;
 	__s64 verdict = 0;
 	__u64 wait = 0, t0;
@@ -289,6 +364,15 @@ int blkqos_test(struct blkqos_test_ctx *ctx)
 		break;
 	case BLKQOS_TEST_CHARGE:
 		blkqos_charge(&key, kind, ctx->bytes, ctx->parked_ns, ctx->now_ns);
+		break;
+	case BLKQOS_TEST_ADMIT_REQ:
+		/* From the stack, as the hook reads blkback's private copy. */
+		__builtin_memcpy(req_head, ctx->req_head, sizeof(req_head));
+		wait = req_admit(&key, req_head, ctx->now_ns);
+		verdict = wait == 0;
+		break;
+	case BLKQOS_TEST_DISPATCH:
+		dispatch_charge(&key, ctx->blkif_op, ctx->nr_sectors, ctx->parked_ns, ctx->now_ns);
 		break;
 	case BLKQOS_TEST_BENCH:
 		b.key = key;

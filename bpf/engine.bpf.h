@@ -110,13 +110,26 @@ static __always_inline __s64 bucket_level_at(const struct blkqos_bucket *b, __u6
 }
 
 /*
+ * Put a bucket this CPU left at seen, below the floor, back on the floor.
+ * Not by adding back the overshoot seen: charges landing below the floor at
+ * once would each add back their own and lift the bucket above it. The
+ * cmpxchg sets the floor exactly; when it fails, a later update moved the
+ * level, and every update that can leave it below the floor is followed by
+ * this check on its own CPU, so the last one floors it.
+ */
+static __always_inline void bucket_floor(struct blkqos_bucket *b, __s64 seen)
+{
+	__sync_val_compare_and_swap(&b->level, seen, -BLKQOS_DEBT_MAX);
+}
+
+/*
  * Bring a bucket up to now and take cost from it, as one linearizable step:
  * min(size, level + credit) - cost, floored at -BLKQOS_DEBT_MAX.
  * The CPU whose cmpxchg advances last_ns owns [last, now] and credits it, so
  * every ns is credited exactly once. Credit and cost go in with one atomic
- * add; whatever that add pushed above the size (or below the floor) is taken
- * back with a second add computed from the add's own result, so no other
- * CPU's update is ever overwritten.
+ * add; whatever that add pushed above the size is taken back with a second
+ * add computed from the add's own result, so no other CPU's update is ever
+ * overwritten. A level left below the floor is set to it (bucket_floor).
  */
 static __always_inline void bucket_charge(struct blkqos_bucket *b, __u64 rate, __s64 size,
 					  __u64 full_ns, __u64 epoch, __u64 now, __s64 cost)
@@ -163,9 +176,33 @@ static __always_inline void bucket_charge(struct blkqos_bucket *b, __u64 rate, _
 	level = __sync_fetch_and_add(&b->level, credit - cost) + credit - cost;
 	/* level + cost is what the bucket held before the cost: at most size. */
 	if (level + cost > size)
-		__sync_fetch_and_add(&b->level, size - (level + cost));
-	else if (level < -BLKQOS_DEBT_MAX)
-		__sync_fetch_and_add(&b->level, -BLKQOS_DEBT_MAX - level);
+		level = __sync_fetch_and_add(&b->level, size - (level + cost)) +
+			size - (level + cost);
+	if (level < -BLKQOS_DEBT_MAX)
+		bucket_floor(b, level);
+}
+
+/*
+ * Take what a charge has left after its first BLKQOS_COST_MAX tokens, at
+ * most that many per add: each add then stays inside the room the bounds
+ * leave below the floor for charges in flight. It stops at the floor, past
+ * which more cost changes nothing; BLKQOS_COST_STEPS adds in all reach it
+ * from any level.
+ */
+static __always_inline void bucket_charge_rest(struct blkqos_bucket *b, __u64 tokens)
+{
+	__s64 level = READ_ONCE(b->level), cost;
+	__u64 step;
+	int i;
+
+	for (i = 1; i < BLKQOS_COST_STEPS && tokens && level > -BLKQOS_DEBT_MAX; i++) {
+		step = tokens < BLKQOS_COST_MAX ? tokens : BLKQOS_COST_MAX;
+		tokens -= step;
+		cost = (__s64)step * BLKQOS_SCALE;
+		level = __sync_fetch_and_add(&b->level, -cost) - cost;
+		if (level < -BLKQOS_DEBT_MAX)
+			bucket_floor(b, level);
+	}
 }
 
 static __always_inline __u64 div_round_up_u64(__u64 n, __u64 d)
@@ -229,24 +266,47 @@ static __always_inline __u64 request_ops(__u32 kind, __u64 bytes, __u64 iops_siz
 	return 1;
 }
 
+/*
+ * The part of a scope's charge beyond BLKQOS_COST_MAX tokens, after the
+ * first step. Out of line: only a discard of more than 1 GiB (or a request
+ * of more than 2^30 ops) gets here, and the hot path keeps its registers.
+ */
+static __noinline void scope_charge_rest(const struct blkqos_limits *lim,
+					 struct blkqos_buckets *bk, __u32 governing,
+					 __u64 ops, __u64 bytes)
+{
+	int i;
+
+#pragma unroll
+	for (i = 0; i < BLKQOS_NR_LIMITS; i++) {
+		const struct blkqos_limit *l = &lim->iops + i;
+		struct blkqos_bucket_pair *p = &bk->iops + i;
+		__u64 tokens = (LIM(i) & OPS_LIMITS) ? ops : bytes;
+
+		if (!(governing & LIM(i)) || !l->rate || !tokens)
+			continue;
+		bucket_charge_rest(&p->sustained, tokens);
+		if (l->peak)
+			bucket_charge_rest(&p->peak, tokens);
+	}
+}
+
 /* Charge one dispatched request to every governing bucket of one scope. */
 static __always_inline void scope_charge(const struct blkqos_limits *lim,
 					 struct blkqos_buckets *bk, __u32 governing,
 					 __u32 kind, __u64 bytes, __u64 now)
 {
 	__u64 ops = request_ops(kind, bytes, lim->iops_size);
+	__u64 ops1 = ops < BLKQOS_COST_MAX ? ops : BLKQOS_COST_MAX;
+	__u64 bytes1 = bytes < BLKQOS_COST_MAX ? bytes : BLKQOS_COST_MAX;
 	int i;
 
-	if (ops > BLKQOS_COST_MAX)
-		ops = BLKQOS_COST_MAX;
-	if (bytes > BLKQOS_COST_MAX)
-		bytes = BLKQOS_COST_MAX;
-
+	/* The first step of the cost (all of it, but for huge discards). */
 #pragma unroll
 	for (i = 0; i < BLKQOS_NR_LIMITS; i++) {
 		const struct blkqos_limit *l = &lim->iops + i;
 		struct blkqos_bucket_pair *p = &bk->iops + i;
-		__s64 cost = (__s64)((LIM(i) & OPS_LIMITS) ? ops : bytes) * BLKQOS_SCALE;
+		__s64 cost = (__s64)((LIM(i) & OPS_LIMITS) ? ops1 : bytes1) * BLKQOS_SCALE;
 
 		if (!(governing & LIM(i)) || !l->rate)
 			continue;
@@ -256,6 +316,8 @@ static __always_inline void scope_charge(const struct blkqos_limits *lim,
 			bucket_charge(&p->peak, l->peak, peak_size(l), l->peak_full_ns,
 				      l->peak_epoch, now, cost);
 	}
+	if (ops > ops1 || bytes > bytes1)
+		scope_charge_rest(lim, bk, governing, ops - ops1, bytes - bytes1);
 }
 
 /*

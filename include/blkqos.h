@@ -22,15 +22,21 @@
  * engine can overflow a signed 64-bit level (see the design comment in
  * bpf/blkqos.bpf.c):
  *   burst * SCALE <= 2^61, peak * PEAK_WINDOW_NS <= 2^61, debt >= -2^62.
+ * A request's cost is not bounded: the engine takes it COST_MAX tokens per
+ * atomic add, and COST_STEPS adds go from any level to the floor.
  */
 #define BLKQOS_RATE_MAX		(1ULL << 37)	/* tokens/s: 128 Gi ops or bytes */
 #define BLKQOS_BURST_MAX	(1ULL << 31)	/* tokens: 2 GiB or 2 Gi ops */
-#define BLKQOS_COST_MAX		(1ULL << 30)	/* tokens charged by one request */
+#define BLKQOS_COST_MAX		(1ULL << 30)	/* tokens one atomic add may charge */
+#define BLKQOS_COST_STEPS	7		/* such adds from full to the floor */
 #define BLKQOS_DEBT_MAX		(1LL << 62)	/* deepest level, nano-tokens */
 #define BLKQOS_PEAK_WINDOW_NS	10000000ULL	/* peak bucket holds 10 ms of peak */
 #define BLKQOS_WAIT_MAX_NS	1000000000ULL	/* one deferral sleeps at most 1 s */
 
-/* What a request is, for charging and stats. */
+/*
+ * What a request is, for charging and stats. A flush or barrier that carries
+ * data (blkfront's FUA and preflush writes) is a WRITE: FLUSH is an empty one.
+ */
 enum blkqos_kind {
 	BLKQOS_KIND_READ = 0,
 	BLKQOS_KIND_WRITE,
@@ -50,7 +56,10 @@ enum blkqos_limit_id {
 	BLKQOS_NR_LIMITS,
 };
 
-/* How flush (and barrier) requests are charged. */
+/*
+ * How empty flush (and barrier) requests are charged. One that carries data
+ * is charged as the write it is in either mode: its bytes and one write op.
+ */
 enum blkqos_flush_mode {
 	BLKQOS_FLUSH_OP = 0,		/* one write op, no bytes (default) */
 	BLKQOS_FLUSH_EXEMPT,		/* not limited, still counted in stats */
@@ -201,6 +210,8 @@ enum blkqos_test_op {
 	BLKQOS_TEST_ADMIT = 0,	/* admission check only */
 	BLKQOS_TEST_CHARGE,	/* charge at dispatch only */
 	BLKQOS_TEST_BENCH,	/* loops admit+charge, times itself */
+	BLKQOS_TEST_ADMIT_REQ,	/* admission of a ring request, as the hook does */
+	BLKQOS_TEST_DISPATCH,	/* charge of a dispatch, as the tracepoint does */
 };
 
 struct blkqos_test_ctx {
@@ -213,7 +224,10 @@ struct blkqos_test_ctx {
 	__u64 now_ns;		/* synthetic clock */
 	__u64 loops;		/* BENCH: iterations */
 	__u64 step_ns;		/* BENCH: clock advance per iteration */
-	__u64 parked_ns;	/* CHARGE: time the request was parked */
+	__u64 parked_ns;	/* CHARGE, DISPATCH: time the request was parked */
+	__u8 req_head[4];	/* ADMIT_REQ: a request's first bytes (Xen io/blkif.h) */
+	__u32 blkif_op;		/* DISPATCH: the tracepoint's operation (BLKIF_OP_*) */
+	__u64 nr_sectors;	/* DISPATCH: the tracepoint's sector count */
 	/* out */
 	__s64 verdict;		/* ADMIT: 1 admitted, 0 deferred; <0 error */
 	__u64 wait_ns;		/* ADMIT: wait until every bucket is back at zero */

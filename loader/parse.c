@@ -811,7 +811,7 @@ const struct qos_key_doc qos_key_docs[] = {
 	{ "qos/iops-size", "bytes", "0 (off)", "64Ki",
 	  "A request larger than this counts as ceil(size / iops-size) ops." },
 	{ "qos/flush", "mode", "charge", "exempt",
-	  "Flushes: charge (one write op, no bytes) or exempt. Disks only." },
+	  "Empty flushes: charge (one write op) or exempt; one with data is a write. Disks only." },
 	{ "qos/discard", "mode", "charge", "bytes",
 	  "Discards: charge (one write op), exempt, or bytes (op + extent). Disks only." },
 	{ "tokens-refill", "ops/s", "unlimited", "1000",

@@ -99,6 +99,37 @@ int run_charge_parked(struct blkqos_bpf *skel, __u32 domid, __u32 devid, __u32 k
 	return run_ctx(skel, &ctx) ? -1 : 0;
 }
 
+long long run_admit_req(struct blkqos_bpf *skel, __u32 domid, __u32 devid, __u8 op, __u8 inner_op,
+		       __u16 nr_segments, __u64 now)
+{
+	struct blkqos_test_ctx ctx = {
+		.op = BLKQOS_TEST_ADMIT_REQ, .domid = domid, .devid = devid, .now_ns = now,
+	};
+
+	/* Xen io/blkif.h: operation, then nr_segments (direct) or indirect_op, nr_segments. */
+	ctx.req_head[0] = op;
+	if (op == BLKIF_OP_INDIRECT) {
+		ctx.req_head[1] = inner_op;
+		memcpy(&ctx.req_head[2], &nr_segments, sizeof(nr_segments));
+	} else {
+		ctx.req_head[1] = (__u8)nr_segments;
+	}
+	if (run_ctx(skel, &ctx))
+		return -1;
+	return ctx.verdict ? 0 : (long long)ctx.wait_ns;
+}
+
+int run_dispatch(struct blkqos_bpf *skel, __u32 domid, __u32 devid, __u32 op, __u64 nr_sectors,
+		 __u64 now)
+{
+	struct blkqos_test_ctx ctx = {
+		.op = BLKQOS_TEST_DISPATCH, .domid = domid, .devid = devid, .blkif_op = op,
+		.nr_sectors = nr_sectors, .now_ns = now,
+	};
+
+	return run_ctx(skel, &ctx) ? -1 : 0;
+}
+
 struct blkqos_maps *harness_maps(void)
 {
 	return &maps;

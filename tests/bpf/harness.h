@@ -40,6 +40,23 @@ int run_charge(struct blkqos_bpf *skel, __u32 domid, __u32 devid, __u32 kind, __
 /* A charge at dispatch of a request blkback kept parked for parked_ns. */
 int run_charge_parked(struct blkqos_bpf *skel, __u32 domid, __u32 devid, __u32 kind,
 		      __u64 bytes, __u64 parked_ns, __u64 now);
+/* blkif.h operations, for the request-level entries below. */
+#define BLKIF_OP_READ			0
+#define BLKIF_OP_WRITE			1
+#define BLKIF_OP_WRITE_BARRIER		2
+#define BLKIF_OP_FLUSH_DISKCACHE	3
+#define BLKIF_OP_DISCARD		5
+#define BLKIF_OP_INDIRECT		6
+
+/*
+ * Admission of a ring request as the hook sees it: op, and for
+ * BLKIF_OP_INDIRECT the inner op; nr_segments of either. Returns the wait.
+ */
+long long run_admit_req(struct blkqos_bpf *skel, __u32 domid, __u32 devid, __u8 op, __u8 inner_op,
+			__u16 nr_segments, __u64 now);
+/* Charge a dispatch as the tracepoint reports it (inner op, sectors). */
+int run_dispatch(struct blkqos_bpf *skel, __u32 domid, __u32 devid, __u32 op, __u64 nr_sectors,
+		 __u64 now);
 /* Run the syscall entry with a full context; returns the run's error or 0. */
 int run_ctx(struct blkqos_bpf *skel, struct blkqos_test_ctx *ctx);
 

@@ -192,10 +192,7 @@ static void scope_pay(struct ref_scope *s, __u32 kind, __u64 bytes, __u32 fm, __
 	if ((kind == BLKQOS_KIND_READ || kind == BLKQOS_KIND_WRITE) && s->cfg.iops_size &&
 	    bytes > s->cfg.iops_size)
 		ops = (bytes + (unsigned __int128)s->cfg.iops_size - 1) / s->cfg.iops_size;
-	if (ops > BLKQOS_COST_MAX)
-		ops = BLKQOS_COST_MAX;
-	if (bytes > BLKQOS_COST_MAX)
-		bytes = BLKQOS_COST_MAX;
+	/* The whole cost, however large: the floor below bounds the debt. */
 	for (i = 0; i < BLKQOS_NR_LIMITS; i++) {
 		const struct blkqos_limit *l = limit_of(&s->cfg, i);
 		__int128 cost = (__int128)(i >= BLKQOS_LIM_BPS ? bytes : (__u64)ops) * 1000000000;

@@ -276,6 +276,136 @@ static void test_flush_discard(void)
 	ASSERT_EQ(run_admit(skel, 8, 1, R, T0 + 2 * SEC_NS), 0, "reads are not held by write limits");
 }
 
+/* The request-level entries: what the hook and the tracepoint hand the engine. */
+static void test_ring_requests(void)
+{
+	struct blkqos_limits l = { .read_iops = lim(10, 1, 0), .write_bps = lim(4096, 4096, 0) };
+
+	clear_maps(skel);
+	set_vbd_limits(skel, 11, 1, &l);
+	ASSERT_EQ(run_admit_req(skel, 11, 1, BLKIF_OP_READ, 0, 1, T0), 0, "a read from the ring");
+	run_dispatch(skel, 11, 1, BLKIF_OP_READ, 8, T0);
+	run_dispatch(skel, 11, 1, BLKIF_OP_READ, 8, T0);
+	ASSERT_EQ(run_admit_req(skel, 11, 1, BLKIF_OP_INDIRECT, BLKIF_OP_READ, 300, T0),
+		  100 * MS_NS, "an indirect read waits on the read limit");
+	ASSERT_EQ(run_admit_req(skel, 11, 1, BLKIF_OP_WRITE, 0, 1, T0), 0, "a write does not");
+	run_dispatch(skel, 11, 1, BLKIF_OP_WRITE, 16, T0);
+	ASSERT_EQ(vbd_level(11, 1, BLKQOS_LIM_WRITE_BPS, false), TOKENS(4096 - 8192),
+		  "a dispatched write of 16 sectors is 8192 bytes");
+	ASSERT_EQ(run_admit_req(skel, 11, 1, BLKIF_OP_INDIRECT, BLKIF_OP_WRITE, 300, T0), SEC_NS,
+		  "an indirect write waits on the write limit");
+	ASSERT_EQ(run_admit_req(skel, 11, 1, 99, 0, 0, T0), 0, "an unknown op is left to blkback");
+}
+
+/*
+ * blkfront sends every FUA or preflush write as a flush (or barrier) that
+ * carries data, direct or indirect: its bytes and its op are a write's,
+ * whatever the flush mode; flush=exempt frees only an empty flush.
+ */
+static void test_flush_data(void)
+{
+	struct blkqos_limits l = { .write_iops = lim(1000, 1000, 0), .write_bps = lim(4096, 4096, 0),
+				   .bps = lim(1 << 20, 1 << 20, 0) };
+	struct blkqos_stats s;
+
+	clear_maps(skel);
+	set_vbd_limits(skel, 12, 1, &l);
+	ASSERT_EQ(run_admit_req(skel, 12, 1, BLKIF_OP_FLUSH_DISKCACHE, 0, 2, T0), 0,
+		  "a FUA write on full buckets is admitted");
+	run_dispatch(skel, 12, 1, BLKIF_OP_FLUSH_DISKCACHE, 16, T0);
+	ASSERT_EQ(vbd_level(12, 1, BLKQOS_LIM_WRITE_BPS, false), TOKENS(4096 - 8192),
+		  "its 16 sectors are charged under write-bps");
+	ASSERT_EQ(vbd_level(12, 1, BLKQOS_LIM_BPS, false), TOKENS((1 << 20) - 8192),
+		  "and under bps");
+	ASSERT_EQ(vbd_level(12, 1, BLKQOS_LIM_WRITE_IOPS, false), TOKENS(999), "as one write op");
+	ASSERT_EQ(run_admit_req(skel, 12, 1, BLKIF_OP_FLUSH_DISKCACHE, 0, 1, T0), SEC_NS,
+		  "the next FUA write waits for the write-bps debt");
+	ASSERT_EQ(run_admit_req(skel, 12, 1, BLKIF_OP_INDIRECT, BLKIF_OP_WRITE_BARRIER, 40, T0),
+		  SEC_NS, "so does an indirect barrier with data");
+	ASSERT_EQ(run_admit_req(skel, 12, 1, BLKIF_OP_FLUSH_DISKCACHE, 0, 0, T0), 0,
+		  "an empty flush is one op: bytes do not hold it");
+
+	/* flush=exempt: the empty flush is free, the data never is. */
+	l.flush_mode = BLKQOS_FLUSH_EXEMPT;
+	set_vbd_limits(skel, 12, 1, &l);
+	run_dispatch(skel, 12, 1, BLKIF_OP_FLUSH_DISKCACHE, 0, T0);
+	ASSERT_EQ(vbd_level(12, 1, BLKQOS_LIM_WRITE_IOPS, false), TOKENS(999),
+		  "exempt: an empty flush is not charged");
+	ASSERT_EQ(run_admit_req(skel, 12, 1, BLKIF_OP_INDIRECT, BLKIF_OP_FLUSH_DISKCACHE, 40, T0),
+		  SEC_NS, "exempt: an indirect flush with data waits for the bytes");
+	run_dispatch(skel, 12, 1, BLKIF_OP_WRITE_BARRIER, 8, T0 + SEC_NS);
+	ASSERT_EQ(vbd_level(12, 1, BLKQOS_LIM_WRITE_BPS, false), TOKENS(-4096),
+		  "exempt: a barrier's 4096 bytes are charged (-4096 + 4096 refilled - 4096)");
+	ASSERT_EQ(vbd_level(12, 1, BLKQOS_LIM_WRITE_IOPS, false), TOKENS(999),
+		  "exempt: and its write op (refilled to 1000, less 1)");
+
+	/* Counted as the writes they are, as stock mode counts their bios. */
+	ASSERT_EQ(get_vbd_stats(skel, 12, 1, &s), 0, "stats");
+	ASSERT_EQ(s.write.ops, 2, "flushes with data count as write ops");
+	ASSERT_EQ(s.write.bytes, 8192 + 4096, "and write bytes");
+	ASSERT_EQ(s.flush.ops, 1, "the empty flush counts as a flush");
+
+	/* iops-size applies to their data as to any write's. */
+	l = (struct blkqos_limits){ .write_iops = lim(1000, 1000, 0), .iops_size = 4096 };
+	clear_maps(skel);
+	set_vbd_limits(skel, 12, 1, &l);
+	run_dispatch(skel, 12, 1, BLKIF_OP_FLUSH_DISKCACHE, 128, T0);
+	ASSERT_EQ(vbd_level(12, 1, BLKQOS_LIM_WRITE_IOPS, false), TOKENS(1000 - 16),
+		  "a 64 KiB FUA write is 16 ops of 4 KiB");
+}
+
+/*
+ * discard=bytes charges a discard its whole extent: the debt model lets it
+ * through and the VBD's next requests wait the debt off; the floor bounds
+ * the debt, and no extent, however large, can wrap the arithmetic.
+ */
+static void test_discard_extent(void)
+{
+	struct blkqos_limits l = { .write_bps = lim(1 << 20, 1 << 20, 0),
+				   .discard_mode = BLKQOS_DISCARD_BYTES };
+	__u64 t = T0 + 4095 * SEC_NS;
+	struct blkqos_stats s;
+
+	clear_maps(skel);
+	set_vbd_limits(skel, 14, 1, &l);
+	/* 4 GiB: beyond the 1 GiB one step may take, inside the floor. */
+	run_dispatch(skel, 14, 1, BLKIF_OP_DISCARD, (4ULL << 30) / 512, T0);
+	ASSERT_EQ(vbd_level(14, 1, BLKQOS_LIM_WRITE_BPS, false), TOKENS((1 << 20) - (4LL << 30)),
+		  "a 4 GiB discard is charged 4 GiB");
+	ASSERT_EQ(run_admit_req(skel, 14, 1, BLKIF_OP_DISCARD, 0, 0, T0), BLKQOS_WAIT_MAX_NS,
+		  "the next discard waits, a capped sleep at a time");
+	ASSERT_EQ(run_admit(skel, 14, 1, W, t - 1), 1, "writes wait 4095 s at 1 MiB/s, less 1 ns");
+	ASSERT_EQ(run_admit(skel, 14, 1, W, t), 0, "and are admitted after exactly 4095 s");
+
+	/* 1 TiB: the bucket ends at the floor, whose debt takes 2^62 / 2^20 ns. */
+	run_dispatch(skel, 14, 1, BLKIF_OP_DISCARD, (1ULL << 40) / 512, t);
+	ASSERT_EQ(vbd_level(14, 1, BLKQOS_LIM_WRITE_BPS, false), -BLKQOS_DEBT_MAX,
+		  "a 1 TiB discard drives the bucket to the floor");
+	ASSERT_EQ(run_admit(skel, 14, 1, W, t + (1ULL << 42) - 1), 1, "floor debt less 1 ns");
+	ASSERT_EQ(run_admit(skel, 14, 1, W, t + (1ULL << 42)), 0, "floor debt paid back");
+	ASSERT_EQ(get_vbd_stats(skel, 14, 1, &s), 0, "stats");
+	ASSERT_EQ(s.discard.bytes, (4ULL << 30) + (1ULL << 40), "discard stats count both extents");
+
+	/* The largest sector count the tracepoint can carry, on a full bucket. */
+	t += 1ULL << 43;
+	run_dispatch(skel, 14, 1, BLKIF_OP_DISCARD, ~0ULL, t);
+	ASSERT_EQ(vbd_level(14, 1, BLKQOS_LIM_WRITE_BPS, false), -BLKQOS_DEBT_MAX,
+		  "a 2^64-sector discard lands on the floor, not past it");
+	ASSERT_EQ(run_admit(skel, 14, 1, W, t), BLKQOS_WAIT_MAX_NS, "and holds the writes back");
+
+	/* The same through a peak bucket and the domain's total. */
+	l = (struct blkqos_limits){ .bps = lim(1000, 1000, BLKQOS_RATE_MAX) };
+	set_dom_limits(skel, 14, &l);
+	l.discard_mode = BLKQOS_DISCARD_BYTES;
+	set_vbd_limits(skel, 14, 2, &l);
+	run_charge(skel, 14, 2, D, 5ULL << 30, t);
+	ASSERT_EQ(vbd_level(14, 2, BLKQOS_LIM_BPS, true),
+		  (long long)BLKQOS_RATE_MAX * (long long)BLKQOS_PEAK_WINDOW_NS - TOKENS(5LL << 30),
+		  "the peak bucket is charged 5 GiB");
+	ASSERT_EQ(vbd_level(14, 2, BLKQOS_LIM_BPS, false), -BLKQOS_DEBT_MAX,
+		  "the sustained one ends at the floor");
+}
+
 static void test_stats(void)
 {
 	struct blkqos_limits l = { .iops = lim(1, 1, 0) };
@@ -382,7 +512,8 @@ static int compare_levels(struct ref_model *m, bool domain, __u32 dom, __u32 dev
 static void test_differential(int steps)
 {
 	static const __u64 byte_sizes[] = { 0, 512, 4096, 4097, 65536, 1 << 20, 11 * 4096,
-					    (__u64)1 << 31, (__u64)1 << 40 };
+					    (__u64)1 << 31, (__u64)1 << 40, (3ULL << 30) + 1,
+					    5000000000ULL, ~0ULL };
 	static const __u64 clock_steps[] = { 0, 0, 1, 7, 1000, 999999, 10 * MS_NS, 333333333,
 					     SEC_NS, 3600 * SEC_NS };
 	struct ref_model *m = calloc(1, sizeof(*m));
@@ -418,7 +549,7 @@ static void test_differential(int steps)
 		} else if (r < 75) {		/* a request: admit, then charge if admitted */
 			long long got = run_admit(skel, dom, dev, kind, now);
 			__u64 want = ref_admit(m, dom, dev, kind, now);
-			__u64 bytes = kind == BLKQOS_KIND_FLUSH ? 0 : pick(byte_sizes, 9);
+			__u64 bytes = kind == BLKQOS_KIND_FLUSH ? 0 : pick(byte_sizes, 12);
 
 			admits++;
 			if (got != (long long)want) {
@@ -434,7 +565,7 @@ static void test_differential(int steps)
 				ref_charge(m, dom, dev, kind, bytes, now);
 			}
 		} else {			/* a charge alone (e.g. after a wake-up) */
-			__u64 bytes = pick(byte_sizes, 9);
+			__u64 bytes = pick(byte_sizes, 12);
 
 			run_charge(skel, dom, dev, kind, bytes, now);
 			ref_charge(m, dom, dev, kind, bytes, now);
@@ -531,6 +662,87 @@ static void test_concurrency(int n)
 	printf("concurrency: 2 threads x %d charges on one domain bucket\n", n);
 }
 
+/* --- concurrency: charges landing below the debt floor at once --- */
+
+struct floor_race {
+	int cpu;
+	int trials;
+	int *arrived;		/* spin barrier: arrivals so far */
+	int wrong;		/* trials not ending at the floor (CPU 0 counts) */
+	long long worst;	/* farthest level seen from the floor */
+	int errors;
+};
+
+static void barrier_wait(int *arrived, int round)
+{
+	__atomic_add_fetch(arrived, 1, __ATOMIC_SEQ_CST);
+	while (__atomic_load_n(arrived, __ATOMIC_SEQ_CST) < 2 * round)
+		;
+}
+
+static void *floor_thread(void *arg)
+{
+	struct floor_race *f = arg;
+	struct blkqos_buckets b;
+	cpu_set_t set;
+	int i, round = 0;
+
+	CPU_ZERO(&set);
+	CPU_SET(f->cpu, &set);
+	pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+	for (i = 0; i < f->trials; i++) {
+		/* Both charge at once; the clock stands still, so nothing refills. */
+		barrier_wait(f->arrived, ++round);
+		f->errors += run_charge(skel, 13, 1, BLKQOS_KIND_READ, 4096, T0) != 0;
+		barrier_wait(f->arrived, ++round);
+		if (f->cpu == 0 && get_vbd_buckets(skel, 13, 1, &b) == 0 &&
+		    b.bps.sustained.level != -BLKQOS_DEBT_MAX) {
+			long long off = b.bps.sustained.level + BLKQOS_DEBT_MAX;
+
+			f->wrong++;
+			if (llabs(off) > llabs(f->worst))
+				f->worst = off;
+		}
+		barrier_wait(f->arrived, ++round);
+	}
+	return NULL;
+}
+
+/*
+ * Two CPUs charge a bucket at its floor at the same instant, again and
+ * again: whatever the interleaving, each trial must end exactly at the
+ * floor (the model: the level never goes below it, and nothing refills).
+ */
+static void test_floor_race(int trials)
+{
+	struct blkqos_limits l = { .bps = lim(1, 1, 0) };
+	int arrived = 0;
+	struct floor_race f[2] = {
+		{ .cpu = 0, .trials = trials, .arrived = &arrived },
+		{ .cpu = 1, .trials = trials, .arrived = &arrived },
+	};
+	pthread_t t[2];
+
+	if (libbpf_num_possible_cpus() < 2) {
+		printf("SKIP floor race: one CPU\n");
+		return;
+	}
+	clear_maps(skel);
+	set_vbd_limits(skel, 13, 1, &l);
+	for (int i = 0; i < 8; i++)
+		run_charge(skel, 13, 1, BLKQOS_KIND_READ, 1 << 30, T0);
+	ASSERT_EQ(vbd_level(13, 1, BLKQOS_LIM_BPS, false), -BLKQOS_DEBT_MAX,
+		  "sequential charges end at the floor");
+	for (int i = 0; i < 2; i++)
+		pthread_create(&t[i], NULL, floor_thread, &f[i]);
+	for (int i = 0; i < 2; i++)
+		pthread_join(t[i], NULL);
+	ASSERT_EQ(f[0].errors + f[1].errors, 0, "test runs failing");
+	ASSERT_EQ(f[0].wrong, 0, "trials of two racing charges not ending at the floor");
+	ASSERT_EQ(f[0].worst, 0, "farthest such level from the floor, nano-tokens");
+	printf("floor race: %d trials of 2 charges at once on a bucket at its floor\n", trials);
+}
+
 int main(int argc, char **argv)
 {
 	int steps = argc > 1 ? atoi(argv[1]) : 20000;
@@ -545,9 +757,13 @@ int main(int argc, char **argv)
 	test_vbd_and_domain();
 	test_live_change();
 	test_flush_discard();
+	test_ring_requests();
+	test_flush_data();
+	test_discard_extent();
 	test_stats();
 	test_differential(steps);
 	test_concurrency(200000);
+	test_floor_race(20000);
 	blkqos_bpf__destroy(skel);
 	return harness_report("test_engine");
 }
