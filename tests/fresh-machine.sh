@@ -71,6 +71,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 ROOT=$(mktemp -d /var/tmp/blkqos-fresh.XXXXXX)
+chmod 755 "$ROOT"	# a root file system, not a private temp dir
 log "fresh root $ROOT"
 tar -C "$ROOT" -xf "$base" || die "unpacking $base failed"
 

@@ -6,14 +6,17 @@
 # that no read waits behind a write of the same sectors (the ordering rule).
 # QD16: a queue that stays full rides out the emulated guest's stalls (a
 # bucket with no request waiting caps at its burst, a tenth of a second).
+# xvdc: O_DSYNC writes, which blkfront sends as flush (or barrier) requests
+# carrying their data, under a write-bps limit: the data is charged.
 # Then a write/read-back check on xvdb while reads and writes of other
 # blocks overtake the parked ones: no mismatch.
-DISKS="xvda:128M xvdb:128M"
+DISKS="xvda:128M xvdb:128M xvdc:64M"
 GUEST_TIMEOUT=400
 DOM0_SCRIPT=../blkqos-hook.sh
 LIMITS='
 xvda read-iops=60 write-bps=1000000
 xvdb read-iops=60 write-iops=30
+xvdc write-bps=1000000
 '
 WORKLOAD='
 loadgen --name bw-read --dev /dev/xvda --rw randread --bs 4k --qd 16 --size 64M --ramp 1 --seconds 10 &
@@ -22,6 +25,7 @@ wait
 loadgen --name io-read --dev /dev/xvdb --rw randread --bs 4k --qd 16 --size 64M --ramp 1 --seconds 10 &
 loadgen --name io-write --dev /dev/xvdb --rw randwrite --bs 4k --qd 16 --offset 64M --size 32M --ramp 1 --seconds 10 &
 wait
+loadgen --name fua-write --dev /dev/xvdc --rw write --bs 64k --qd 4 --sync --ramp 1 --seconds 10
 loadgen --name order-other --dev /dev/xvdb --rw mixed --bs 4k --qd 4 --offset 32M --size 32M --seconds 12 --no-samples &
 loadgen --name order-verify --dev /dev/xvdb --verify --bs 4k --qd 8 --offset 96M --size 512k --no-samples
 wait
@@ -35,9 +39,12 @@ stock:bw-read read_iops bw-read 60
 stock:bw-write bps bw-write 1000000
 stock:io-read read_iops io-read 60
 stock:io-write write_iops io-write 30
+bpf:fua-write bps fua-write 1000000 2
+stock:fua-write bps fua-write 1000000
 order-verify verify order-verify
 '
 STOCK_IOMAX='
 xvda riops=60 wbps=1000000
 xvdb riops=60 wiops=30
+xvdc wbps=1000000
 '
