@@ -42,7 +42,8 @@ die() { echo "e2e-build: ERROR: $*" >&2; exit 1; }
 # newest cached .deb of a package, or nothing (from one listing: load_deblist)
 DEBLIST=""
 load_deblist() {
-	DEBLIST=$(cd "$DEBS" && ls -- *.deb 2>/dev/null | sort -V)
+	# (none yet is not an error: set -e and pipefail would make it one)
+	DEBLIST=$(cd "$DEBS" && { ls -- *.deb 2>/dev/null || true; } | sort -V)
 }
 deb_of() {
 	local f last=""
