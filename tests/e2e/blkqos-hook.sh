@@ -164,12 +164,29 @@ show_now() {
 	bpftool map dump pinned /sys/fs/bpf/blkqos/vbd_stats > /run/show-dump.txt 2>&1
 }
 
-ring_pid() {	# DEV -> pid of the ring thread <domid>.<dev>-0
+ring_pid() {	# DEV [RING] -> pid of the ring thread <domid>.<dev>-<ring> (ring 0)
 	local p
 	for p in /proc/[0-9]*; do
-		[ "$(cat "$p/comm" 2>/dev/null)" = "$E2E_DOMID.$1-0" ] && { echo "${p#/proc/}"; return 0; }
+		[ "$(cat "$p/comm" 2>/dev/null)" = "$E2E_DOMID.$1-${2:-0}" ] && { echo "${p#/proc/}"; return 0; }
 	done
 	return 1
+}
+
+ring_ticks() {	# DEV RING -> CPU ticks (utime + stime) of that ring thread so far
+	local pid st rest
+	pid=$(ring_pid "$1" "$2") || return 1
+	read -r st < "/proc/$pid/stat" || return 1
+	rest=${st##*) }
+	set -- $rest
+	echo $(( ${12} + ${13} ))
+}
+
+# dom0's kernel log has no warning, oops or leak report (what a parked
+# request lost or freed twice at teardown would leave).
+dmesg_check() {
+	local bad
+	bad=$(dmesg | grep -E "WARNING:|BUG:|Call Trace:|general protection|leak|xen-blkback.*(error|fail|leak)" | head -n 3 | tr '\n' '|')
+	check dmesg-clean '[ -z "$bad" ]' "dom0 kernel log: ${bad:-no warning, oops or leak}"
 }
 
 # ---- stock mode: cgroup v2 groups of the VBDs
@@ -480,6 +497,7 @@ done)
 		check stock-unload-clean '[ -n "$cgm" ] && [ ! -e "$cgm/$SLICE" ]' \
 			"after blkqos unload: ${cgm:-no cgroup2 mount}/$SLICE $( [ -e "$cgm/$SLICE" ] && echo "is still there: $(ls "$cgm/$SLICE" | grep '^dom-' | tr '\n' ' ')" || echo gone)"
 	fi
+	dmesg_check
 	cat /run/blkqos-run*.log | grep -E 'warning|error' | head -5 | while read -r l; do say "loader-log $l"; done
 	[ -n "${SHOW_LOADER_LOG:-}" ] && cat /run/blkqos-run*.log | while read -r l; do say "loader-all $l"; done
 	exit $FAILED

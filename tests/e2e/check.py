@@ -15,6 +15,8 @@ module with cgroup io.max). EXPECT lines:
   CASE window_iops NAME T0 T1 X      ops/s from SAMPLE lines with t_ms in (T0, T1]
   CASE window_ops NAME T0 T1 X       ops in that window
   CASE max_sample NAME T0 T1 X       no single SAMPLE above X ops
+  CASE min_window_iops NAME T0 T1 X  ops/s in that window at least X (a limit
+                                     lifted: the rate of an unlimited disk)
   CASE stats_ops DEVID N1,N2         blkqos stats ops of the VBD = the guest's
                                      ops (SAMPLE totals incl. ramp), within TOL
   CASE verify NAME                   a loadgen --verify run read back every block
@@ -153,7 +155,7 @@ def main():
                 errp = 100.0 * (got - want) / want
                 report(case, want, got, 'ops/s',
                        all(n in loadgen for n in names) and abs(errp) <= tol, errp, names)
-            elif metric in ('window_iops', 'window_ops', 'max_sample'):
+            elif metric in ('window_iops', 'window_ops', 'max_sample', 'min_window_iops'):
                 name = p[2]
                 t0, t1, want = t(p[3], name), t(p[4], name), float(p[5])
                 tol = float(p[6]) if len(p) > 6 else 5.0
@@ -166,6 +168,11 @@ def main():
                 if metric == 'max_sample':
                     got = max(ops for _, ops in pts)
                     report(case, '<=' + fmt(want), got, 'ops/sample', got <= want, None)
+                    continue
+                if metric == 'min_window_iops':
+                    span = (pts[-1][0] - pts[0][0] + 100) / 1000.0
+                    got = sum(ops for _, ops in pts) / span
+                    report(case, '>=' + fmt(want), got, 'ops/s', got >= want, None, [name])
                     continue
                 total = sum(ops for _, ops in pts)
                 span = (pts[-1][0] - (pts[0][0] - (pts[1][0] - pts[0][0] if len(pts) > 1 else 100))) / 1000.0

@@ -84,7 +84,10 @@ say "built: dom0.cpio $(( $(stat -c %s "$OUT/dom0.cpio") / 1048576 )) MiB, guest
 
 LOG=$OUT/serial.log
 : > "$LOG"
-XEN_APPEND="dom0_mem=1024M,max:1024M dom0_max_vcpus=1 console=com1 com1=115200,8n1"
+# dom0's vCPUs (the scenario's DOM0_VCPUS, default 1): with 2, blkback offers
+# multi-queue-max-queues=2 and a 2-vCPU guest connects 2 rings per disk
+DOM0_VCPUS=$(DOM0_VCPUS=1; . "$scen" >/dev/null 2>&1; echo "$DOM0_VCPUS")
+XEN_APPEND="dom0_mem=1024M,max:1024M dom0_max_vcpus=$DOM0_VCPUS console=com1 com1=115200,8n1"
 XEN_APPEND="$XEN_APPEND loglvl=all guest_loglvl=all noreboot dom0=pv bootscrub=0 ${E2E_XEN_APPEND:-}"
 DOM0_APPEND="console=hvc0 earlyprintk=xen rdinit=/init quiet ${E2E_DOM0_APPEND:-}"
 case "$DOM0_APPEND" in *,*) echo "e2e: E2E_DOM0_APPEND must not contain commas" >&2; exit 2 ;; esac
