@@ -131,12 +131,16 @@ track_cpu() {	# DEV
 		rest=${st##*) }	# the fields after "(comm)", from field 3 (state)
 		set -- $rest	# utime and stime are fields 14 and 15
 		echo $(( ${12} + ${13} )) > "/run/cpu.$dev.tmp" && mv "/run/cpu.$dev.tmp" "/run/cpu.$dev"
+		# its wake-ups: each sleep it woke from is a voluntary switch
+		while read -r k v; do
+			[ "$k" = voluntary_ctxt_switches: ] && echo "$v" > "/run/wake.$dev"
+		done < "/proc/$pid/status"
 		sleep 0.5
 	done
 }
 
 report_cpu() {	# DEV[:LIMIT_IOPS] ...
-	local spec dev limit ticks hz line ops us pct
+	local spec dev limit ticks hz line ops us pct wakes
 	hz=$(getconf CLK_TCK 2>/dev/null || echo 100)
 	for spec in "$@"; do
 		dev=${spec%%:*} limit=${spec#*:}
@@ -149,7 +153,8 @@ report_cpu() {	# DEV[:LIMIT_IOPS] ...
 			continue
 		fi
 		us=$(awk -v t="$ticks" -v hz="$hz" -v n="$ops" 'BEGIN{printf "%.0f", 1e6 * t / hz / n}')
-		say "ring-cpu dev=$dev thread=$E2E_DOMID.$dev-0 cpu_s=$(awk -v t="$ticks" -v hz="$hz" 'BEGIN{print t / hz}') requests=$ops us_per_request=$us${limit:+ limit_iops=$limit}"
+		wakes=$(cat "/run/wake.$dev" 2>/dev/null || echo 0)
+		say "ring-cpu dev=$dev thread=$E2E_DOMID.$dev-0 cpu_s=$(awk -v t="$ticks" -v hz="$hz" 'BEGIN{print t / hz}') requests=$ops us_per_request=$us wakeups=$wakes wakeups_per_request=$(awk -v w="$wakes" -v n="$ops" 'BEGIN{printf "%.2f", w / n}')${limit:+ limit_iops=$limit}"
 		if [ -n "$limit" ]; then
 			pct=$(awk -v u="$us" -v r="$limit" 'BEGIN{printf "%.2f", u * r / 1e4}')
 			check "ring-cpu-$dev" "awk -v p=$pct -v m=${CPU_MAX:-10} 'BEGIN{exit !(p < m)}'" \
@@ -165,11 +170,19 @@ show_now() {
 }
 
 ring_pid() {	# DEV [RING] -> pid of the ring thread <domid>.<dev>-<ring> (ring 0)
-	local p
-	for p in /proc/[0-9]*; do
-		[ "$(cat "$p/comm" 2>/dev/null)" = "$E2E_DOMID.$1-${2:-0}" ] && { echo "${p#/proc/}"; return 0; }
+	local p c
+	for p in /proc/[0-9]*; do	# read, not cat: no fork per process
+		read -r c < "$p/comm" 2>/dev/null && [ "$c" = "$E2E_DOMID.$1-${2:-0}" ] &&
+			{ echo "${p#/proc/}"; return 0; }
 	done
 	return 1
+}
+
+ring_names() {	# the guest's ring threads, for messages: "1.xvda-0 1.xvda-1 ..."
+	local p c
+	for p in /proc/[0-9]*; do
+		read -r c < "$p/comm" 2>/dev/null && case "$c" in "$E2E_DOMID".*-[0-9]*) echo -n "$c " ;; esac
+	done
 }
 
 ring_ticks() {	# DEV RING -> CPU ticks (utime + stime) of that ring thread so far

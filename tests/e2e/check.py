@@ -161,8 +161,9 @@ def main():
                 tol = float(p[6]) if len(p) > 6 else 5.0
                 pts = [(ts, ops) for ts, ops in samples.get(name, []) if t0 < ts <= t1]
                 if not pts:
-                    report(case, '<=' + fmt(want) if metric == 'max_sample' else want, 0,
-                           {'window_iops': 'ops/s', 'window_ops': 'ops'}.get(metric, 'ops/sample'),
+                    report(case, {'max_sample': '<=', 'min_window_iops': '>='}.get(metric, '') + fmt(want)
+                           if metric in ('max_sample', 'min_window_iops') else want, 0,
+                           {'window_ops': 'ops', 'max_sample': 'ops/sample'}.get(metric, 'ops/s'),
                            False, None if metric == 'max_sample' else -100.0)
                     continue
                 if metric == 'max_sample':

@@ -21,8 +21,8 @@ xvda iops=10
 xvdb iops=10
 '
 WORKLOAD='
-loadgen --name unload-parked --dev /dev/xvda --rw randread --bs 4k --qd 16 --seconds 24 &
-loadgen --name detach-parked --dev /dev/xvdb --rw randread --bs 4k --qd 16 --seconds 24 &
+loadgen --name unload-parked --dev /dev/xvda --rw randread --bs 4k --qd 16 --seconds 30 &
+loadgen --name detach-parked --dev /dev/xvdb --rw randread --bs 4k --qd 16 --seconds 30 &
 wait
 '
 LIVE='
@@ -33,10 +33,6 @@ t0=$(now_ms)
 xl block-detach "$E2E_DOMID" "$devid" > /run/detach.out 2>&1
 rc=$? t1=$(now_ms)
 check detach-parked "[ $rc = 0 ]" "xl block-detach with requests parked: rc=$rc after $((t1 - t0)) ms $(tr "\n" " " < /run/detach.out)"
-for _ in $(seq 100); do ring_pid xvdb > /dev/null || break; sleep 0.1; done
-check detach-ring-gone "! ring_pid xvdb > /dev/null" "the detached disk ring thread has exited"
-check detach-backend-gone "! xenstore-exists /local/domain/0/backend/vbd/$E2E_DOMID/$devid" "backend/vbd/$E2E_DOMID/$devid removed"
-sleep 2
 pid=$(cat /run/blkqos.pid)
 kill -TERM "$pid"
 for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
@@ -44,6 +40,9 @@ mark unload unload-parked
 blkqos unload >> /run/blkqos-unload.log 2>&1
 rc=$?
 check unload-parked "[ $rc = 0 ] && [ ! -e /sys/fs/bpf/blkqos ]" "blkqos unload with requests parked: rc=$rc"
+for _ in $(seq 100); do ring_pid xvdb > /dev/null || break; sleep 0.1; done
+check detach-ring-gone "! ring_pid xvdb > /dev/null" "the detached disk ring thread has exited"
+check detach-backend-gone "! xenstore-exists /local/domain/0/backend/vbd/$E2E_DOMID/$devid" "backend/vbd/$E2E_DOMID/$devid removed"
 '
 EXPECT='
 limited-before window_iops unload-parked 2000 unload 10
