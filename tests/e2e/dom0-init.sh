@@ -78,6 +78,7 @@ GUEST_CPUS=""		# xl cpus= (pCPU affinity), e.g. "1"
 GUEST_EXTRA=""		# more guest kernel args
 HOTPLUG=fast		# fast: /etc/xen/scripts/block-e2e; stock: Xen's "block" script
 ERRORS_EXPECTED=""	# loadgen names whose I/O errors are the point (a disk detached under them)
+BLKBACK_PARAMS=""	# e.g. "max_queues=2": rings per VBD offered whatever dom0's vCPUs
 WORKLOAD=""
 # shellcheck disable=SC1091
 . /e2e/scenario
@@ -93,9 +94,11 @@ run_hook() {
 	return $rc
 }
 
-# ---- modules
+# ---- modules (BLKBACK_PARAMS: the scenario's xen-blkback module parameters)
 while read -r m; do
-	insmod "$m" || fail "insmod $m"
+	params=
+	case "$m" in */xen-blkback.ko) params=$BLKBACK_PARAMS ;; esac
+	insmod "$m" $params || fail "insmod $m $params"
 done < /lib/modules/load-order
 step modules
 mount -t xenfs xenfs /proc/xen || fail "mount xenfs"

@@ -1,12 +1,18 @@
-# blkqos: a VBD with two rings (dom0 and guest with 2 vCPUs: blkback offers
-# multi-queue-max-queues=2, blkfront connects multi-queue-num-queues=2, one
-# ring per guest vCPU). A loadgen pinned to each guest vCPU drives each ring.
+# blkqos: a VBD with two rings (blkback loaded with max_queues=2 offers
+# multi-queue-max-queues=2, the 2-vCPU guest's blkfront connects
+# multi-queue-num-queues=2, one ring per guest vCPU). A loadgen pinned to each
+# guest vCPU drives each ring.
+# Opt-in (not in make e2e's list): in this QEMU emulation a 2-vCPU guest
+# corrupts dom0's user memory soon after it starts (segfaults in busybox,
+# bash's malloc aborts), with Debian's own xen-blkback as with the patched
+# one, with one ring or two, with dom0_max_vcpus 1 or 2, and (less often)
+# with E2E_QEMU_ACCEL=tcg,thread=multi; the checks then fail for that.
 # Phase 1: a VBD limit (xvda iops=60) holds over both rings together (the
 # domain limit, 80, is above it). Phase 2: the domain limit holds over two
 # disks of two rings each, xvda still capped at 60 of it (bpf mode only:
 # stock mode cannot place a domain limit over two disks, and says so). Both
 # rings of a disk must have done work.
-DOM0_VCPUS=2
+BLKBACK_PARAMS="max_queues=2"
 GUEST_VCPUS=2
 DISKS="xvda:64M xvdb:64M"
 GUEST_TIMEOUT=400
@@ -34,12 +40,12 @@ for dev in xvda xvdb; do
 	n=$(xenstore-read /local/domain/$E2E_DOMID/device/vbd/$devid/multi-queue-num-queues 2>/dev/null)
 	check "rings-$dev" "[ \"$n\" = 2 ]" "$dev: frontend multi-queue-num-queues=${n:-absent} (want 2); ring threads: $names"
 done
+# mid-phase 1 (console lag: the start line reaches dom0 2-4 s late)
 a0=$(ring_ticks xvda 0) a1=$(ring_ticks xvda 1)
-wait_result "^LOADGEN name=vbd-cpu1 "
-wait_result "^LOADGEN name=vbd-cpu0 "
+sleep 3
 b0=$(ring_ticks xvda 0) b1=$(ring_ticks xvda 1)
-check ring-0-used "[ $(( ${b0:-0} - ${a0:-0} )) -gt 0 ]" "ring thread $E2E_DOMID.xvda-0: ${a0:-?} -> ${b0:-?} CPU ticks in phase 1"
-check ring-1-used "[ $(( ${b1:-0} - ${a1:-0} )) -gt 0 ]" "ring thread $E2E_DOMID.xvda-1: ${a1:-?} -> ${b1:-?} CPU ticks in phase 1"
+check ring-0-used "[ $(( ${b0:-0} - ${a0:-0} )) -gt 0 ]" "ring thread $E2E_DOMID.xvda-0: ${a0:-?} -> ${b0:-?} CPU ticks over 3 s of phase 1"
+check ring-1-used "[ $(( ${b1:-0} - ${a1:-0} )) -gt 0 ]" "ring thread $E2E_DOMID.xvda-1: ${a1:-?} -> ${b1:-?} CPU ticks over 3 s of phase 1"
 '
 EXPECT='
 bpf:vbd-two-rings sum_iops vbd-cpu0,vbd-cpu1 60 2
