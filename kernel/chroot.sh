@@ -53,7 +53,7 @@ CACHE=$CHROOT_DIR/cache/$SUITE
 
 # What the kernel Makefile needs besides the kernel packages, which
 # "make -C kernel deps" resolves and installs inside the chroot.
-PKGS=build-essential,pahole,bpftool,libelf-dev,zlib1g-dev,pkg-config,python3,perl,xz-utils,patch,kmod,binutils,ca-certificates,git,bc,flex,bison,libssl-dev,rsync,cpio
+PKGS=build-essential,pahole,bpftool,libelf-dev,zlib1g-dev,pkg-config,python3,perl,xz-utils,zstd,patch,kmod,binutils,ca-certificates,git,bc,flex,bison,libssl-dev,rsync,cpio
 
 make_chroot() {
 	tmp=$CH.new
@@ -66,7 +66,9 @@ make_chroot() {
 		die "debootstrap $SUITE failed (log: $CHROOT_DIR/$DIST.debootstrap.log)"
 	}
 	echo "deb $MIRROR $SUITE main" > "$tmp/etc/apt/sources.list"
-	printf 'APT::Install-Recommends "false";\nAPT::Install-Suggests "false";\n' \
+	# A snapshot mirror serves sid and testing past their Release files'
+	# Valid-Until; the signatures are still checked.
+	printf 'APT::Install-Recommends "false";\nAPT::Install-Suggests "false";\nAcquire::Check-Valid-Until "false";\n' \
 		> "$tmp/etc/apt/apt.conf.d/90blkqos"
 	cp /etc/resolv.conf "$tmp/etc/resolv.conf" 2>/dev/null || true
 	chroot "$tmp" apt-get update -q >/dev/null ||

@@ -9,8 +9,8 @@
 #   /boot/vmlinuz-KVER            (an installed kernel, e.g. for DKMS)
 #   the linux-image-KVER package, downloaded with apt-get into $DEBDIR
 #                                 (default: <repo>/build/debs)
-# The vmlinuz payload is an xz-compressed ELF: it starts at the xz magic
-# FD 37 7A 58 5A 00.
+# The vmlinuz payload is an xz- (FD 37 7A 58 5A 00) or zstd-compressed
+# (28 B5 2F FD) ELF.
 set -eu
 
 KVER=${1:?usage: $0 KVER OUT}
@@ -49,12 +49,23 @@ if [ -z "$src" ]; then
 	from=$deb
 fi
 
-# Byte offset of the first xz stream header.
-off=$(LC_ALL=C grep -obUaP '\xfd7zXZ\x00' "$src" | head -n 1 | cut -d: -f1)
-[ -n "$off" ] || die "no xz payload in $src"
-tail -c +$((off + 1)) "$src" | xz -dc -q > "$tmp/vmlinux" 2>/dev/null || true
+# The payload is the first xz (Debian 12) or zstd (Debian 13 on) stream
+# that decompresses to an ELF file.
+for fmt in xz zstd; do
+	case $fmt in
+	xz) magic='\xfd7zXZ\x00' ;;
+	zstd) magic='\x28\xb5\x2f\xfd' ;;
+	esac
+	command -v $fmt >/dev/null 2>&1 || continue
+	for off in $(LC_ALL=C grep -obUaP "$magic" "$src" | head -n 4 | cut -d: -f1); do
+		tail -c +$((off + 1)) "$src" | $fmt -dc -q > "$tmp/vmlinux" 2>/dev/null || true
+		[ "$(head -c 4 "$tmp/vmlinux" | od -An -c | tr -d ' ')" != "177ELF" ] || break 2
+	done
+done
+[ -s "$tmp/vmlinux" ] || die "no xz or zstd payload in $src (xz-utils, zstd installed?)"
 
-# xz complains about the trailing bytes after the stream; judge the result.
+# The decompressors complain about the bytes after the stream; judge the
+# result.
 [ "$(head -c 4 "$tmp/vmlinux" | od -An -c | tr -d ' ')" = "177ELF" ] ||
 	die "decompressed payload of $src is not an ELF file"
 readelf -S -W "$tmp/vmlinux" | grep -q ' \.BTF ' ||
