@@ -69,10 +69,17 @@ if [ "$mode" = record ]; then
 	[ -z "$(g diff --name-only --diff-filter=U)" ] || die "unresolved conflicts in $W"
 	! g rev-parse -q --verify CHERRY_PICK_HEAD >/dev/null ||
 		die "finish the pick first: git -C $W -c core.editor=true cherry-pick --continue"
+	# After a full run, edit on top of it: api.diff is relative to the pick.
+	if g rev-parse -q --verify picked >/dev/null; then
+		g reset -q --soft picked
+	else
+		g tag picked
+	fi
 	mkdir -p "$OUTDIR"
 	rm -rf "$OUTDIR/rr-cache"
 	if [ -d "$W/.git/rr-cache" ] && [ -n "$(ls "$W/.git/rr-cache")" ]; then
 		cp -r "$W/.git/rr-cache" "$OUTDIR/rr-cache"
+		find "$OUTDIR/rr-cache" -type f ! -name preimage ! -name postimage -delete
 	fi
 	g add -A drivers
 	g diff --cached HEAD -- drivers > "$OUTDIR/api.diff"
@@ -102,7 +109,7 @@ g checkout -q -b port base
 driver "$TARBALL"
 g add -A && g commit -q -m "pristine $SERIES"
 g tag pristine
-[ ! -d "$OUTDIR/rr-cache" ] || cp -r "$OUTDIR/rr-cache" "$W/.git/rr-cache"
+if [ -d "$OUTDIR/rr-cache" ]; then mkdir -p "$W/.git/rr-cache" && cp -r "$OUTDIR/rr-cache/." "$W/.git/rr-cache/"; fi
 if ! g cherry-pick hook >/dev/null 2>&1; then
 	if [ -n "$(g diff --name-only --diff-filter=U)" ]; then
 		g diff --name-only --diff-filter=U >&2
