@@ -6,8 +6,9 @@
 # Writes to OUT the ELF vmlinux (with .BTF) of the Debian kernel KVER, the
 # base BTF the module's BTF is generated against.  Source, first found:
 #   $VMLINUZ                      (if set)
-#   /boot/vmlinuz-KVER            (an installed kernel, e.g. for DKMS)
-#   the linux-image-KVER package, downloaded with apt-get into $DEBDIR
+#   /boot/vmlinuz-KVER or /usr/lib/modules/KVER/vmlinuz (installed, DKMS)
+#   the linux-image-KVER (or linux-binary-KVER) package, downloaded with
+#                                 apt-get into $DEBDIR
 #                                 (default: <repo>/build/debs)
 # The vmlinuz payload is an xz- (FD 37 7A 58 5A 00) or zstd-compressed
 # (28 B5 2F FD) ELF.
@@ -25,28 +26,44 @@ from=
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-if [ -z "$src" ] && [ -r "/boot/vmlinuz-$KVER" ]; then
-	src=/boot/vmlinuz-$KVER
-fi
+for f in /boot/vmlinuz-$KVER /usr/lib/modules/$KVER/vmlinuz; do
+	[ -n "$src" ] || [ ! -r "$f" ] || src=$f
+done
+# fetch PKG: the newest PKG_*.deb in $DEBDIR, downloaded if missing.
+fetch() {
+	deb=$(ls "$DEBDIR"/"$1"_*.deb 2>/dev/null | sort -V | tail -n 1 || true)
+	[ -z "$deb" ] || return 0
+	mkdir -p "$DEBDIR"
+	for try in 1 2; do
+		(cd "$DEBDIR" && apt-get download -qq "$1" 2>&1 |
+			grep -v '^W: Download is performed unsandboxed' >&2) || true
+		deb=$(ls "$DEBDIR"/"$1"_*.deb 2>/dev/null | sort -V | tail -n 1 || true)
+		# No package lists yet (fresh container): update once, as root.
+		[ -z "$deb" ] && [ "$try" = 1 ] && [ "$(id -u)" = 0 ] || break
+		apt-get update -qq >/dev/null 2>&1 || true
+	done
+	[ -n "$deb" ] || die "cannot download $1 (apt-get update? deb-src/security sources?)"
+}
+
+# The image is boot/vmlinuz-KVER in linux-image-KVER, or (Debian 14 on,
+# where that is a metapackage) usr/lib/modules/KVER/vmlinuz in
+# linux-binary-KVER.
 if [ -z "$src" ]; then
-	pkg=linux-image-$KVER
-	deb=$(ls "$DEBDIR"/"${pkg}"_*.deb 2>/dev/null | sort -V | tail -n 1 || true)
-	if [ -z "$deb" ]; then
-		mkdir -p "$DEBDIR"
-		for try in 1 2; do
-			(cd "$DEBDIR" && apt-get download -qq "$pkg" 2>&1 |
-				grep -v '^W: Download is performed unsandboxed' >&2) || true
-			deb=$(ls "$DEBDIR"/"${pkg}"_*.deb 2>/dev/null | sort -V | tail -n 1 || true)
-			# No package lists yet (fresh container): update once, as root.
-			[ -z "$deb" ] && [ "$try" = 1 ] && [ "$(id -u)" = 0 ] || break
-			apt-get update -qq >/dev/null 2>&1 || true
-		done
-		[ -n "$deb" ] || die "cannot download $pkg (apt-get update? deb-src/security sources?)"
-	fi
-	dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$tmp" "./boot/vmlinuz-$KVER" ||
-		die "no boot/vmlinuz-$KVER in $deb"
-	src=$tmp/boot/vmlinuz-$KVER
-	from=$deb
+	for pkg in linux-image-$KVER linux-binary-$KVER; do
+		fetch "$pkg"
+		f=$(dpkg-deb -c "$deb" | awk -v a="./boot/vmlinuz-$KVER" \
+			-v b="./usr/lib/modules/$KVER/vmlinuz" '$NF == a || $NF == b { print $NF; exit }')
+		if [ -n "$f" ]; then
+			dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$tmp" "$f"
+			src=$tmp/$f
+			from=$deb
+			break
+		fi
+		grep -q "linux-binary-$KVER" <<-EOF || break
+		$(dpkg-deb -f "$deb" Depends)
+		EOF
+	done
+	[ -n "$src" ] || die "no vmlinuz-$KVER in $deb"
 fi
 
 # The payload is the first xz (Debian 12) or zstd (Debian 13 on) stream

@@ -109,7 +109,11 @@ g checkout -q -b port base
 driver "$TARBALL"
 g add -A && g commit -q -m "pristine $SERIES"
 g tag pristine
-if [ -d "$OUTDIR/rr-cache" ]; then mkdir -p "$W/.git/rr-cache" && cp -r "$OUTDIR/rr-cache/." "$W/.git/rr-cache/"; fi
+# Every series' recorded resolutions: the same conflict is resolved alike.
+mkdir -p "$W/.git/rr-cache"
+for rr in "$HERE"/*/rr-cache; do
+	[ ! -d "$rr" ] || cp -r "$rr/." "$W/.git/rr-cache/"
+done
 if ! g cherry-pick hook >/dev/null 2>&1; then
 	if [ -n "$(g diff --name-only --diff-filter=U)" ]; then
 		g diff --name-only --diff-filter=U >&2
