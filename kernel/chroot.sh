@@ -47,6 +47,12 @@ if [ -z "${MIRROR:-}" ]; then
 	MIRROR=${MIRROR:-http://deb.debian.org/debian}
 fi
 
+SECURITY=${SECURITY:-$(cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list \
+	/etc/apt/sources.list.d/*.sources 2>/dev/null |
+	awk '/^deb / { print $2 } /^URIs:/ { for (i = 2; i <= NF; i++) print $i }' |
+	grep -E '/debian-security/?$' | head -n 1)}
+SECURITY=${SECURITY:-http://deb.debian.org/debian-security}
+
 CHROOT_DIR=${CHROOT_DIR:-$TOP/build/chroots}
 CH=$CHROOT_DIR/$DIST
 CACHE=$CHROOT_DIR/cache/$SUITE
@@ -54,6 +60,24 @@ CACHE=$CHROOT_DIR/cache/$SUITE
 # What the kernel Makefile needs besides the kernel packages, which
 # "make -C kernel deps" resolves and installs inside the chroot.
 PKGS=build-essential,pahole,bpftool,libelf-dev,zlib1g-dev,pkg-config,python3,perl,xz-utils,zstd,patch,kmod,binutils,ca-certificates,git,bc,flex,bison,libssl-dev,rsync,cpio
+
+# sources ROOT: the release's suites, as the host has its own: the release,
+# and for a stable release its -updates and -security (where the kernel
+# updates are).
+sources() {
+	{
+		echo "deb $MIRROR $SUITE main"
+		if [ "$SUITE" != sid ]; then
+			echo "deb $MIRROR $SUITE-updates main"
+			echo "deb $SECURITY $SUITE-security main"
+		fi
+	} > "$1/etc/apt/sources.list.new"
+	if cmp -s "$1/etc/apt/sources.list.new" "$1/etc/apt/sources.list"; then
+		rm -f "$1/etc/apt/sources.list.new"
+		return 1
+	fi
+	mv "$1/etc/apt/sources.list.new" "$1/etc/apt/sources.list"
+}
 
 make_chroot() {
 	tmp=$CH.new
@@ -65,7 +89,7 @@ make_chroot() {
 		tail -n 20 "$CHROOT_DIR/$DIST.debootstrap.log" >&2
 		die "debootstrap $SUITE failed (log: $CHROOT_DIR/$DIST.debootstrap.log)"
 	}
-	echo "deb $MIRROR $SUITE main" > "$tmp/etc/apt/sources.list"
+	sources "$tmp" || true
 	# A snapshot mirror serves sid and testing past their Release files'
 	# Valid-Until; the signatures are still checked.
 	printf 'APT::Install-Recommends "false";\nAPT::Install-Suggests "false";\nAcquire::Check-Valid-Until "false";\n' \
@@ -83,8 +107,9 @@ mkdir -p "$CHROOT_DIR"
 	[ -f "$CH/.blkqos-chroot" ] || make_chroot
 ) 9>"$CHROOT_DIR/$DIST.lock"
 
-# Lists older than a day: refresh, so the metapackages are current.
-if [ -z "$(find "$CH/var/lib/apt/lists" -maxdepth 1 -name '*Packages*' -mmin -1440 2>/dev/null | head -n 1)" ]; then
+# New sources, or lists older than a day: refresh, so the metapackages are
+# current.
+if sources "$CH" || [ -z "$(find "$CH/var/lib/apt/lists" -maxdepth 1 -name '*Packages*' -mmin -1440 2>/dev/null | head -n 1)" ]; then
 	cp /etc/resolv.conf "$CH/etc/resolv.conf" 2>/dev/null || true
 	chroot "$CH" apt-get update -q >/dev/null || echo "chroot: apt-get update failed, using old lists" >&2
 fi
