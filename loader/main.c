@@ -540,8 +540,8 @@ struct scope_kvs {
 	bool dom_scope;
 	bool wait;
 	double timeout_s;
-	struct qos_kv kv[64];
-	char rel[64][128];
+	struct qos_kv *kv;	/* one per argument, as many as given */
+	char (*rel)[128];
 	int n;
 	struct blkqos_limits out;	/* the limits the given keys alone make */
 };
@@ -555,7 +555,6 @@ static int parse_scope_kvs(int argc, char **argv, const char *usage, struct scop
 	struct set_check chk = { 0 };
 	int i, first;
 
-	memset(p, 0, sizeof(*p));
 	p->timeout_s = 5;
 	if (want_help(argc, argv)) {
 		fputs(usage, stdout);
@@ -596,7 +595,13 @@ static int parse_scope_kvs(int argc, char **argv, const char *usage, struct scop
 		fputs(usage, stderr);
 		return EXIT_USAGE;
 	}
-	for (i = first; i < argc && p->n < 64; i++) {
+	p->kv = calloc(argc - first, sizeof(*p->kv));
+	p->rel = calloc(argc - first, sizeof(*p->rel));
+	if (!p->kv || !p->rel) {
+		log_err("out of memory for %d pairs", argc - first);
+		return EXIT_FAIL;
+	}
+	for (i = first; i < argc; i++) {
 		char *eq = strchr(argv[i], '=');
 		char *rel = p->rel[p->n];
 
@@ -618,6 +623,13 @@ static int parse_scope_kvs(int argc, char **argv, const char *usage, struct scop
 	else
 		qos_limits_from_keys(p->kv, p->n, NULL, &p->out, set_log, &chk);
 	return chk.bad ? EXIT_USAGE : 0;
+}
+
+static void scope_kvs_free(struct scope_kvs *p)
+{
+	free(p->kv);
+	free(p->rel);
+	free(p);
 }
 
 /* Do the maps hold what the given keys say (only the fields they name)? */
@@ -715,7 +727,7 @@ static int cmd_wait(int argc, char **argv)
 	ret = parse_scope_kvs(argc, argv, usage_wait, p);
 	if (!ret)
 		ret = wait_in_force(p, blkqos_mono_ns());
-	free(p);
+	scope_kvs_free(p);
 	return ret < 0 ? 0 : ret;
 }
 
@@ -733,7 +745,7 @@ static int cmd_set(int argc, char **argv)
 		return EXIT_FAIL;
 	ret = parse_scope_kvs(argc, argv, usage_set, p);
 	if (ret) {
-		free(p);
+		scope_kvs_free(p);
 		return ret < 0 ? 0 : ret;
 	}
 	ret = xs_or_die(&xs);
@@ -768,7 +780,7 @@ static int cmd_set(int argc, char **argv)
 cleanup:
 	xs_close(xs);
 out:
-	free(p);
+	scope_kvs_free(p);
 	return ret;
 }
 

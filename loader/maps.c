@@ -175,6 +175,12 @@ int blkqos_maps_vbd_set(struct blkqos_maps *m, __u32 domid, __u32 devid,
 	if (ret)
 		return ret;
 	ret = blkqos_maps_vbd_add(m, domid, devid);
+	if (ret == -ENOSPC) {	/* the maps' size is the design's bound */
+		snprintf(err, errlen, "cannot register VBD %u/%u: the maps are full (at most %u "
+			 "VBDs and %u domains at once); it is not limited", domid, devid,
+			 BLKQOS_MAX_VBDS, BLKQOS_MAX_DOMS);
+		return ret;
+	}
 	if (ret) {
 		snprintf(err, errlen, "cannot register VBD %u/%u: %s", domid, devid, strerror(-ret));
 		return ret;
@@ -269,6 +275,11 @@ int blkqos_maps_dom_set(struct blkqos_maps *m, __u32 domid, const struct blkqos_
 	if (ret)
 		return ret;
 	ret = dom_get_or_add(m, domid, &dom);
+	if (ret == -ENOSPC) {
+		snprintf(err, errlen, "cannot register domain %u: the maps are full (at most %u "
+			 "domains at once)", domid, BLKQOS_MAX_DOMS);
+		return ret;
+	}
 	if (ret) {
 		snprintf(err, errlen, "cannot register domain %u: %s", domid, strerror(-ret));
 		return ret;

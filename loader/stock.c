@@ -338,27 +338,46 @@ void stock_vbd_backend(struct stock *st, unsigned int domid, unsigned int devid)
 	vbd_sync(st, domid, devid, true);
 }
 
-/* The devids of the domain's known VBDs (at most max). */
-static unsigned int domain_devids(struct stock *st, unsigned int domid, unsigned int *devids,
-				  unsigned int max)
+/*
+ * The devids of the domain's known VBDs, all of them, in *devids (free it).
+ * Returns how many, or -ENOMEM (logged; what is in force stays).
+ */
+static int domain_devids(struct stock *st, unsigned int domid, unsigned int **devids)
 {
-	unsigned int n = 0;
+	unsigned int n = 0, cap = 0, *v = NULL;
 	struct stock_vbd *e;
 	int b;
 
 	for (b = 0; b < NR_BUCKETS; b++)
-		for (e = st->bucket[b]; e; e = e->next)
-			if (e->domid == domid && n < max)
-				devids[n++] = e->devid;
+		for (e = st->bucket[b]; e; e = e->next) {
+			if (e->domid != domid)
+				continue;
+			if (n == cap) {
+				unsigned int *nv = realloc(v, (cap ? 2 * cap : 16) * sizeof(*v));
+
+				if (!nv) {
+					free(v);
+					log_err("domain %u: out of memory listing its VBDs (the last "
+						"setting stays)", domid);
+					return -ENOMEM;
+				}
+				v = nv;
+				cap = cap ? 2 * cap : 16;
+			}
+			v[n++] = e->devid;
+		}
+	*devids = v;
 	return n;
 }
 
 void stock_domain(struct stock *st, unsigned int domid)
 {
-	unsigned int devids[256], n = domain_devids(st, domid, devids, 256), i;
+	unsigned int *devids = NULL;
+	int n = domain_devids(st, domid, &devids), i;
 
 	for (i = 0; i < n; i++)
 		stock_vbd(st, domid, devids[i]);
+	free(devids);
 }
 
 void stock_domain_members(struct stock *st, unsigned int domid)
@@ -399,13 +418,15 @@ void stock_vbd_gone(struct stock *st, unsigned int domid, unsigned int devid)
 
 void stock_domain_gone(struct stock *st, unsigned int domid)
 {
-	unsigned int devids[256], n = domain_devids(st, domid, devids, 256), i, d, dev;
+	unsigned int *devids = NULL, d, dev;
+	int n = domain_devids(st, domid, &devids), i;
 	char path[PATH_MAX];
 	struct dirent *de;
 	DIR *dir;
 
 	for (i = 0; i < n; i++)
 		stock_vbd_gone(st, domid, devids[i]);
+	free(devids);
 	/* Groups left by an earlier run that never saw this domain. */
 	snprintf(path, sizeof(path), "%s/dom-%u", cg_slice_path(), domid);
 	dir = opendir(path);
