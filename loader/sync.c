@@ -11,7 +11,6 @@
 #include "stock.h"
 #include "sync.h"
 
-#define MAX_KEYS	64
 
 unsigned int sync_own_domid(struct xs_handle *xs)
 {
@@ -146,11 +145,11 @@ static void log_read_error(struct sync *s, const char *path, const char *what, i
 	s->errors++;
 }
 
-/* The QoS keys of one VBD or domain as read from xenstore. */
+/* The QoS keys of one VBD or domain as read from xenstore (as many as there are). */
 struct keyset {
-	char *name[MAX_KEYS];	/* relative: "qos/iops", "credit" */
-	char *value[MAX_KEYS];
-	size_t n;
+	char **name;		/* relative: "qos/iops", "credit" */
+	char **value;
+	size_t n, cap;
 	/* keys skipped because the guest can write them: their setting stays */
 	bool untrusted[QOS_NR_SLOTS];
 	/* a read failed (not "absent"): the keyset is not to be used, the
@@ -158,16 +157,44 @@ struct keyset {
 	bool failed;
 };
 
-/* The pairs as the schema parser takes them; kv needs MAX_KEYS entries. */
-static size_t keyset_kv(const struct keyset *k, struct qos_kv *kv)
+/* The pairs as the schema parser takes them (free it); NULL when out of memory. */
+static struct qos_kv *keyset_kv(const struct keyset *k)
 {
+	struct qos_kv *kv = calloc(k->n ? k->n : 1, sizeof(*kv));
 	size_t i;
 
-	for (i = 0; i < k->n; i++) {
+	for (i = 0; kv && i < k->n; i++) {
 		kv[i].name = k->name[i];
 		kv[i].value = k->value[i];
 	}
-	return k->n;
+	return kv;
+}
+
+/* Append name (copied) and value (taken); -ENOMEM leaves the keyset as it was. */
+static int keyset_push(struct keyset *k, const char *name, char *value)
+{
+	char *n;
+
+	if (k->n == k->cap) {
+		size_t cap = k->cap ? 2 * k->cap : 16;
+		char **nn = realloc(k->name, cap * sizeof(*nn)), **vv;
+
+		if (!nn)
+			return -ENOMEM;
+		k->name = nn;
+		vv = realloc(k->value, cap * sizeof(*vv));
+		if (!vv)
+			return -ENOMEM;
+		k->value = vv;
+		k->cap = cap;
+	}
+	n = strdup(name);
+	if (!n)
+		return -ENOMEM;
+	k->name[k->n] = n;
+	k->value[k->n] = value;
+	k->n++;
+	return 0;
 }
 
 /*
@@ -228,6 +255,10 @@ static void free_pairs(char **name, char **value, size_t *n)
 static void keyset_free(struct keyset *k)
 {
 	free_pairs(k->name, k->value, &k->n);
+	free(k->name);
+	free(k->value);
+	k->name = k->value = NULL;
+	k->cap = 0;
 }
 
 static void cache_entry_free(struct vbd_cache *c)
@@ -266,6 +297,79 @@ static void cache_drop_domain(struct sync *s, unsigned int domid)
 	}
 }
 
+/* A (domain, 16-bit handle) and the devid that holds it in the maps. */
+struct fold_owner {
+	struct fold_owner *next;
+	unsigned int domid, key, devid;
+	bool refused_said;		/* the refusal of refused was reported */
+	unsigned int refused;		/* the last devid refused for it */
+};
+
+static struct fold_owner **owner_slot(struct sync *s, unsigned int domid, unsigned int key)
+{
+	struct fold_owner **p = &s->owners[(domid * 31 + key) % 256];
+
+	while (*p && ((*p)->domid != domid || (*p)->key != key))
+		p = &(*p)->next;
+	return p;
+}
+
+/* The devid that holds devid's handle, or devid itself when none does. */
+static unsigned int owner_of(struct sync *s, unsigned int domid, unsigned int devid)
+{
+	struct fold_owner *o = *owner_slot(s, domid, blkqos_devid_key(devid));
+
+	return o ? o->devid : devid;
+}
+
+static void owner_claim(struct sync *s, unsigned int domid, unsigned int devid)
+{
+	struct fold_owner **p = owner_slot(s, domid, blkqos_devid_key(devid)), *o = *p;
+
+	if (o)
+		return;
+	o = calloc(1, sizeof(*o));
+	if (!o) {	/* then the next VBD of that handle is not refused: logged */
+		log_warn("vbd %u/%u: out of memory: another devid of its 16-bit handle would "
+			 "not be refused", domid, devid);
+		return;
+	}
+	o->domid = domid;
+	o->key = blkqos_devid_key(devid);
+	o->devid = devid;
+	*p = o;
+}
+
+static void owner_release(struct sync *s, unsigned int domid, unsigned int key)
+{
+	struct fold_owner **p = owner_slot(s, domid, key), *o = *p;
+
+	if (!o)
+		return;
+	*p = o->next;
+	free(o);
+}
+
+static void owners_drop_domain(struct sync *s, unsigned int domid)
+{
+	int i;
+
+	for (i = 0; i < 256; i++) {
+		struct fold_owner **p = &s->owners[i];
+
+		while (*p) {
+			struct fold_owner *o = *p;
+
+			if (o->domid != domid) {
+				p = &o->next;
+				continue;
+			}
+			*p = o->next;
+			free(o);
+		}
+	}
+}
+
 /* Keep a VBD's keys for the next event; the keyset is left empty. */
 static void cache_store(struct sync *s, unsigned int domid, unsigned int devid, struct keyset *k)
 {
@@ -283,7 +387,7 @@ static void cache_store(struct sync *s, unsigned int domid, unsigned int devid, 
 	}
 	keyset_free(&c->keys);
 	c->keys = *k;	/* the strings move to the cache */
-	k->n = 0;
+	memset(k, 0, sizeof(*k));
 }
 
 /* Read dir/name into the keyset as prefix+name, unless the guest can write it. */
@@ -295,8 +399,6 @@ static void keyset_add(struct sync *s, struct keyset *k, const char *dir, const 
 	int slot, w;
 	char *v;
 
-	if (k->n >= MAX_KEYS)
-		return;
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
 	snprintf(rel, sizeof(rel), "%s%s", prefix, name);
 	slot = qos_key_slot(rel);
@@ -324,9 +426,11 @@ static void keyset_add(struct sync *s, struct keyset *k, const char *dir, const 
 		}
 		return;
 	}
-	k->name[k->n] = strdup(rel);
-	k->value[k->n] = v;
-	k->n++;
+	if (keyset_push(k, rel, v)) {
+		free(v);
+		log_read_error(s, path, "keep it", ENOMEM);
+		k->failed = true;
+	}
 }
 
 /* The keys under dir/qos/ (if the directory is safe) into k. */
@@ -440,6 +544,7 @@ static char *domain_name(struct sync *s, unsigned int domid)
 
 static void reap_if_dead(struct sync *s, unsigned int domid);
 static void sync_dom(struct sync *s, unsigned int domid);
+static void sync_vbd(struct sync *s, unsigned int domid, unsigned int devid);
 
 /* Limits from a VBD's cached keys, into the map; the last good setting is prev. */
 static void apply_cached(struct sync *s, unsigned int domid, unsigned int devid, const char *dir)
@@ -447,17 +552,22 @@ static void apply_cached(struct sync *s, unsigned int domid, unsigned int devid,
 	struct vbd_cache *c = *cache_slot(s, domid, devid);
 	struct blkqos_limits prev, out;
 	struct log_ctx lc = { s, dir };
-	struct qos_kv kv[MAX_KEYS];
+	struct qos_kv *kv;
 	struct blkqos_vbd cur;
 	bool known = blkqos_maps_vbd_get(s->maps, domid, devid, &cur) == 0;
 	char err[256];
 
 	if (!c)
 		return;
+	kv = keyset_kv(&c->keys);
+	if (!kv) {
+		log_read_error(s, dir, "read its keys", ENOMEM);
+		return;
+	}
 	if (known)
 		prev = cur.limits;
-	qos_limits_from_keys(kv, keyset_kv(&c->keys, kv), known ? &prev : NULL, &out, log_key,
-			     &lc);
+	qos_limits_from_keys(kv, c->keys.n, known ? &prev : NULL, &out, log_key, &lc);
+	free(kv);
 	keep_untrusted(&c->keys, known ? &prev : NULL, &out);
 	if (blkqos_maps_vbd_set(s->maps, domid, devid, &out, err, sizeof(err))) {
 		log_err("%s: %s", dir, err);
@@ -479,6 +589,35 @@ static void vbd_removed(struct sync *s, unsigned int domid, unsigned int devid)
 		return;
 	stock_vbd_gone(s->stock, domid, devid);
 	stock_domain_members(s->stock, domid);
+}
+
+/*
+ * A VBD that holds its handle is gone: its entry goes, and another devid of
+ * the domain that folds to the same handle (refused so far) may take it.
+ */
+static void vbd_forget(struct sync *s, unsigned int domid, unsigned int devid)
+{
+	unsigned int key = blkqos_devid_key(devid), n, i, other;
+	char dir[256];
+	char **ents;
+
+	if (blkqos_maps_vbd_del(s->maps, domid, devid))
+		return;
+	log_debug("vbd %u/%u: gone", domid, devid);
+	owner_release(s, domid, key);
+	vbd_removed(s, domid, devid);
+	snprintf(dir, sizeof(dir), "%s/%u", s->vbd_root, domid);
+	ents = xs_directory(s->xs, XBT_NULL, dir, &n);
+	for (i = 0; ents && i < n; i++)
+		if (parse_uint(ents[i], &other) && other != devid && blkqos_devid_key(other) == key &&
+		    owner_of(s, domid, other) == other) {
+			log_info("vbd %u/%u: %u is gone, %u takes its 16-bit handle %u", domid, other,
+				 devid, other, key);
+			sync_vbd(s, domid, other);
+			break;
+		}
+	free(ents);
+	reap_if_dead(s, domid);
 }
 
 /*
@@ -532,12 +671,12 @@ static void sync_vbd_key(struct sync *s, unsigned int domid, unsigned int devid,
 			k->name[i] = k->name[k->n];
 			k->value[i] = k->value[k->n];
 		}
-	} else if (v && k->n < MAX_KEYS) {
-		k->name[k->n] = strdup(rel);
-		k->value[k->n] = v;
-		k->n++;
-	} else {
+	} else if (v && keyset_push(k, rel, v)) {
 		free(v);
+		/* the cache no longer says what xenstore has: read it all next time */
+		log_read_error(s, path, "keep it", ENOMEM);
+		cache_drop(s, domid, devid);
+		return;
 	}
 	apply_cached(s, domid, devid, dir);
 }
@@ -548,7 +687,7 @@ static void sync_vbd(struct sync *s, unsigned int domid, unsigned int devid)
 	struct blkqos_vbd cur;
 	struct blkqos_dom dom;
 	char dir[256];
-	unsigned int n, i;
+	unsigned int n, i, holder;
 	char **ents;
 	bool known;
 
@@ -559,13 +698,27 @@ static void sync_vbd(struct sync *s, unsigned int domid, unsigned int devid)
 		log_read_error(s, dir, "list it", errno);
 		return;
 	}
+	holder = owner_of(s, domid, devid);
+	if (holder != devid) {	/* another devid of the domain holds the handle */
+		struct fold_owner *o = *owner_slot(s, domid, blkqos_devid_key(devid));
+
+		if (ents && (o->refused != devid || !o->refused_said)) {
+			log_warn("%s: refused: devids %u and %u of domain %u are one VBD to blkback "
+				 "(16-bit handle %u); %u keeps its entry, %u gets none", dir, devid,
+				 holder, domid, blkqos_devid_key(devid), holder, devid);
+			o->refused = devid;
+			o->refused_said = true;
+			s->errors++;
+		} else if (!ents && o->refused == devid) {
+			o->refused_said = false;
+		}
+		free(ents);
+		return;
+	}
 	if (!ents) {		/* gone: xenstore says so */
 		cache_drop(s, domid, devid);
-		if (known && blkqos_maps_vbd_del(s->maps, domid, devid) == 0) {
-			log_debug("vbd %u/%u: gone", domid, devid);
-			vbd_removed(s, domid, devid);
-			reap_if_dead(s, domid);
-		}
+		if (known)
+			vbd_forget(s, domid, devid);
 		return;
 	}
 	if (!known && s->have_rules) {
@@ -598,6 +751,8 @@ static void sync_vbd(struct sync *s, unsigned int domid, unsigned int devid)
 	}
 	cache_store(s, domid, devid, &k);
 	apply_cached(s, domid, devid, dir);
+	if (blkqos_maps_vbd_get(s->maps, domid, devid, &cur) == 0)
+		owner_claim(s, domid, devid);
 	log_debug("vbd %u/%u: synced", domid, devid);
 }
 
@@ -631,10 +786,15 @@ static void sync_dom(struct sync *s, unsigned int domid)
 		return;		/* no domain limits and none before */
 	{
 		struct log_ctx lc = { s, vdir };
-		struct qos_kv kv[MAX_KEYS];
+		struct qos_kv *kv = keyset_kv(&k);
 
-		qos_dom_limits_from_keys(kv, keyset_kv(&k, kv), known ? &prev : NULL, &out,
-					 log_key, &lc);
+		if (!kv) {
+			log_read_error(s, vdir, "read its keys", ENOMEM);
+			keyset_free(&k);
+			return;
+		}
+		qos_dom_limits_from_keys(kv, k.n, known ? &prev : NULL, &out, log_key, &lc);
+		free(kv);
 		keep_untrusted(&k, known ? &prev : NULL, &out);
 	}
 	keyset_free(&k);
@@ -650,21 +810,36 @@ static void sync_dom(struct sync *s, unsigned int domid)
 	log_debug("domain %u: synced", domid);
 }
 
-/* Is devid (folded to the map key) among the domain directory's entries? */
-static bool vbd_listed(char **ents, unsigned int n, __u32 key_devid)
+/*
+ * Is the map entry of key_devid (folded) among the domain directory's
+ * entries? The devid that holds it must be, when one is known.
+ */
+static bool vbd_listed(struct sync *s, unsigned int domid, char **ents, unsigned int n,
+		       __u32 key_devid)
 {
+	struct fold_owner *o = *owner_slot(s, domid, key_devid);
 	unsigned int i, devid;
 
 	for (i = 0; ents && i < n; i++)
-		if (parse_uint(ents[i], &devid) && blkqos_devid_key(devid) == key_devid)
+		if (parse_uint(ents[i], &devid) && blkqos_devid_key(devid) == key_devid &&
+		    (!o || o->devid == devid))
 			return true;
 	return false;
+}
+
+static int cmp_devid(const void *a, const void *b)
+{
+	unsigned int x = 0, y = 0;
+
+	parse_uint(*(char *const *)a, &x);
+	parse_uint(*(char *const *)b, &y);
+	return x < y ? -1 : x > y;
 }
 
 /* Every VBD of one domain, and its domain limits; forget what is gone. */
 static void sync_domain_tree(struct sync *s, unsigned int domid)
 {
-	struct blkqos_vbd_key k, *prev = NULL, gone[256];
+	struct blkqos_vbd_key k, *prev = NULL, *gone = NULL;
 	struct blkqos_vbd v;
 	struct blkqos_dom dom;
 	char dir[256];
@@ -679,6 +854,9 @@ static void sync_domain_tree(struct sync *s, unsigned int domid)
 		return;
 	}
 	sync_dom(s, domid);
+	/* lowest devid first: of two that fold to one handle, it holds it */
+	if (ents)
+		qsort(ents, n, sizeof(*ents), cmp_devid);
 	for (i = 0; ents && i < n; i++)
 		if (parse_uint(ents[i], &devid)) {
 			sync_vbd(s, domid, devid);
@@ -687,18 +865,25 @@ static void sync_domain_tree(struct sync *s, unsigned int domid)
 	/* Every VBD the domain has in the maps is in xenstore: nothing to forget. */
 	if (blkqos_maps_dom_get(s->maps, domid, &dom) || dom.nr_vbds == nvbds)
 		goto cleanup;
-	/* VBDs in the maps that xenstore no longer has. */
-	while (blkqos_maps_vbd_next(s->maps, prev, &k) == 0) {
+	/* VBDs in the maps that xenstore no longer has (the map holds BLKQOS_MAX_VBDS). */
+	gone = calloc(BLKQOS_MAX_VBDS, sizeof(*gone));
+	if (!gone) {
+		log_read_error(s, dir, "compare it with the maps", ENOMEM);
+		goto cleanup;
+	}
+	while (blkqos_maps_vbd_next(s->maps, prev, &k) == 0 && ngone < BLKQOS_MAX_VBDS) {
 		prev = &k;
-		if (k.domid == domid && !vbd_listed(ents, n, k.devid) && ngone < 256)
+		if (k.domid == domid && !vbd_listed(s, domid, ents, n, k.devid))
 			gone[ngone++] = k;
 	}
-	for (i = 0; i < ngone; i++)
-		if (blkqos_maps_vbd_del(s->maps, gone[i].domid, gone[i].devid) == 0)
-			vbd_removed(s, gone[i].domid, gone[i].devid);
-	if (ngone)
-		reap_if_dead(s, domid);
+	for (i = 0; i < ngone; i++) {
+		unsigned int holder = owner_of(s, domid, gone[i].devid);
+
+		cache_drop(s, domid, holder);
+		vbd_forget(s, domid, holder);
+	}
 cleanup:
+	free(gone);
 	free(ents);
 }
 
@@ -802,6 +987,7 @@ static void reap_one(struct sync *s, unsigned int domid, bool dead)
 
 	blkqos_maps_dom_del(s->maps, domid);
 	cache_drop_domain(s, domid);
+	owners_drop_domain(s, domid);
 	if (s->stock)
 		stock_domain_gone(s->stock, domid);
 	if (!dead) {
@@ -816,29 +1002,37 @@ static void reap_one(struct sync *s, unsigned int domid, bool dead)
 
 void sync_reap(struct sync *s)
 {
-	__u32 d, *prev = NULL, gone[256];
-	bool dead[256];
+	struct gone { __u32 domid; bool dead; } *gone;
+	__u32 d, *prev = NULL;
 	unsigned int ngone = 0, i;
 
+	/* the doms map holds at most BLKQOS_MAX_DOMS */
+	gone = calloc(BLKQOS_MAX_DOMS, sizeof(*gone));
+	if (!gone) {
+		log_warn("@releaseDomain: out of memory; dead domains stay until the next one");
+		s->errors++;
+		return;
+	}
 	while (blkqos_maps_dom_next(s->maps, prev, &d) == 0) {
 		struct blkqos_dom dom;
 		int r;
 
 		prev = &d;
-		if (d == s->backend || ngone >= 256)
+		if (d == s->backend || ngone >= BLKQOS_MAX_DOMS)
 			continue;
 		r = domain_dead(s, d);
 		if (r > 0) {
-			dead[ngone] = true;
-			gone[ngone++] = d;
+			gone[ngone].dead = true;
+			gone[ngone++].domid = d;
 		} else if (r < 0 && s->cannot_ask && !blkqos_maps_dom_get(s->maps, d, &dom) &&
 			   !dom.nr_vbds) {
-			dead[ngone] = false;	/* limits nothing: the map entry goes */
-			gone[ngone++] = d;
+			gone[ngone].dead = false;	/* limits nothing: the map entry goes */
+			gone[ngone++].domid = d;
 		}
 	}
 	for (i = 0; i < ngone; i++)
-		reap_one(s, gone[i], dead[i]);
+		reap_one(s, gone[i].domid, gone[i].dead);
+	free(gone);
 }
 
 /*
@@ -894,6 +1088,13 @@ void sync_fini(struct sync *s)
 
 			s->cache[i] = c->next;
 			cache_entry_free(c);
+		}
+	for (i = 0; i < 256; i++)
+		while (s->owners[i]) {
+			struct fold_owner *o = s->owners[i];
+
+			s->owners[i] = o->next;
+			free(o);
 		}
 	if (s->have_rules)
 		qos_rules_free(&s->rules);

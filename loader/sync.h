@@ -12,6 +12,7 @@
 #include "rules.h"
 
 struct vbd_cache;
+struct fold_owner;
 struct stock;
 
 struct sync {
@@ -28,6 +29,10 @@ struct sync {
 	/* Each known VBD's QoS keys as last read, so that a watch event on one
 	 * key costs two xenstore requests instead of a re-read of the VBD. */
 	struct vbd_cache *cache[1024];
+	/* Which devid holds each (domain, 16-bit handle) in the maps: blkback
+	 * keeps a VBD's handle in 16 bits, so devids that fold to one handle
+	 * are one VBD to it; the first one holds it, the others are refused. */
+	struct fold_owner *owners[256];
 	/* Stock mode (NULL otherwise): each VBD's cgroup follows its map entry. */
 	struct stock *stock;
 };
