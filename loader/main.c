@@ -81,7 +81,9 @@ static const char usage_run[] =
 "  --mode MODE        see above\n"
 "  --no-attach        maps only, do not attach (a dry run; works without Xen)\n"
 "  --rules FILE       persistent rules by domain name, e.g. 'web01 xvda iops=500';\n"
-"                     written into xenstore whenever a matching VBD appears\n"
+"                     written into xenstore whenever a matching VBD appears, and\n"
+"                     when a domain is renamed (xl rename, migrate: a migrating\n"
+"                     '<name>--incoming' is matched as <name>)\n"
 "  --backend-domid N  the domain blkback runs in (default: our own, usually 0)\n"
 "  --once             sync once and exit\n"
 "\n"
@@ -424,6 +426,7 @@ static int cmd_run(int argc, char **argv)
 			}
 			s.xs = xs;
 			stock_set_xs(s.stock, xs);
+			sync_rewatch(&s);
 			pfd[0].fd = xs_fileno(xs);
 			seen_initial = false;
 			sync_all(&s);

@@ -533,18 +533,125 @@ static void apply_rule(struct sync *s, const char *dir, unsigned int guest,
 	log_info("%s: limits written from rule at line %u", qdir, r->line);
 }
 
-static char *domain_name(struct sync *s, unsigned int domid)
+/*
+ * The name rules are matched by: the domain's name, without the suffix xl
+ * gives a domain during a migration ("<name>--incoming" until its disks
+ * exist, the source "<name>--migratedaway"), so that an incoming domain
+ * has its rule before its guest runs. NULL if there is none to trust: the
+ * node is absent, unreadable, or the guest could have written it (said).
+ * *err: 0, or the -errno of a failed read (nothing known then).
+ */
+static char *rule_name(struct sync *s, unsigned int domid, int *err)
+{
+	static const char *const suffix[] = { "--incoming", "--migratedaway" };
+	char path[64];
+	unsigned int len, i;
+	char *v;
+	int w;
+
+	*err = 0;
+	snprintf(path, sizeof(path), "/local/domain/%u/name", domid);
+	v = xs_read(s->xs, XBT_NULL, path, &len);
+	if (!v) {
+		if (errno != ENOENT) {
+			*err = -errno;
+			log_read_error(s, path, "read it", errno);
+		}
+		return NULL;
+	}
+	w = guest_can_write(s, path, domid);
+	if (w) {
+		if (w < 0) {
+			*err = w;
+			log_read_error(s, path, "read its permissions", -w);
+		} else {
+			log_warn("%s: ignored: domain %u can write it (a guest cannot pick its own "
+				 "rule; the last good setting stays)", path, domid);
+			s->errors++;
+			*err = -EPERM;
+		}
+		free(v);
+		return NULL;
+	}
+	for (i = 0; i < sizeof(suffix) / sizeof(suffix[0]); i++) {
+		size_t l = strlen(v), sl = strlen(suffix[i]);
+
+		if (l > sl && !strcmp(v + l - sl, suffix[i]))
+			v[l - sl] = '\0';
+	}
+	return v;
+}
+
+/* A domain whose rules follow its name: the name they were matched by. */
+struct dom_name {
+	struct dom_name *next;
+	unsigned int domid;
+	char *name;		/* NULL: none yet */
+	bool watched;		/* /local/domain/<domid>/name */
+};
+
+static struct dom_name **name_slot(struct sync *s, unsigned int domid)
+{
+	struct dom_name **p = &s->names[domid % 64];
+
+	while (*p && (*p)->domid != domid)
+		p = &(*p)->next;
+	return p;
+}
+
+static void name_watch(struct sync *s, struct dom_name *d)
 {
 	char path[64];
-	unsigned int len;
 
+	snprintf(path, sizeof(path), "/local/domain/%u/name", d->domid);
+	d->watched = xs_watch(s->xs, path, "name");
+	if (!d->watched) {
+		log_warn("%s: cannot watch it: %s (a rename is seen at the next VBD event)", path,
+			 strerror(errno));
+		s->errors++;
+	}
+}
+
+/* Follow the domain's name from now on (it was matched as name, may be NULL). */
+static void name_track(struct sync *s, unsigned int domid, const char *name)
+{
+	struct dom_name **p = name_slot(s, domid), *d = *p;
+
+	if (d) {
+		if (!d->watched)
+			name_watch(s, d);
+		return;
+	}
+	d = calloc(1, sizeof(*d));
+	if (!d || (name && !(d->name = strdup(name)))) {
+		free(d);
+		log_warn("domain %u: out of memory: a rename will not bring its rule", domid);
+		return;
+	}
+	d->domid = domid;
+	*p = d;
+	name_watch(s, d);
+}
+
+static void name_forget(struct sync *s, unsigned int domid)
+{
+	struct dom_name **p = name_slot(s, domid), *d = *p;
+	char path[64];
+
+	if (!d)
+		return;
 	snprintf(path, sizeof(path), "/local/domain/%u/name", domid);
-	return xs_read(s->xs, XBT_NULL, path, &len);
+	if (d->watched && s->xs)
+		xs_unwatch(s->xs, path, "name");
+	*p = d->next;
+	free(d->name);
+	free(d);
 }
 
 static void reap_if_dead(struct sync *s, unsigned int domid);
 static void sync_dom(struct sync *s, unsigned int domid);
 static void sync_vbd(struct sync *s, unsigned int domid, unsigned int devid);
+static void sync_vbd_event(struct sync *s, const char *path);
 
 /* Limits from a VBD's cached keys, into the map; the last good setting is prev. */
 static void apply_cached(struct sync *s, unsigned int domid, unsigned int devid, const char *dir)
@@ -722,11 +829,14 @@ static void sync_vbd(struct sync *s, unsigned int domid, unsigned int devid)
 		return;
 	}
 	if (!known && s->have_rules) {
-		char *name = domain_name(s, domid);
+		int err;
+		char *name = rule_name(s, domid, &err);
 		const struct qos_rule *r = name ? qos_rules_find_vbd(&s->rules, name, devid) : NULL;
 
 		if (r)
 			apply_rule(s, dir, domid, r);
+		if (!err)
+			name_track(s, domid, name);
 		free(name);
 		free(ents);
 		ents = xs_directory(s->xs, XBT_NULL, dir, &n);
@@ -768,11 +878,14 @@ static void sync_dom(struct sync *s, unsigned int domid)
 	snprintf(vdir, sizeof(vdir), "%s/%u", s->vbd_root, domid);
 	known = blkqos_maps_dom_get(s->maps, domid, &cur) == 0;
 	if (!known && s->have_rules) {
-		char *name = domain_name(s, domid);
+		int err;
+		char *name = rule_name(s, domid, &err);
 		const struct qos_rule *r = name ? qos_rules_find_domain(&s->rules, name) : NULL;
 
 		if (r)
 			apply_rule(s, vdir, domid, r);
+		if (!err)
+			name_track(s, domid, name);
 		free(name);
 	}
 	read_qos_dir(s, &k, vdir, domid);
@@ -901,7 +1014,83 @@ void sync_all(struct sync *s)
 	sync_reap(s);
 }
 
+/*
+ * The name of a domain followed by its rules changed (xl rename, the end of
+ * a migration): the rules of its new name are written for its VBDs and the
+ * domain. A name without a rule changes nothing: the limits in force stay.
+ */
+static void sync_name(struct sync *s, unsigned int domid)
+{
+	struct dom_name *d = *name_slot(s, domid);
+	const struct qos_rule *r;
+	char vdir[256], dir[300];
+	unsigned int n, i, devid, applied = 0;
+	char **ents;
+	char *name;
+	int err;
+
+	if (!d || !s->have_rules)
+		return;
+	name = rule_name(s, domid, &err);
+	if (!name || (d->name && !strcmp(name, d->name))) {
+		free(name);	/* unchanged, gone (dying), or not to be trusted */
+		return;
+	}
+	snprintf(vdir, sizeof(vdir), "%s/%u", s->vbd_root, domid);
+	ents = xs_directory(s->xs, XBT_NULL, vdir, &n);
+	if (!ents && errno != ENOENT) {
+		log_read_error(s, vdir, "list it", errno);
+		free(name);
+		return;		/* d->name unchanged: the next event tries again */
+	}
+	for (i = 0; ents && i < n; i++) {
+		if (!parse_uint(ents[i], &devid) || owner_of(s, domid, devid) != devid)
+			continue;
+		r = qos_rules_find_vbd(&s->rules, name, devid);
+		if (!r)
+			continue;
+		snprintf(dir, sizeof(dir), "%s/%u", vdir, devid);
+		apply_rule(s, dir, domid, r);
+		applied++;
+	}
+	free(ents);
+	r = qos_rules_find_domain(&s->rules, name);
+	if (r) {
+		apply_rule(s, vdir, domid, r);
+		applied++;
+	}
+	if (applied)
+		log_info("domain %u: now \"%s\": %u of its rules written", domid, name, applied);
+	else
+		log_info("domain %u: now \"%s\", which no rule names: the limits in force stay",
+			 domid, name);
+	free(d->name);
+	d->name = name;
+}
+
+void sync_rewatch(struct sync *s)
+{
+	struct dom_name *d;
+	int i;
+
+	for (i = 0; i < 64; i++)
+		for (d = s->names[i]; d; d = d->next)
+			name_watch(s, d);
+}
+
 void sync_path(struct sync *s, const char *path)
+{
+	unsigned int nd;
+	int pos = 0;
+
+	if (sscanf(path, "/local/domain/%u/name%n", &nd, &pos) == 1 && pos && !path[pos]) {
+		sync_name(s, nd);
+		return;
+	}
+	sync_vbd_event(s, path);
+}
+
+static void sync_vbd_event(struct sync *s, const char *path)
 {
 	size_t rl = strlen(s->vbd_root);
 	char buf[256], *a, *b, *c, *d, *save = NULL;
@@ -988,6 +1177,7 @@ static void reap_one(struct sync *s, unsigned int domid, bool dead)
 	blkqos_maps_dom_del(s->maps, domid);
 	cache_drop_domain(s, domid);
 	owners_drop_domain(s, domid);
+	name_forget(s, domid);
 	if (s->stock)
 		stock_domain_gone(s->stock, domid);
 	if (!dead) {
@@ -1088,6 +1278,14 @@ void sync_fini(struct sync *s)
 
 			s->cache[i] = c->next;
 			cache_entry_free(c);
+		}
+	for (i = 0; i < 64; i++)
+		while (s->names[i]) {
+			struct dom_name *d = s->names[i];
+
+			s->names[i] = d->next;
+			free(d->name);
+			free(d);
 		}
 	for (i = 0; i < 256; i++)
 		while (s->owners[i]) {
