@@ -338,9 +338,21 @@ static int cmd_run(int argc, char **argv)
 		log_info("stock mode cannot enforce: bursts, peaks, iops-size, flush/discard modes, "
 			 "a domain limit over several VBDs; a total iops/bps applies per direction "
 			 "(named per VBD below)");
-		/* Tests only: a host without Xen has no blkback kthreads to move. */
-		s.stock = stock_init(xs, &l.maps, s.vbd_root, getenv("BLKQOS_TEST_RING_ANY_TASK"),
-				     err, sizeof(err));
+		bool any_task = false;
+
+		/* Test builds only (-DBLKQOS_TEST_BUILD): a host without Xen has no
+		 * blkback kthreads to move; production takes kernel threads only. */
+#ifdef BLKQOS_TEST_BUILD
+		any_task = getenv("BLKQOS_TEST_RING_ANY_TASK") != NULL;
+		if (any_task)
+			log_warn("test build: BLKQOS_TEST_RING_ANY_TASK: any process named like a "
+				 "ring thread is taken for one");
+#else
+		if (getenv("BLKQOS_TEST_RING_ANY_TASK"))
+			log_warn("BLKQOS_TEST_RING_ANY_TASK is ignored: only the test build "
+				 "(tests/bin/blkqos-test) takes user processes for ring threads");
+#endif
+		s.stock = stock_init(xs, &l.maps, s.vbd_root, any_task, err, sizeof(err));
 		if (!s.stock) {
 			log_err("stock mode: %s", err);
 			ret = EXIT_ENV;

@@ -7,7 +7,7 @@
 # block_bio_queue. There are no blkback kthreads without Xen: stand-in ring
 # threads (tests/bin/ring_stub, a process named "<domid>.<dev>-<ring>")
 # submit O_DIRECT I/O to a loop device, and BLKQOS_TEST_RING_ANY_TASK lets the
-# loader move user processes.
+# loader's test build (tests/bin/blkqos-test) move user processes.
 #
 # usage: tests/loader/test_stock.sh [-v]     (root; bpffs; BPF; losetup)
 # Prints "ok - ..." / "not ok - ... expected X, seen Y" per check and
@@ -16,7 +16,10 @@ set -u
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top" || exit 1
-BLKQOS=${BLKQOS:-$top/blkqos}
+# The test build (make tests/bin/blkqos-test): the production ./blkqos
+# never takes a user process for a ring thread (checked first).
+BLKQOS=${BLKQOS:-$top/tests/bin/blkqos-test}
+PROD=${BLKQOS_PROD:-$top/blkqos}
 STUB=$top/tests/bin/ring_stub
 PIN=/sys/fs/bpf/blkqos
 V=/local/domain/0/backend/vbd
@@ -30,7 +33,7 @@ verbose=0
 require bpftool:bpftool jq:jq python3:python3 losetup:mount xenstore-write:xenstore-utils \
 	xenstore-rm:xenstore-utils
 [ "$(id -u)" = 0 ] || { echo "SKIP: needs root (BPF, cgroups)"; exit 77; }
-[ -x "$BLKQOS" ] || { echo "not ok - ./blkqos is built (run make)"; echo "0 passed, 1 failed"; exit 1; }
+[ -x "$BLKQOS" ] || { echo "not ok - $BLKQOS is built (make tests/bin/blkqos-test)"; echo "0 passed, 1 failed"; exit 1; }
 [ -x "$STUB" ] || { echo "not ok - $STUB is built (make $STUB)"; echo "0 passed, 1 failed"; exit 1; }
 take_loader_lock
 # The hierarchy stock mode will use: cgroup v2 with io, else v1 blkio.
@@ -139,11 +142,28 @@ vbd $XVDA xvda 4 $V/$GUEST/$XVDA/qos/read-iops 50 $V/$GUEST/$XVDA/qos/write-bps 
 stub_start $GUEST.xvda-0
 LOADER_ARGS=(--mode stock)
 export BLKQOS_TEST_RING_ANY_TASK=1
+G=$SLICE/dom-$GUEST/vbd-$GUEST-$XVDA
+
+# ---- the production binary takes kernel threads only, whatever the environment ----
+if [ -x "$PROD" ] && [ "$PROD" != "$BLKQOS" ]; then
+	TEST_BIN=$BLKQOS BLKQOS=$PROD
+	if start_loader; then ok "production blkqos run --mode stock starts"
+	else notok "production blkqos run --mode stock starts" "'following xenstore'" "$(tail -3 "$LOG" | tr '\n' ' ')"; fi
+	poll_eq "production binary: the VBD's group has its limits" "50 0 0 2000000" limits "$G"
+	check_eq "production binary: BLKQOS_TEST_RING_ANY_TASK does not make it take a user process" \
+		no "$(in_group "${STUB_PID[$GUEST.xvda-0]}" "$G")"
+	if since | grep -q "BLKQOS_TEST_RING_ANY_TASK.*ignored"; then ok "production binary: says it ignores BLKQOS_TEST_RING_ANY_TASK"
+	else notok "production binary: says it ignores BLKQOS_TEST_RING_ANY_TASK" "'BLKQOS_TEST_RING_ANY_TASK ... ignored'" "$(since | head -3 | tr '\n' ' ')"; fi
+	stop_loader TERM
+	"$BLKQOS" unload >/dev/null 2>&1
+	BLKQOS=$TEST_BIN
+else
+	notok "the production and the test build are both here" "$PROD and another BLKQOS" "BLKQOS=$BLKQOS"
+fi
 if start_loader; then ok "blkqos run --mode stock starts and follows xenstore"
 else notok "blkqos run --mode stock starts and follows xenstore" "'following xenstore'" "$(tail -3 "$LOG" | tr '\n' ' ')"; fi
 if grep -q "^mode: stock" "$LOG" || grep -q "mode: stock" "$LOG"; then ok "the log says stock mode in one line"
 else notok "the log says stock mode" "'mode: stock'" "$(head -3 "$LOG" | tr '\n' ' ')"; fi
-G=$SLICE/dom-$GUEST/vbd-$GUEST-$XVDA
 check_eq "the VBD's group exists" yes "$([ -d "$G" ] && echo yes || echo no)"
 check_eq "its limits: read-iops=50 write-bps=2M" "50 0 0 2000000" "$(limits "$G")"
 check_eq "the ring thread ${GUEST}.xvda-0 is in it" yes "$(in_group "${STUB_PID[$GUEST.xvda-0]}" "$G")"
