@@ -129,6 +129,7 @@ limits() {
 		echo "${out# }"
 	fi
 }
+is_dir() { if [ -d "$1" ]; then echo yes; else echo no; fi; }
 group_of() { awk -F: '$2 ~ /(^|,)(blkio|io)(,|$)/ || $2 == "" { print $3; exit }' "/proc/$1/cgroup" 2>/dev/null; }
 in_group() { # PID GROUPDIR: yes/no
 	if grep -qx "$1" "$2/cgroup.procs" 2>/dev/null; then echo yes; else echo no; fi
@@ -262,6 +263,28 @@ stub_start $GUEST.xvdc-1
 xenstore-write $V/$GUEST/$XVDC/state 4
 poll_eq "after a reconnect the new ring thread is moved in" yes in_group "${STUB_PID[$GUEST.xvdc-1]}" "$GC"
 
+# ---- the number of rings is the backend's, not what the guest writes ----------------
+# blkback offers 3 rings (its multi-queue-max-queues); the guest connected
+# with 3 and then rewrote its multi-queue-num-queues to 1. The threads of
+# rings 1 and 2 start after the loader found ring 0's.
+XVDD=51760
+GD=$SLICE/dom-$GUEST/vbd-$GUEST-$XVDD
+mark
+stub_start $GUEST.xvdd-0
+xenstore-write /local/domain/$GUEST/device/vbd/$XVDD/multi-queue-num-queues 1
+vbd $XVDD xvdd 4 $V/$GUEST/$XVDD/multi-queue-max-queues 3 $V/$GUEST/$XVDD/qos/write-iops 45
+poll_eq "multi-queue: ring 0's thread is moved in" yes in_group "${STUB_PID[$GUEST.xvdd-0]}" "$GD"
+stub_start $GUEST.xvdd-1
+stub_start $GUEST.xvdd-2
+poll_eq "multi-queue: ring 1's thread, started later, is moved in (the guest's 1 is not believed)" \
+	yes in_group "${STUB_PID[$GUEST.xvdd-1]}" "$GD"
+poll_eq "multi-queue: ring 2's thread too" yes in_group "${STUB_PID[$GUEST.xvdd-2]}" "$GD"
+if wait_log "vbd $GUEST/$XVDD: 3 ring threads in its group"; then ok "multi-queue: the log says 3 ring threads"
+else notok "multi-queue: the log says 3 ring threads" "'vbd $GUEST/$XVDD: 3 ring threads in its group'" "$(since | grep $XVDD | tail -2 | tr '\n' ' ')"; fi
+for r in 0 1 2; do stub_stop $GUEST.xvdd-$r; done
+xenstore-rm $V/$GUEST/$XVDD
+poll_eq "multi-queue: unplug removes the group" no is_dir "$GD"
+
 # ---- the loader dies: the throttle stays; a restart carries on -------------------
 stop_loader KILL
 check_eq "after kill -9: the limit stays in the throttle" "80 0 0 2000000" "$(limits "$G")"
@@ -276,7 +299,6 @@ xenstore-write $V/$GUEST/$XVDA/qos/write-bps 4M
 poll_eq "after restart: live changes reach the throttle" "80 0 0 4000000" limits "$G"
 
 # ---- unplug, domain death, unload: nothing left behind -----------------------------
-is_dir() { if [ -d "$1" ]; then echo yes; else echo no; fi; }
 xenstore-rm $V/$GUEST/$XVDC
 poll_eq "unplug: the VBD's group is removed" no is_dir "$GC"
 check_eq "unplug: its ring thread is back in the root group" / "$(group_of "${STUB_PID[$GUEST.xvdc-1]}")"
