@@ -973,7 +973,9 @@ static void sync_domain_tree(struct sync *s, unsigned int domid)
 	for (i = 0; ents && i < n; i++)
 		if (parse_uint(ents[i], &devid)) {
 			sync_vbd(s, domid, devid);
-			nvbds += blkqos_maps_vbd_get(s->maps, domid, devid, &v) == 0;
+			/* a refused devid is not one more VBD */
+			nvbds += owner_of(s, domid, devid) == devid &&
+				 blkqos_maps_vbd_get(s->maps, domid, devid, &v) == 0;
 		}
 	/* Every VBD the domain has in the maps is in xenstore: nothing to forget. */
 	if (blkqos_maps_dom_get(s->maps, domid, &dom) || dom.nr_vbds == nvbds)

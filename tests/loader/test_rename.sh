@@ -65,6 +65,7 @@ web01 xvda iops=500
 web01 domain bps=30M
 web02 xvda iops=300
 EOF
+XS_ARGS=(--state "$work/xs.state")	# the store survives a restart
 start_xenstored
 LOADER_ARGS=(--no-attach --rules "$work/rules")
 if start_loader; then ok "blkqos run --rules starts"; else notok "blkqos run --rules starts" "'following xenstore'" "$(tail -3 "$LOG" | tr '\n' ' ')"; fi
@@ -120,6 +121,17 @@ xenstore-write $V/14/51712/params /dev/vg/c $V/14/51712/state 2
 poll_eq "domain 14 without a name yet: unlimited" 0 rate 14 51712 iops
 newdom 14 web02
 poll_eq "... its name appears: web02's rule" 300 rate 14 51712 iops
+
+# ---- xenstored restarts: the name watches are set again ------------------------------
+mark
+kill -TERM "$SPID" 2>/dev/null; wait "$SPID" 2>/dev/null; SPID=""
+start_xenstored
+i=0
+until since | grep -q "xenstore: reconnected"; do i=$((i + 1)); [ $i -ge 1000 ] && break; sleep 0.02; done
+if since | grep -q "xenstore: reconnected"; then ok "xenstored restarted: the loader reconnects"
+else notok "xenstored restarted: the loader reconnects" "'xenstore: reconnected'" "$(since | tail -3 | tr '\n' ' ')"; fi
+xenstore-write /local/domain/13/name web02
+poll_eq "after the reconnect a rename still brings the new name's rule" 300 rate 13 51712 iops
 
 check_eq "the loader lives on" yes "$(alive)"
 warn=$(grep -c "warning\|error" "$LOG")
