@@ -150,10 +150,23 @@ wait_log "117248"
 xenstore-rm $V/30/51712
 poll_eq "the first goes: the second is registered with its limit" 999 rate 30 51712 iops
 check_eq "... one entry" 1 "$(nvbds 30)"
-# After a restart both are there at once: the lower device id wins.
 xenstore-write $V/30/51712/params /dev/vg/a $V/30/51712/qos/iops 100
 sleep 0.3
 check_eq "the old first comes back: refused while the second holds the handle" 999 "$(rate 30 51712 iops)"
+check_eq "the loader lives on" yes "$(alive)"
+# A restart sees both at once: the one that holds the entry keeps it.
+stop_loader
+mark
+if start_loader; then ok "blkqos run starts again"; else notok "blkqos run starts again" "'following xenstore'" "$(tail -3 "$LOG" | tr '\n' ' ')"; fi
+check_eq "after a restart the holder (117248) keeps the handle" 999 "$(rate 30 51712 iops)"
+if since | grep "refused" | grep -q "51712 and 117248"; then ok "after a restart the other (51712) is the one refused"
+else notok "after a restart the other (51712) is the one refused" "'devids 51712 and 117248'" "$(since | grep refused | tail -1)"; fi
+xenstore-rm $V/30/117248
+poll_eq "the holder goes: 51712 takes the handle with its limit" 100 rate 30 51712 iops
+stop_loader
+mark
+if start_loader; then ok "blkqos run starts a third time"; else notok "blkqos run starts a third time" "'following xenstore'" "$(tail -3 "$LOG" | tr '\n' ' ')"; fi
+check_eq "a lone VBD is in force after a restart" 100 "$(rate 30 51712 iops)"
 check_eq "the loader lives on" yes "$(alive)"
 
 warn=$(grep -c "warning\|error" "$LOG")
