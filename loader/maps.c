@@ -124,6 +124,19 @@ int blkqos_maps_vbd_get(struct blkqos_maps *m, __u32 domid, __u32 devid, struct 
 	return bpf_map_lookup_elem(m->vbds_fd, &key, out) ? -ENOENT : 0;
 }
 
+int blkqos_maps_vbd_holder(struct blkqos_maps *m, __u32 domid, __u32 devid, __u32 *holder)
+{
+	struct blkqos_buckets b;
+	struct blkqos_vbd v;
+
+	if (blkqos_maps_vbd_get(m, domid, devid, &v))
+		return -ENOENT;
+	if (bpf_map_lookup_elem(m->vbd_buckets_fd, &v.slot, &b))
+		return -errno;
+	*holder = b.devid;
+	return 0;
+}
+
 int blkqos_maps_dom_get(struct blkqos_maps *m, __u32 domid, struct blkqos_dom *out)
 {
 	return bpf_map_lookup_elem(m->doms_fd, &domid, out) ? -ENOENT : 0;
@@ -148,7 +161,9 @@ int blkqos_maps_vbd_add(struct blkqos_maps *m, __u32 domid, __u32 devid)
 	v.slot = slot;
 	v.dom_slot = dom.slot;
 	v.dom_limits = dom.limits;
-	err = reset_buckets(m->vbd_buckets_fd, slot, domid, key.devid);
+	/* the buckets name the devid as given: which of those that fold to
+	 * one handle holds the entry, for a loader started later */
+	err = reset_buckets(m->vbd_buckets_fd, slot, domid, devid);
 	if (!err)
 		err = reset_stats(m, slot, domid, key.devid);
 	if (!err)

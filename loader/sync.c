@@ -340,6 +340,40 @@ static void owner_claim(struct sync *s, unsigned int domid, unsigned int devid)
 	*p = o;
 }
 
+static void vbd_removed(struct sync *s, unsigned int domid, unsigned int devid);
+
+/*
+ * No devid is known to hold devid's handle, but the maps have its entry
+ * (registered by an earlier loader): the maps say which devid registered
+ * it. If that one is still in xenstore it holds the handle; if xenstore
+ * says it is gone, its entry goes, for devid to register its own.
+ */
+static void owner_learn(struct sync *s, unsigned int domid, unsigned int devid)
+{
+	unsigned int key = blkqos_devid_key(devid);
+	char dir[256];
+	unsigned int n;
+	__u32 holder;
+	char **ents;
+
+	if (*owner_slot(s, domid, key) ||
+	    blkqos_maps_vbd_holder(s->maps, domid, devid, &holder) ||
+	    blkqos_devid_key(holder) != key || holder == devid)
+		return;
+	sync_vbd_path(s, domid, holder, dir, sizeof(dir));
+	ents = xs_directory(s->xs, XBT_NULL, dir, &n);
+	if (ents || errno != ENOENT) {	/* there, or not known: it keeps the entry */
+		free(ents);
+		owner_claim(s, domid, holder);
+		return;
+	}
+	if (blkqos_maps_vbd_del(s->maps, domid, devid) == 0) {
+		log_info("vbd %u/%u: %u, which held its 16-bit handle %u, is gone", domid, devid,
+			 holder, key);
+		vbd_removed(s, domid, holder);
+	}
+}
+
 static void owner_release(struct sync *s, unsigned int domid, unsigned int key)
 {
 	struct fold_owner **p = owner_slot(s, domid, key), *o = *p;
@@ -799,6 +833,7 @@ static void sync_vbd(struct sync *s, unsigned int domid, unsigned int devid)
 	bool known;
 
 	sync_vbd_path(s, domid, devid, dir, sizeof(dir));
+	owner_learn(s, domid, devid);
 	ents = xs_directory(s->xs, XBT_NULL, dir, &n);
 	known = blkqos_maps_vbd_get(s->maps, domid, devid, &cur) == 0;
 	if (!ents && errno != ENOENT) {
@@ -967,7 +1002,8 @@ static void sync_domain_tree(struct sync *s, unsigned int domid)
 		return;
 	}
 	sync_dom(s, domid);
-	/* lowest devid first: of two that fold to one handle, it holds it */
+	/* lowest devid first: of two that fold to one handle and neither
+	 * known to hold it (an entry of an older loader), it holds it */
 	if (ents)
 		qsort(ents, n, sizeof(*ents), cmp_devid);
 	for (i = 0; ents && i < n; i++)
