@@ -11,7 +11,6 @@
 #include "stock.h"
 #include "sync.h"
 
-
 unsigned int sync_own_domid(struct xs_handle *xs)
 {
 	unsigned int len;
