@@ -285,6 +285,17 @@ for r in 0 1 2; do stub_stop $GUEST.xvdd-$r; done
 xenstore-rm $V/$GUEST/$XVDD
 poll_eq "multi-queue: unplug removes the group" no is_dir "$GD"
 
+# ---- more ring threads than a fixed array of 64 would hold ---------------------------
+XVDE=51776
+GE=$SLICE/dom-$GUEST/vbd-$GUEST-$XVDE
+for r in $(seq 0 64); do stub_start $GUEST.xvde-$r; done
+vbd $XVDE xvde 4 $V/$GUEST/$XVDE/multi-queue-max-queues 65 $V/$GUEST/$XVDE/qos/write-iops 46
+inside() { local r n=0; for r in $(seq 0 64); do [ "$(in_group "${STUB_PID[$GUEST.xvde-$r]}" "$GE")" = yes ] && n=$((n + 1)); done; echo $n; }
+poll_eq "65 rings: all 65 ring threads are moved in" 65 inside
+for r in $(seq 0 64); do stub_stop $GUEST.xvde-$r; done
+xenstore-rm $V/$GUEST/$XVDE
+poll_eq "65 rings: unplug removes the group" no is_dir "$GE"
+
 # ---- the loader dies: the throttle stays; a restart carries on -------------------
 stop_loader KILL
 check_eq "after kill -9: the limit stays in the throttle" "80 0 0 2000000" "$(limits "$G")"
