@@ -778,6 +778,61 @@ int cg_find_ring_threads_in(const char *procdir, unsigned int domid, const char 
 	return found;
 }
 
+int cg_list_ring_tasks(const char *procdir, int kthread_only, struct cg_task **out)
+{
+	char path[PATH_MAX], comm[64];
+	struct cg_task *v = NULL;
+	size_t n = 0, cap = 0;
+	struct dirent *de;
+	DIR *d;
+
+	*out = NULL;
+	d = opendir(procdir);
+	if (!d)
+		return -errno;
+	while ((de = readdir(d))) {
+		const char *s = de->d_name;
+		size_t dl;
+
+		if (!isdigit((unsigned char)*s) || strspn(s, "0123456789") != strlen(s))
+			continue;
+		pathf(path, sizeof(path), "%s/%s/comm", procdir, s);
+		if (read_file(path, comm, sizeof(comm)))
+			continue;	/* exited meanwhile */
+		comm[strcspn(comm, "\n")] = '\0';
+		dl = strspn(comm, "0123456789");
+		if (!dl || comm[dl] != '.' || strlen(comm) >= sizeof(v->comm))
+			continue;	/* not "<domid>.<dev>-<ring>" */
+		if (kthread_only && !is_kthread(procdir, s))
+			continue;
+		if (n == cap) {
+			struct cg_task *nv = realloc(v, (cap ? 2 * cap : 32) * sizeof(*v));
+
+			if (!nv) {
+				free(v);
+				closedir(d);
+				return -ENOMEM;
+			}
+			v = nv;
+			cap = cap ? 2 * cap : 32;
+		}
+		v[n].pid = (pid_t)atoi(s);
+		snprintf(v[n].comm, sizeof(v[n].comm), "%s", comm);
+		n++;
+	}
+	closedir(d);
+	*out = v;
+	return (int)n;
+}
+
+bool cg_task_is_ring_of(const struct cg_task *t, unsigned int domid, const char *devname)
+{
+	char want[96];
+
+	snprintf(want, sizeof(want), "%u.%s", domid, devname);
+	return ring_name_matches(t->comm, want);
+}
+
 int cg_find_ring_threads(unsigned int domid, const char *devname, pid_t *pids, size_t n)
 {
 	return cg_find_ring_threads_in("/proc", domid, devname, 1, pids, n);

@@ -132,6 +132,20 @@ int cg_find_ring_threads_in(const char *procdir, unsigned int domid, const char 
 int cg_find_ring_threads(unsigned int domid, const char *devname, pid_t *pids, size_t n);
 
 /*
+ * Every task of procdir that may be a ring thread (comm "<digits>.<...>";
+ * with kthread_only, kernel threads only), in *out (free it): one scan
+ * serves every VBD waiting for its threads. Returns how many, or -errno.
+ */
+struct cg_task {
+	pid_t pid;
+	char comm[16];
+};
+
+int cg_list_ring_tasks(const char *procdir, int kthread_only, struct cg_task **out);
+/* Is the task a ring thread of the VBD (as cg_find_ring_threads_in() matches)? */
+bool cg_task_is_ring_of(const struct cg_task *t, unsigned int domid, const char *devname);
+
+/*
  * What the block throttle cannot honour in l (and dom, may be NULL, over
  * dom_nr_vbds VBDs; dom_group: the domain's group enforces dom, see
  * cg_dom_apply), comma-separated in buf, e.g.

@@ -81,7 +81,9 @@ static const char usage_run[] =
 "  --mode MODE        see above\n"
 "  --no-attach        maps only, do not attach (a dry run; works without Xen)\n"
 "  --rules FILE       persistent rules by domain name, e.g. 'web01 xvda iops=500';\n"
-"                     written into xenstore whenever a matching VBD appears\n"
+"                     written into xenstore whenever a matching VBD appears, and\n"
+"                     when a domain is renamed (xl rename, migrate: a migrating\n"
+"                     '<name>--incoming' is matched as <name>)\n"
 "  --backend-domid N  the domain blkback runs in (default: our own, usually 0)\n"
 "  --once             sync once and exit\n"
 "\n"
@@ -336,9 +338,21 @@ static int cmd_run(int argc, char **argv)
 		log_info("stock mode cannot enforce: bursts, peaks, iops-size, flush/discard modes, "
 			 "a domain limit over several VBDs; a total iops/bps applies per direction "
 			 "(named per VBD below)");
-		/* Tests only: a host without Xen has no blkback kthreads to move. */
-		s.stock = stock_init(xs, &l.maps, s.vbd_root, getenv("BLKQOS_TEST_RING_ANY_TASK"),
-				     err, sizeof(err));
+		bool any_task = false;
+
+		/* Test builds only (-DBLKQOS_TEST_BUILD): a host without Xen has no
+		 * blkback kthreads to move; production takes kernel threads only. */
+#ifdef BLKQOS_TEST_BUILD
+		any_task = getenv("BLKQOS_TEST_RING_ANY_TASK") != NULL;
+		if (any_task)
+			log_warn("test build: BLKQOS_TEST_RING_ANY_TASK: any process named like a "
+				 "ring thread is taken for one");
+#else
+		if (getenv("BLKQOS_TEST_RING_ANY_TASK"))
+			log_warn("BLKQOS_TEST_RING_ANY_TASK is ignored: only the test build "
+				 "(tests/bin/blkqos-test) takes user processes for ring threads");
+#endif
+		s.stock = stock_init(xs, &l.maps, s.vbd_root, any_task, err, sizeof(err));
 		if (!s.stock) {
 			log_err("stock mode: %s", err);
 			ret = EXIT_ENV;
@@ -424,6 +438,7 @@ static int cmd_run(int argc, char **argv)
 			}
 			s.xs = xs;
 			stock_set_xs(s.stock, xs);
+			sync_rewatch(&s);
 			pfd[0].fd = xs_fileno(xs);
 			seen_initial = false;
 			sync_all(&s);
@@ -540,8 +555,8 @@ struct scope_kvs {
 	bool dom_scope;
 	bool wait;
 	double timeout_s;
-	struct qos_kv kv[64];
-	char rel[64][128];
+	struct qos_kv *kv;	/* one per argument, as many as given */
+	char (*rel)[128];
 	int n;
 	struct blkqos_limits out;	/* the limits the given keys alone make */
 };
@@ -555,7 +570,6 @@ static int parse_scope_kvs(int argc, char **argv, const char *usage, struct scop
 	struct set_check chk = { 0 };
 	int i, first;
 
-	memset(p, 0, sizeof(*p));
 	p->timeout_s = 5;
 	if (want_help(argc, argv)) {
 		fputs(usage, stdout);
@@ -596,7 +610,13 @@ static int parse_scope_kvs(int argc, char **argv, const char *usage, struct scop
 		fputs(usage, stderr);
 		return EXIT_USAGE;
 	}
-	for (i = first; i < argc && p->n < 64; i++) {
+	p->kv = calloc(argc - first, sizeof(*p->kv));
+	p->rel = calloc(argc - first, sizeof(*p->rel));
+	if (!p->kv || !p->rel) {
+		log_err("out of memory for %d pairs", argc - first);
+		return EXIT_FAIL;
+	}
+	for (i = first; i < argc; i++) {
 		char *eq = strchr(argv[i], '=');
 		char *rel = p->rel[p->n];
 
@@ -618,6 +638,13 @@ static int parse_scope_kvs(int argc, char **argv, const char *usage, struct scop
 	else
 		qos_limits_from_keys(p->kv, p->n, NULL, &p->out, set_log, &chk);
 	return chk.bad ? EXIT_USAGE : 0;
+}
+
+static void scope_kvs_free(struct scope_kvs *p)
+{
+	free(p->kv);
+	free(p->rel);
+	free(p);
 }
 
 /* Do the maps hold what the given keys say (only the fields they name)? */
@@ -715,7 +742,7 @@ static int cmd_wait(int argc, char **argv)
 	ret = parse_scope_kvs(argc, argv, usage_wait, p);
 	if (!ret)
 		ret = wait_in_force(p, blkqos_mono_ns());
-	free(p);
+	scope_kvs_free(p);
 	return ret < 0 ? 0 : ret;
 }
 
@@ -733,7 +760,7 @@ static int cmd_set(int argc, char **argv)
 		return EXIT_FAIL;
 	ret = parse_scope_kvs(argc, argv, usage_set, p);
 	if (ret) {
-		free(p);
+		scope_kvs_free(p);
 		return ret < 0 ? 0 : ret;
 	}
 	ret = xs_or_die(&xs);
@@ -768,7 +795,7 @@ static int cmd_set(int argc, char **argv)
 cleanup:
 	xs_close(xs);
 out:
-	free(p);
+	scope_kvs_free(p);
 	return ret;
 }
 

@@ -124,6 +124,19 @@ int blkqos_maps_vbd_get(struct blkqos_maps *m, __u32 domid, __u32 devid, struct 
 	return bpf_map_lookup_elem(m->vbds_fd, &key, out) ? -ENOENT : 0;
 }
 
+int blkqos_maps_vbd_holder(struct blkqos_maps *m, __u32 domid, __u32 devid, __u32 *holder)
+{
+	struct blkqos_buckets b;
+	struct blkqos_vbd v;
+
+	if (blkqos_maps_vbd_get(m, domid, devid, &v))
+		return -ENOENT;
+	if (bpf_map_lookup_elem(m->vbd_buckets_fd, &v.slot, &b))
+		return -errno;
+	*holder = b.devid;
+	return 0;
+}
+
 int blkqos_maps_dom_get(struct blkqos_maps *m, __u32 domid, struct blkqos_dom *out)
 {
 	return bpf_map_lookup_elem(m->doms_fd, &domid, out) ? -ENOENT : 0;
@@ -148,7 +161,9 @@ int blkqos_maps_vbd_add(struct blkqos_maps *m, __u32 domid, __u32 devid)
 	v.slot = slot;
 	v.dom_slot = dom.slot;
 	v.dom_limits = dom.limits;
-	err = reset_buckets(m->vbd_buckets_fd, slot, domid, key.devid);
+	/* the buckets name the devid as given: which of those that fold to
+	 * one handle holds the entry, for a loader started later */
+	err = reset_buckets(m->vbd_buckets_fd, slot, domid, devid);
 	if (!err)
 		err = reset_stats(m, slot, domid, key.devid);
 	if (!err)
@@ -175,6 +190,12 @@ int blkqos_maps_vbd_set(struct blkqos_maps *m, __u32 domid, __u32 devid,
 	if (ret)
 		return ret;
 	ret = blkqos_maps_vbd_add(m, domid, devid);
+	if (ret == -ENOSPC) {	/* the maps' size is the design's bound */
+		snprintf(err, errlen, "cannot register VBD %u/%u: the maps are full (at most %u "
+			 "VBDs and %u domains at once); it is not limited", domid, devid,
+			 BLKQOS_MAX_VBDS, BLKQOS_MAX_DOMS);
+		return ret;
+	}
 	if (ret) {
 		snprintf(err, errlen, "cannot register VBD %u/%u: %s", domid, devid, strerror(-ret));
 		return ret;
@@ -269,6 +290,11 @@ int blkqos_maps_dom_set(struct blkqos_maps *m, __u32 domid, const struct blkqos_
 	if (ret)
 		return ret;
 	ret = dom_get_or_add(m, domid, &dom);
+	if (ret == -ENOSPC) {
+		snprintf(err, errlen, "cannot register domain %u: the maps are full (at most %u "
+			 "domains at once)", domid, BLKQOS_MAX_DOMS);
+		return ret;
+	}
 	if (ret) {
 		snprintf(err, errlen, "cannot register domain %u: %s", domid, strerror(-ret));
 		return ret;

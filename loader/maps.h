@@ -32,6 +32,12 @@ int blkqos_maps_vbd_set(struct blkqos_maps *m, __u32 domid, __u32 devid,
 /* Forget a VBD. Returns 0 or -ENOENT. */
 int blkqos_maps_vbd_del(struct blkqos_maps *m, __u32 domid, __u32 devid);
 int blkqos_maps_vbd_get(struct blkqos_maps *m, __u32 domid, __u32 devid, struct blkqos_vbd *out);
+/*
+ * The devid (as given, unfolded) that registered the entry devid folds to:
+ * of two devids of a domain that fold to one handle, the one holding it.
+ * An entry registered before the buckets kept it gives the folded devid.
+ */
+int blkqos_maps_vbd_holder(struct blkqos_maps *m, __u32 domid, __u32 devid, __u32 *holder);
 
 /* Set a domain's aggregate limits; its VBDs (present and future) follow them. */
 int blkqos_maps_dom_set(struct blkqos_maps *m, __u32 domid, const struct blkqos_limits *limits,

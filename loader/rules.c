@@ -134,7 +134,8 @@ static bool parse_line(char *line, struct qos_rule *rule, const char **domain,
 	if (!n)
 		return false;
 	if (n == TOKENS_MAX) {
-		say(w, true, tok[n - 1], "too many KEY=VALUE tokens");
+		say(w, true, tok[n - 1], "too many KEY=VALUE tokens (at most %d: one per key); "
+		    "the line is skipped", QOS_NR_QOS_SLOTS);
 		return false;
 	}
 	if (!domain_name_ok(tok[0])) {

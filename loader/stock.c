@@ -15,7 +15,7 @@
 #include "stock.h"
 
 #define NR_BUCKETS	1024
-#define MAX_RINGS	64
+#define MAX_RINGS	4096	/* bounds what a backend's multi-queue-max-queues may claim */
 #define XENBUS_CONNECTED 4
 
 /*
@@ -155,30 +155,65 @@ static void set_retry(struct stock *st, struct stock_vbd *e, bool want)
 		e->tries = 0;
 }
 
-/* Ring threads of a Connected VBD: how many were found (at most n stored). */
-static int ring_threads(struct stock *st, unsigned int domid, const char *dir, pid_t *pids,
-			size_t n, unsigned long *expected)
+/*
+ * How many rings blkback may have made for the VBD: its own
+ * multi-queue-max-queues (1 without it), which no guest can write. The
+ * guest's multi-queue-num-queues is not used: the guest may rewrite it after
+ * blkback read it.
+ */
+static unsigned long rings_offered(struct stock *st, const char *dir)
 {
-	char *dev = read_key(st, dir, "dev"), *fe = read_key(st, dir, "frontend");
-	const char *name;
-	int found;
-
 	unsigned long most = read_ulong(st, dir, "multi-queue-max-queues", 1);
 
-	/* The guest's number of rings, capped by what blkback offered: it only
-	 * tells how long to look. */
-	*expected = fe ? read_ulong(st, fe, "multi-queue-num-queues", 1) : 1;
-	if (*expected < 1 || *expected > most || *expected > MAX_RINGS)
-		*expected = 1;
-	free(fe);
-	/* blkback names them after the backend's dev key, without /dev/ */
-	if (!dev)
-		return 0;
-	name = strncmp(dev, "/dev/", 5) ? dev : dev + 5;
-	found = cg_find_ring_threads_in("/proc", domid, name, !st->any_task, pids, n);
-	free(dev);
-	return found < 0 ? 0 : found;
+	return most < 1 ? 1 : most > MAX_RINGS ? MAX_RINGS : most;
 }
+
+/*
+ * Ring threads of a Connected VBD among tasks (a scan of /proc), into *pids
+ * (free it). Returns how many were found.
+ */
+static int ring_threads(unsigned int domid, const char *dev, const struct cg_task *tasks,
+			int ntasks, pid_t **pids)
+{
+	const char *name;
+	int i, found = 0;
+
+	*pids = NULL;
+	if (!dev || ntasks <= 0)
+		return 0;
+	/* blkback names them after the backend's dev key, without /dev/ */
+	name = strncmp(dev, "/dev/", 5) ? dev : dev + 5;
+	for (i = 0; i < ntasks; i++)
+		if (cg_task_is_ring_of(&tasks[i], domid, name))
+			found++;
+	if (!found)
+		return 0;
+	*pids = calloc(found, sizeof(**pids));
+	if (!*pids)
+		return 0;
+	found = 0;
+	for (i = 0; i < ntasks; i++)
+		if (cg_task_is_ring_of(&tasks[i], domid, name))
+			(*pids)[found++] = tasks[i].pid;
+	return found;
+}
+
+/* One scan of /proc for ring threads: how many tasks, or -errno (logged). */
+static int scan_tasks(struct stock *st, struct cg_task **tasks)
+{
+	int n = cg_list_ring_tasks("/proc", !st->any_task, tasks);
+
+	if (n < 0)
+		log_warn("/proc: cannot look for ring threads: %s (looked again later)",
+			 strerror(-n));
+	return n;
+}
+
+/* A scan of /proc shared by the VBDs whose retry is due. */
+struct scan {
+	struct cg_task *tasks;
+	int n;
+};
 
 /*
  * Are all nr VBDs of the domain known, on one disk? Then (cgroup v2) the
@@ -256,7 +291,8 @@ static bool read_backend(struct stock *st, struct stock_vbd *e, const char *dir)
  * changed, so read them again and look for ring threads; otherwise (limits
  * changed) what was read last time serves, and only the limits are written.
  */
-static void vbd_sync(struct stock *st, unsigned int domid, unsigned int devid, bool backend)
+static void vbd_sync(struct stock *st, unsigned int domid, unsigned int devid, bool backend,
+		     const struct scan *scan)
 {
 	struct stock_vbd **p = entry_slot(st, domid, devid), *e = *p;
 	char dir[256], err[512], why[512];
@@ -267,11 +303,14 @@ static void vbd_sync(struct stock *st, unsigned int domid, unsigned int devid, b
 	unsigned long expected = 1;
 	unsigned int nr, disk;
 	bool one_disk;
-	pid_t pids[MAX_RINGS];
+	pid_t *pids = NULL;
 	int npids = 0;
 
-	if (blkqos_maps_vbd_get(st->maps, domid, devid, &v))
+	if (blkqos_maps_vbd_get(st->maps, domid, devid, &v)) {
+		if (e)		/* not in the maps (refused, or going): no retry */
+			set_retry(st, e, false);
 		return;
+	}
 	nr = blkqos_maps_dom_get(st->maps, domid, &dom) ? 1 : dom.nr_vbds;
 	if (!e) {
 		e = calloc(1, sizeof(*e));
@@ -283,8 +322,10 @@ static void vbd_sync(struct stock *st, unsigned int domid, unsigned int devid, b
 	}
 	snprintf(dir, sizeof(dir), "%s/%u/%u", st->vbd_root, domid, devid);
 	backend = backend || !e->disk;
-	if (backend && !read_backend(st, e, dir))
+	if (backend && !read_backend(st, e, dir)) {
+		set_retry(st, e, false);	/* its physical-device event comes */
 		return;
+	}
 	one_disk = dom_on_one_disk(st, domid, nr, &disk);
 
 	if (cg_unsupported_keys(&v.limits, &v.dom_limits, nr, one_disk, why, sizeof(why)) > 0) {
@@ -295,26 +336,42 @@ static void vbd_sync(struct stock *st, unsigned int domid, unsigned int devid, b
 	}
 	snprintf(e->unsupported, sizeof(e->unsupported), "%s", why);
 
-	if (backend && e->state == XENBUS_CONNECTED)
-		npids = ring_threads(st, domid, dir, pids, MAX_RINGS, &expected);
-	if (npids > MAX_RINGS)
-		npids = MAX_RINGS;
+	if (backend && e->state == XENBUS_CONNECTED) {
+		struct scan own = { NULL, 0 };
+		char *dev = read_key(st, dir, "dev");
+
+		if (!scan) {	/* an event of this VBD: a scan of its own */
+			own.n = scan_tasks(st, &own.tasks);
+			scan = &own;
+		}
+		expected = rings_offered(st, dir);
+		npids = ring_threads(domid, dev, scan->tasks, scan->n, &pids);
+		free(own.tasks);
+		free(dev);
+	}
 	cg_merge_domain(&v.limits, &v.dom_limits, nr, &eff);
 	if (cg_vbd_apply(domid, devid, e->maj, e->min, &eff, pids, npids, err, sizeof(err))) {
 		log_err("vbd %u/%u: %s (the last setting stays)", domid, devid, err);
+		free(pids);
 		return;
 	}
+	free(pids);
 	dom_apply(domid, &v.dom_limits, one_disk, disk);
 	if (backend) {
 		if (npids != e->nthreads && npids)
 			log_info("vbd %u/%u: %d ring thread%s in its group", domid, devid, npids,
 				 npids == 1 ? "" : "s");
 		e->nthreads = npids;
+		/* Look again until as many as blkback offers are found, for a
+		 * bounded time: a guest may use fewer rings. */
 		if (e->state == XENBUS_CONNECTED && (unsigned long)npids < expected) {
 			set_retry(st, e, true);
-			if (!e->retry_at)
-				log_warn("vbd %u/%u: Connected, but %d of %lu ring threads found: "
-					 "the others are not limited", domid, devid, npids, expected);
+			if (!e->retry_at && !npids)
+				log_warn("vbd %u/%u: Connected, but no ring thread found in %u s: it "
+					 "is not limited", domid, devid, NR_RETRIES * RETRY_EVERY_MS / 1000);
+			else if (!e->retry_at)
+				log_info("vbd %u/%u: %d of the %lu rings blkback offers have a thread "
+					 "(the guest uses fewer)", domid, devid, npids, expected);
 		} else {
 			set_retry(st, e, false);
 		}
@@ -330,35 +387,54 @@ static void vbd_sync(struct stock *st, unsigned int domid, unsigned int devid, b
 
 void stock_vbd(struct stock *st, unsigned int domid, unsigned int devid)
 {
-	vbd_sync(st, domid, devid, false);
+	vbd_sync(st, domid, devid, false, NULL);
 }
 
 void stock_vbd_backend(struct stock *st, unsigned int domid, unsigned int devid)
 {
-	vbd_sync(st, domid, devid, true);
+	vbd_sync(st, domid, devid, true, NULL);
 }
 
-/* The devids of the domain's known VBDs (at most max). */
-static unsigned int domain_devids(struct stock *st, unsigned int domid, unsigned int *devids,
-				  unsigned int max)
+/*
+ * The devids of the domain's known VBDs, all of them, in *devids (free it).
+ * Returns how many, or -ENOMEM (logged; what is in force stays).
+ */
+static int domain_devids(struct stock *st, unsigned int domid, unsigned int **devids)
 {
-	unsigned int n = 0;
+	unsigned int n = 0, cap = 0, *v = NULL;
 	struct stock_vbd *e;
 	int b;
 
 	for (b = 0; b < NR_BUCKETS; b++)
-		for (e = st->bucket[b]; e; e = e->next)
-			if (e->domid == domid && n < max)
-				devids[n++] = e->devid;
+		for (e = st->bucket[b]; e; e = e->next) {
+			if (e->domid != domid)
+				continue;
+			if (n == cap) {
+				unsigned int *nv = realloc(v, (cap ? 2 * cap : 16) * sizeof(*v));
+
+				if (!nv) {
+					free(v);
+					log_err("domain %u: out of memory listing its VBDs (the last "
+						"setting stays)", domid);
+					return -ENOMEM;
+				}
+				v = nv;
+				cap = cap ? 2 * cap : 16;
+			}
+			v[n++] = e->devid;
+		}
+	*devids = v;
 	return n;
 }
 
 void stock_domain(struct stock *st, unsigned int domid)
 {
-	unsigned int devids[256], n = domain_devids(st, domid, devids, 256), i;
+	unsigned int *devids = NULL;
+	int n = domain_devids(st, domid, &devids), i;
 
 	for (i = 0; i < n; i++)
 		stock_vbd(st, domid, devids[i]);
+	free(devids);
 }
 
 void stock_domain_members(struct stock *st, unsigned int domid)
@@ -399,13 +475,15 @@ void stock_vbd_gone(struct stock *st, unsigned int domid, unsigned int devid)
 
 void stock_domain_gone(struct stock *st, unsigned int domid)
 {
-	unsigned int devids[256], n = domain_devids(st, domid, devids, 256), i, d, dev;
+	unsigned int *devids = NULL, d, dev;
+	int n = domain_devids(st, domid, &devids), i;
 	char path[PATH_MAX];
 	struct dirent *de;
 	DIR *dir;
 
 	for (i = 0; i < n; i++)
 		stock_vbd_gone(st, domid, devids[i]);
+	free(devids);
 	/* Groups left by an earlier run that never saw this domain. */
 	snprintf(path, sizeof(path), "%s/dom-%u", cg_slice_path(), domid);
 	dir = opendir(path);
@@ -438,24 +516,47 @@ int stock_retry_ms(const struct stock *st)
 	return first <= now ? 0 : (int)((first - now + 999999) / 1000000);
 }
 
+/*
+ * Every VBD whose retry is due, from one scan of /proc: the cost of a tick
+ * does not grow with the number of VBDs waiting, and xenstore events are
+ * handled between ticks, so no domain's wait delays another's updates.
+ */
 void stock_retry(struct stock *st)
 {
-	unsigned int due[256][2], n = 0, i;
+	struct due { unsigned int domid, devid; } *due;
+	struct scan sc = { NULL, 0 };
+	unsigned int n = 0, i;
 	__u64 now = blkqos_mono_ns();
 	struct stock_vbd *e;
 	int b;
 
 	if (!st || !st->pending)
 		return;
+	due = calloc(st->pending, sizeof(*due));
+	if (!due) {
+		log_warn("stock mode: out of memory for %u retries (tried again)", st->pending);
+		return;
+	}
 	for (b = 0; b < NR_BUCKETS; b++)
 		for (e = st->bucket[b]; e; e = e->next)
-			if (e->retry_at && e->retry_at <= now && n < 256) {
-				due[n][0] = e->domid;
-				due[n][1] = e->devid;
+			if (e->retry_at && e->retry_at <= now && n < st->pending) {
+				due[n].domid = e->domid;
+				due[n].devid = e->devid;
 				n++;
 			}
-	for (i = 0; i < n; i++)
-		stock_vbd_backend(st, due[i][0], due[i][1]);
+	sc.n = n ? scan_tasks(st, &sc.tasks) : 0;
+	for (i = 0; i < n; i++) {
+		struct stock_vbd *d = *entry_slot(st, due[i].domid, due[i].devid);
+
+		if (sc.n < 0) {		/* no scan: the retry stays due (bounded) */
+			if (d)
+				set_retry(st, d, true);
+			continue;
+		}
+		vbd_sync(st, due[i].domid, due[i].devid, true, &sc);
+	}
+	free(sc.tasks);
+	free(due);
 }
 
 int stock_remove_all(void)

@@ -8,8 +8,11 @@
  * throttle cannot do is reported once per VBD and change.
  *
  * blkback announces Connected before it starts the ring threads, so a VBD
- * whose threads are not there yet is looked at again a little later
- * (stock_retry_ms / stock_retry from the loader's poll loop).
+ * with fewer threads than the rings blkback offers (its own
+ * multi-queue-max-queues; never the guest's multi-queue-num-queues, which
+ * the guest may rewrite) is looked at again a little later, for a bounded
+ * time (stock_retry_ms / stock_retry from the loader's poll loop: one scan
+ * of /proc serves every VBD due).
  */
 #ifndef BLKQOS_STOCK_H
 #define BLKQOS_STOCK_H

@@ -11,8 +11,6 @@
 #include "stock.h"
 #include "sync.h"
 
-#define MAX_KEYS	64
-
 unsigned int sync_own_domid(struct xs_handle *xs)
 {
 	unsigned int len;
@@ -146,11 +144,11 @@ static void log_read_error(struct sync *s, const char *path, const char *what, i
 	s->errors++;
 }
 
-/* The QoS keys of one VBD or domain as read from xenstore. */
+/* The QoS keys of one VBD or domain as read from xenstore (as many as there are). */
 struct keyset {
-	char *name[MAX_KEYS];	/* relative: "qos/iops", "credit" */
-	char *value[MAX_KEYS];
-	size_t n;
+	char **name;		/* relative: "qos/iops", "credit" */
+	char **value;
+	size_t n, cap;
 	/* keys skipped because the guest can write them: their setting stays */
 	bool untrusted[QOS_NR_SLOTS];
 	/* a read failed (not "absent"): the keyset is not to be used, the
@@ -158,16 +156,44 @@ struct keyset {
 	bool failed;
 };
 
-/* The pairs as the schema parser takes them; kv needs MAX_KEYS entries. */
-static size_t keyset_kv(const struct keyset *k, struct qos_kv *kv)
+/* The pairs as the schema parser takes them (free it); NULL when out of memory. */
+static struct qos_kv *keyset_kv(const struct keyset *k)
 {
+	struct qos_kv *kv = calloc(k->n ? k->n : 1, sizeof(*kv));
 	size_t i;
 
-	for (i = 0; i < k->n; i++) {
+	for (i = 0; kv && i < k->n; i++) {
 		kv[i].name = k->name[i];
 		kv[i].value = k->value[i];
 	}
-	return k->n;
+	return kv;
+}
+
+/* Append name (copied) and value (taken); -ENOMEM leaves the keyset as it was. */
+static int keyset_push(struct keyset *k, const char *name, char *value)
+{
+	char *n;
+
+	if (k->n == k->cap) {
+		size_t cap = k->cap ? 2 * k->cap : 16;
+		char **nn = realloc(k->name, cap * sizeof(*nn)), **vv;
+
+		if (!nn)
+			return -ENOMEM;
+		k->name = nn;
+		vv = realloc(k->value, cap * sizeof(*vv));
+		if (!vv)
+			return -ENOMEM;
+		k->value = vv;
+		k->cap = cap;
+	}
+	n = strdup(name);
+	if (!n)
+		return -ENOMEM;
+	k->name[k->n] = n;
+	k->value[k->n] = value;
+	k->n++;
+	return 0;
 }
 
 /*
@@ -228,6 +254,10 @@ static void free_pairs(char **name, char **value, size_t *n)
 static void keyset_free(struct keyset *k)
 {
 	free_pairs(k->name, k->value, &k->n);
+	free(k->name);
+	free(k->value);
+	k->name = k->value = NULL;
+	k->cap = 0;
 }
 
 static void cache_entry_free(struct vbd_cache *c)
@@ -266,6 +296,113 @@ static void cache_drop_domain(struct sync *s, unsigned int domid)
 	}
 }
 
+/* A (domain, 16-bit handle) and the devid that holds it in the maps. */
+struct fold_owner {
+	struct fold_owner *next;
+	unsigned int domid, key, devid;
+	bool refused_said;		/* the refusal of refused was reported */
+	unsigned int refused;		/* the last devid refused for it */
+};
+
+static struct fold_owner **owner_slot(struct sync *s, unsigned int domid, unsigned int key)
+{
+	struct fold_owner **p = &s->owners[(domid * 31 + key) % 256];
+
+	while (*p && ((*p)->domid != domid || (*p)->key != key))
+		p = &(*p)->next;
+	return p;
+}
+
+/* The devid that holds devid's handle, or devid itself when none does. */
+static unsigned int owner_of(struct sync *s, unsigned int domid, unsigned int devid)
+{
+	struct fold_owner *o = *owner_slot(s, domid, blkqos_devid_key(devid));
+
+	return o ? o->devid : devid;
+}
+
+static void owner_claim(struct sync *s, unsigned int domid, unsigned int devid)
+{
+	struct fold_owner **p = owner_slot(s, domid, blkqos_devid_key(devid)), *o = *p;
+
+	if (o)
+		return;
+	o = calloc(1, sizeof(*o));
+	if (!o) {	/* then the next VBD of that handle is not refused: logged */
+		log_warn("vbd %u/%u: out of memory: another devid of its 16-bit handle would "
+			 "not be refused", domid, devid);
+		return;
+	}
+	o->domid = domid;
+	o->key = blkqos_devid_key(devid);
+	o->devid = devid;
+	*p = o;
+}
+
+static void vbd_removed(struct sync *s, unsigned int domid, unsigned int devid);
+
+/*
+ * No devid is known to hold devid's handle, but the maps have its entry
+ * (registered by an earlier loader): the maps say which devid registered
+ * it. If that one is still in xenstore it holds the handle; if xenstore
+ * says it is gone, its entry goes, for devid to register its own.
+ */
+static void owner_learn(struct sync *s, unsigned int domid, unsigned int devid)
+{
+	unsigned int key = blkqos_devid_key(devid);
+	char dir[256];
+	unsigned int n;
+	__u32 holder;
+	char **ents;
+
+	if (*owner_slot(s, domid, key) ||
+	    blkqos_maps_vbd_holder(s->maps, domid, devid, &holder) ||
+	    blkqos_devid_key(holder) != key || holder == devid)
+		return;
+	sync_vbd_path(s, domid, holder, dir, sizeof(dir));
+	ents = xs_directory(s->xs, XBT_NULL, dir, &n);
+	if (ents || errno != ENOENT) {	/* there, or not known: it keeps the entry */
+		free(ents);
+		owner_claim(s, domid, holder);
+		return;
+	}
+	if (blkqos_maps_vbd_del(s->maps, domid, devid) == 0) {
+		log_info("vbd %u/%u: %u, which held its 16-bit handle %u, is gone", domid, devid,
+			 holder, key);
+		vbd_removed(s, domid, holder);
+	}
+}
+
+static void owner_release(struct sync *s, unsigned int domid, unsigned int key)
+{
+	struct fold_owner **p = owner_slot(s, domid, key), *o = *p;
+
+	if (!o)
+		return;
+	*p = o->next;
+	free(o);
+}
+
+static void owners_drop_domain(struct sync *s, unsigned int domid)
+{
+	int i;
+
+	for (i = 0; i < 256; i++) {
+		struct fold_owner **p = &s->owners[i];
+
+		while (*p) {
+			struct fold_owner *o = *p;
+
+			if (o->domid != domid) {
+				p = &o->next;
+				continue;
+			}
+			*p = o->next;
+			free(o);
+		}
+	}
+}
+
 /* Keep a VBD's keys for the next event; the keyset is left empty. */
 static void cache_store(struct sync *s, unsigned int domid, unsigned int devid, struct keyset *k)
 {
@@ -283,7 +420,7 @@ static void cache_store(struct sync *s, unsigned int domid, unsigned int devid, 
 	}
 	keyset_free(&c->keys);
 	c->keys = *k;	/* the strings move to the cache */
-	k->n = 0;
+	memset(k, 0, sizeof(*k));
 }
 
 /* Read dir/name into the keyset as prefix+name, unless the guest can write it. */
@@ -295,8 +432,6 @@ static void keyset_add(struct sync *s, struct keyset *k, const char *dir, const 
 	int slot, w;
 	char *v;
 
-	if (k->n >= MAX_KEYS)
-		return;
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
 	snprintf(rel, sizeof(rel), "%s%s", prefix, name);
 	slot = qos_key_slot(rel);
@@ -324,9 +459,11 @@ static void keyset_add(struct sync *s, struct keyset *k, const char *dir, const 
 		}
 		return;
 	}
-	k->name[k->n] = strdup(rel);
-	k->value[k->n] = v;
-	k->n++;
+	if (keyset_push(k, rel, v)) {
+		free(v);
+		log_read_error(s, path, "keep it", ENOMEM);
+		k->failed = true;
+	}
 }
 
 /* The keys under dir/qos/ (if the directory is safe) into k. */
@@ -429,17 +566,125 @@ static void apply_rule(struct sync *s, const char *dir, unsigned int guest,
 	log_info("%s: limits written from rule at line %u", qdir, r->line);
 }
 
-static char *domain_name(struct sync *s, unsigned int domid)
+/*
+ * The name rules are matched by: the domain's name, without the suffix xl
+ * gives a domain during a migration ("<name>--incoming" until its disks
+ * exist, the source "<name>--migratedaway"), so that an incoming domain
+ * has its rule before its guest runs. NULL if there is none to trust: the
+ * node is absent, unreadable, or the guest could have written it (said).
+ * *err: 0, or the -errno of a failed read (nothing known then).
+ */
+static char *rule_name(struct sync *s, unsigned int domid, int *err)
+{
+	static const char *const suffix[] = { "--incoming", "--migratedaway" };
+	char path[64];
+	unsigned int len, i;
+	char *v;
+	int w;
+
+	*err = 0;
+	snprintf(path, sizeof(path), "/local/domain/%u/name", domid);
+	v = xs_read(s->xs, XBT_NULL, path, &len);
+	if (!v) {
+		if (errno != ENOENT) {
+			*err = -errno;
+			log_read_error(s, path, "read it", errno);
+		}
+		return NULL;
+	}
+	w = guest_can_write(s, path, domid);
+	if (w) {
+		if (w < 0) {
+			*err = w;
+			log_read_error(s, path, "read its permissions", -w);
+		} else {
+			log_warn("%s: ignored: domain %u can write it (a guest cannot pick its own "
+				 "rule; the last good setting stays)", path, domid);
+			s->errors++;
+			*err = -EPERM;
+		}
+		free(v);
+		return NULL;
+	}
+	for (i = 0; i < sizeof(suffix) / sizeof(suffix[0]); i++) {
+		size_t l = strlen(v), sl = strlen(suffix[i]);
+
+		if (l > sl && !strcmp(v + l - sl, suffix[i]))
+			v[l - sl] = '\0';
+	}
+	return v;
+}
+
+/* A domain whose rules follow its name: the name they were matched by. */
+struct dom_name {
+	struct dom_name *next;
+	unsigned int domid;
+	char *name;		/* NULL: none yet */
+	bool watched;		/* /local/domain/<domid>/name */
+};
+
+static struct dom_name **name_slot(struct sync *s, unsigned int domid)
+{
+	struct dom_name **p = &s->names[domid % 64];
+
+	while (*p && (*p)->domid != domid)
+		p = &(*p)->next;
+	return p;
+}
+
+static void name_watch(struct sync *s, struct dom_name *d)
 {
 	char path[64];
-	unsigned int len;
 
+	snprintf(path, sizeof(path), "/local/domain/%u/name", d->domid);
+	d->watched = xs_watch(s->xs, path, "name");
+	if (!d->watched) {
+		log_warn("%s: cannot watch it: %s (a rename is seen at the next VBD event)", path,
+			 strerror(errno));
+		s->errors++;
+	}
+}
+
+/* Follow the domain's name from now on (it was matched as name, may be NULL). */
+static void name_track(struct sync *s, unsigned int domid, const char *name)
+{
+	struct dom_name **p = name_slot(s, domid), *d = *p;
+
+	if (d) {
+		if (!d->watched)
+			name_watch(s, d);
+		return;
+	}
+	d = calloc(1, sizeof(*d));
+	if (!d || (name && !(d->name = strdup(name)))) {
+		free(d);
+		log_warn("domain %u: out of memory: a rename will not bring its rule", domid);
+		return;
+	}
+	d->domid = domid;
+	*p = d;
+	name_watch(s, d);
+}
+
+static void name_forget(struct sync *s, unsigned int domid)
+{
+	struct dom_name **p = name_slot(s, domid), *d = *p;
+	char path[64];
+
+	if (!d)
+		return;
 	snprintf(path, sizeof(path), "/local/domain/%u/name", domid);
-	return xs_read(s->xs, XBT_NULL, path, &len);
+	if (d->watched && s->xs)
+		xs_unwatch(s->xs, path, "name");
+	*p = d->next;
+	free(d->name);
+	free(d);
 }
 
 static void reap_if_dead(struct sync *s, unsigned int domid);
 static void sync_dom(struct sync *s, unsigned int domid);
+static void sync_vbd(struct sync *s, unsigned int domid, unsigned int devid);
+static void sync_vbd_event(struct sync *s, const char *path);
 
 /* Limits from a VBD's cached keys, into the map; the last good setting is prev. */
 static void apply_cached(struct sync *s, unsigned int domid, unsigned int devid, const char *dir)
@@ -447,17 +692,22 @@ static void apply_cached(struct sync *s, unsigned int domid, unsigned int devid,
 	struct vbd_cache *c = *cache_slot(s, domid, devid);
 	struct blkqos_limits prev, out;
 	struct log_ctx lc = { s, dir };
-	struct qos_kv kv[MAX_KEYS];
+	struct qos_kv *kv;
 	struct blkqos_vbd cur;
 	bool known = blkqos_maps_vbd_get(s->maps, domid, devid, &cur) == 0;
 	char err[256];
 
 	if (!c)
 		return;
+	kv = keyset_kv(&c->keys);
+	if (!kv) {
+		log_read_error(s, dir, "read its keys", ENOMEM);
+		return;
+	}
 	if (known)
 		prev = cur.limits;
-	qos_limits_from_keys(kv, keyset_kv(&c->keys, kv), known ? &prev : NULL, &out, log_key,
-			     &lc);
+	qos_limits_from_keys(kv, c->keys.n, known ? &prev : NULL, &out, log_key, &lc);
+	free(kv);
 	keep_untrusted(&c->keys, known ? &prev : NULL, &out);
 	if (blkqos_maps_vbd_set(s->maps, domid, devid, &out, err, sizeof(err))) {
 		log_err("%s: %s", dir, err);
@@ -479,6 +729,35 @@ static void vbd_removed(struct sync *s, unsigned int domid, unsigned int devid)
 		return;
 	stock_vbd_gone(s->stock, domid, devid);
 	stock_domain_members(s->stock, domid);
+}
+
+/*
+ * A VBD that holds its handle is gone: its entry goes, and another devid of
+ * the domain that folds to the same handle (refused so far) may take it.
+ */
+static void vbd_forget(struct sync *s, unsigned int domid, unsigned int devid)
+{
+	unsigned int key = blkqos_devid_key(devid), n, i, other;
+	char dir[256];
+	char **ents;
+
+	if (blkqos_maps_vbd_del(s->maps, domid, devid))
+		return;
+	log_debug("vbd %u/%u: gone", domid, devid);
+	owner_release(s, domid, key);
+	vbd_removed(s, domid, devid);
+	snprintf(dir, sizeof(dir), "%s/%u", s->vbd_root, domid);
+	ents = xs_directory(s->xs, XBT_NULL, dir, &n);
+	for (i = 0; ents && i < n; i++)
+		if (parse_uint(ents[i], &other) && other != devid && blkqos_devid_key(other) == key &&
+		    owner_of(s, domid, other) == other) {
+			log_info("vbd %u/%u: %u is gone, %u takes its 16-bit handle %u", domid, other,
+				 devid, other, key);
+			sync_vbd(s, domid, other);
+			break;
+		}
+	free(ents);
+	reap_if_dead(s, domid);
 }
 
 /*
@@ -532,12 +811,12 @@ static void sync_vbd_key(struct sync *s, unsigned int domid, unsigned int devid,
 			k->name[i] = k->name[k->n];
 			k->value[i] = k->value[k->n];
 		}
-	} else if (v && k->n < MAX_KEYS) {
-		k->name[k->n] = strdup(rel);
-		k->value[k->n] = v;
-		k->n++;
-	} else {
+	} else if (v && keyset_push(k, rel, v)) {
 		free(v);
+		/* the cache no longer says what xenstore has: read it all next time */
+		log_read_error(s, path, "keep it", ENOMEM);
+		cache_drop(s, domid, devid);
+		return;
 	}
 	apply_cached(s, domid, devid, dir);
 }
@@ -548,32 +827,50 @@ static void sync_vbd(struct sync *s, unsigned int domid, unsigned int devid)
 	struct blkqos_vbd cur;
 	struct blkqos_dom dom;
 	char dir[256];
-	unsigned int n, i;
+	unsigned int n, i, holder;
 	char **ents;
 	bool known;
 
 	sync_vbd_path(s, domid, devid, dir, sizeof(dir));
+	owner_learn(s, domid, devid);
 	ents = xs_directory(s->xs, XBT_NULL, dir, &n);
 	known = blkqos_maps_vbd_get(s->maps, domid, devid, &cur) == 0;
 	if (!ents && errno != ENOENT) {
 		log_read_error(s, dir, "list it", errno);
 		return;
 	}
+	holder = owner_of(s, domid, devid);
+	if (holder != devid) {	/* another devid of the domain holds the handle */
+		struct fold_owner *o = *owner_slot(s, domid, blkqos_devid_key(devid));
+
+		if (ents && (o->refused != devid || !o->refused_said)) {
+			log_warn("%s: refused: devids %u and %u of domain %u are one VBD to blkback "
+				 "(16-bit handle %u); %u keeps its entry, %u gets none", dir, devid,
+				 holder, domid, blkqos_devid_key(devid), holder, devid);
+			o->refused = devid;
+			o->refused_said = true;
+			s->errors++;
+		} else if (!ents && o->refused == devid) {
+			o->refused_said = false;
+		}
+		free(ents);
+		return;
+	}
 	if (!ents) {		/* gone: xenstore says so */
 		cache_drop(s, domid, devid);
-		if (known && blkqos_maps_vbd_del(s->maps, domid, devid) == 0) {
-			log_debug("vbd %u/%u: gone", domid, devid);
-			vbd_removed(s, domid, devid);
-			reap_if_dead(s, domid);
-		}
+		if (known)
+			vbd_forget(s, domid, devid);
 		return;
 	}
 	if (!known && s->have_rules) {
-		char *name = domain_name(s, domid);
+		int err;
+		char *name = rule_name(s, domid, &err);
 		const struct qos_rule *r = name ? qos_rules_find_vbd(&s->rules, name, devid) : NULL;
 
 		if (r)
 			apply_rule(s, dir, domid, r);
+		if (!err)
+			name_track(s, domid, name);
 		free(name);
 		free(ents);
 		ents = xs_directory(s->xs, XBT_NULL, dir, &n);
@@ -598,6 +895,8 @@ static void sync_vbd(struct sync *s, unsigned int domid, unsigned int devid)
 	}
 	cache_store(s, domid, devid, &k);
 	apply_cached(s, domid, devid, dir);
+	if (blkqos_maps_vbd_get(s->maps, domid, devid, &cur) == 0)
+		owner_claim(s, domid, devid);
 	log_debug("vbd %u/%u: synced", domid, devid);
 }
 
@@ -613,11 +912,14 @@ static void sync_dom(struct sync *s, unsigned int domid)
 	snprintf(vdir, sizeof(vdir), "%s/%u", s->vbd_root, domid);
 	known = blkqos_maps_dom_get(s->maps, domid, &cur) == 0;
 	if (!known && s->have_rules) {
-		char *name = domain_name(s, domid);
+		int err;
+		char *name = rule_name(s, domid, &err);
 		const struct qos_rule *r = name ? qos_rules_find_domain(&s->rules, name) : NULL;
 
 		if (r)
 			apply_rule(s, vdir, domid, r);
+		if (!err)
+			name_track(s, domid, name);
 		free(name);
 	}
 	read_qos_dir(s, &k, vdir, domid);
@@ -631,10 +933,15 @@ static void sync_dom(struct sync *s, unsigned int domid)
 		return;		/* no domain limits and none before */
 	{
 		struct log_ctx lc = { s, vdir };
-		struct qos_kv kv[MAX_KEYS];
+		struct qos_kv *kv = keyset_kv(&k);
 
-		qos_dom_limits_from_keys(kv, keyset_kv(&k, kv), known ? &prev : NULL, &out,
-					 log_key, &lc);
+		if (!kv) {
+			log_read_error(s, vdir, "read its keys", ENOMEM);
+			keyset_free(&k);
+			return;
+		}
+		qos_dom_limits_from_keys(kv, k.n, known ? &prev : NULL, &out, log_key, &lc);
+		free(kv);
 		keep_untrusted(&k, known ? &prev : NULL, &out);
 	}
 	keyset_free(&k);
@@ -650,21 +957,36 @@ static void sync_dom(struct sync *s, unsigned int domid)
 	log_debug("domain %u: synced", domid);
 }
 
-/* Is devid (folded to the map key) among the domain directory's entries? */
-static bool vbd_listed(char **ents, unsigned int n, __u32 key_devid)
+/*
+ * Is the map entry of key_devid (folded) among the domain directory's
+ * entries? The devid that holds it must be, when one is known.
+ */
+static bool vbd_listed(struct sync *s, unsigned int domid, char **ents, unsigned int n,
+		       __u32 key_devid)
 {
+	struct fold_owner *o = *owner_slot(s, domid, key_devid);
 	unsigned int i, devid;
 
 	for (i = 0; ents && i < n; i++)
-		if (parse_uint(ents[i], &devid) && blkqos_devid_key(devid) == key_devid)
+		if (parse_uint(ents[i], &devid) && blkqos_devid_key(devid) == key_devid &&
+		    (!o || o->devid == devid))
 			return true;
 	return false;
+}
+
+static int cmp_devid(const void *a, const void *b)
+{
+	unsigned int x = 0, y = 0;
+
+	parse_uint(*(char *const *)a, &x);
+	parse_uint(*(char *const *)b, &y);
+	return x < y ? -1 : x > y;
 }
 
 /* Every VBD of one domain, and its domain limits; forget what is gone. */
 static void sync_domain_tree(struct sync *s, unsigned int domid)
 {
-	struct blkqos_vbd_key k, *prev = NULL, gone[256];
+	struct blkqos_vbd_key k, *prev = NULL, *gone = NULL;
 	struct blkqos_vbd v;
 	struct blkqos_dom dom;
 	char dir[256];
@@ -679,26 +1001,39 @@ static void sync_domain_tree(struct sync *s, unsigned int domid)
 		return;
 	}
 	sync_dom(s, domid);
+	/* lowest devid first: of two that fold to one handle and neither
+	 * known to hold it (an entry of an older loader), it holds it */
+	if (ents)
+		qsort(ents, n, sizeof(*ents), cmp_devid);
 	for (i = 0; ents && i < n; i++)
 		if (parse_uint(ents[i], &devid)) {
 			sync_vbd(s, domid, devid);
-			nvbds += blkqos_maps_vbd_get(s->maps, domid, devid, &v) == 0;
+			/* a refused devid is not one more VBD */
+			nvbds += owner_of(s, domid, devid) == devid &&
+				 blkqos_maps_vbd_get(s->maps, domid, devid, &v) == 0;
 		}
 	/* Every VBD the domain has in the maps is in xenstore: nothing to forget. */
 	if (blkqos_maps_dom_get(s->maps, domid, &dom) || dom.nr_vbds == nvbds)
 		goto cleanup;
-	/* VBDs in the maps that xenstore no longer has. */
-	while (blkqos_maps_vbd_next(s->maps, prev, &k) == 0) {
+	/* VBDs in the maps that xenstore no longer has (the map holds BLKQOS_MAX_VBDS). */
+	gone = calloc(BLKQOS_MAX_VBDS, sizeof(*gone));
+	if (!gone) {
+		log_read_error(s, dir, "compare it with the maps", ENOMEM);
+		goto cleanup;
+	}
+	while (blkqos_maps_vbd_next(s->maps, prev, &k) == 0 && ngone < BLKQOS_MAX_VBDS) {
 		prev = &k;
-		if (k.domid == domid && !vbd_listed(ents, n, k.devid) && ngone < 256)
+		if (k.domid == domid && !vbd_listed(s, domid, ents, n, k.devid))
 			gone[ngone++] = k;
 	}
-	for (i = 0; i < ngone; i++)
-		if (blkqos_maps_vbd_del(s->maps, gone[i].domid, gone[i].devid) == 0)
-			vbd_removed(s, gone[i].domid, gone[i].devid);
-	if (ngone)
-		reap_if_dead(s, domid);
+	for (i = 0; i < ngone; i++) {
+		unsigned int holder = owner_of(s, domid, gone[i].devid);
+
+		cache_drop(s, domid, holder);
+		vbd_forget(s, domid, holder);
+	}
 cleanup:
+	free(gone);
 	free(ents);
 }
 
@@ -716,7 +1051,83 @@ void sync_all(struct sync *s)
 	sync_reap(s);
 }
 
+/*
+ * The name of a domain followed by its rules changed (xl rename, the end of
+ * a migration): the rules of its new name are written for its VBDs and the
+ * domain. A name without a rule changes nothing: the limits in force stay.
+ */
+static void sync_name(struct sync *s, unsigned int domid)
+{
+	struct dom_name *d = *name_slot(s, domid);
+	const struct qos_rule *r;
+	char vdir[256], dir[300];
+	unsigned int n, i, devid, applied = 0;
+	char **ents;
+	char *name;
+	int err;
+
+	if (!d || !s->have_rules)
+		return;
+	name = rule_name(s, domid, &err);
+	if (!name || (d->name && !strcmp(name, d->name))) {
+		free(name);	/* unchanged, gone (dying), or not to be trusted */
+		return;
+	}
+	snprintf(vdir, sizeof(vdir), "%s/%u", s->vbd_root, domid);
+	ents = xs_directory(s->xs, XBT_NULL, vdir, &n);
+	if (!ents && errno != ENOENT) {
+		log_read_error(s, vdir, "list it", errno);
+		free(name);
+		return;		/* d->name unchanged: the next event tries again */
+	}
+	for (i = 0; ents && i < n; i++) {
+		if (!parse_uint(ents[i], &devid) || owner_of(s, domid, devid) != devid)
+			continue;
+		r = qos_rules_find_vbd(&s->rules, name, devid);
+		if (!r)
+			continue;
+		snprintf(dir, sizeof(dir), "%s/%u", vdir, devid);
+		apply_rule(s, dir, domid, r);
+		applied++;
+	}
+	free(ents);
+	r = qos_rules_find_domain(&s->rules, name);
+	if (r) {
+		apply_rule(s, vdir, domid, r);
+		applied++;
+	}
+	if (applied)
+		log_info("domain %u: now \"%s\": %u of its rules written", domid, name, applied);
+	else
+		log_info("domain %u: now \"%s\", which no rule names: the limits in force stay",
+			 domid, name);
+	free(d->name);
+	d->name = name;
+}
+
+void sync_rewatch(struct sync *s)
+{
+	struct dom_name *d;
+	int i;
+
+	for (i = 0; i < 64; i++)
+		for (d = s->names[i]; d; d = d->next)
+			name_watch(s, d);
+}
+
 void sync_path(struct sync *s, const char *path)
+{
+	unsigned int nd;
+	int pos = 0;
+
+	if (sscanf(path, "/local/domain/%u/name%n", &nd, &pos) == 1 && pos && !path[pos]) {
+		sync_name(s, nd);
+		return;
+	}
+	sync_vbd_event(s, path);
+}
+
+static void sync_vbd_event(struct sync *s, const char *path)
 {
 	size_t rl = strlen(s->vbd_root);
 	char buf[256], *a, *b, *c, *d, *save = NULL;
@@ -802,6 +1213,8 @@ static void reap_one(struct sync *s, unsigned int domid, bool dead)
 
 	blkqos_maps_dom_del(s->maps, domid);
 	cache_drop_domain(s, domid);
+	owners_drop_domain(s, domid);
+	name_forget(s, domid);
 	if (s->stock)
 		stock_domain_gone(s->stock, domid);
 	if (!dead) {
@@ -816,29 +1229,37 @@ static void reap_one(struct sync *s, unsigned int domid, bool dead)
 
 void sync_reap(struct sync *s)
 {
-	__u32 d, *prev = NULL, gone[256];
-	bool dead[256];
+	struct gone { __u32 domid; bool dead; } *gone;
+	__u32 d, *prev = NULL;
 	unsigned int ngone = 0, i;
 
+	/* the doms map holds at most BLKQOS_MAX_DOMS */
+	gone = calloc(BLKQOS_MAX_DOMS, sizeof(*gone));
+	if (!gone) {
+		log_warn("@releaseDomain: out of memory; dead domains stay until the next one");
+		s->errors++;
+		return;
+	}
 	while (blkqos_maps_dom_next(s->maps, prev, &d) == 0) {
 		struct blkqos_dom dom;
 		int r;
 
 		prev = &d;
-		if (d == s->backend || ngone >= 256)
+		if (d == s->backend || ngone >= BLKQOS_MAX_DOMS)
 			continue;
 		r = domain_dead(s, d);
 		if (r > 0) {
-			dead[ngone] = true;
-			gone[ngone++] = d;
+			gone[ngone].dead = true;
+			gone[ngone++].domid = d;
 		} else if (r < 0 && s->cannot_ask && !blkqos_maps_dom_get(s->maps, d, &dom) &&
 			   !dom.nr_vbds) {
-			dead[ngone] = false;	/* limits nothing: the map entry goes */
-			gone[ngone++] = d;
+			gone[ngone].dead = false;	/* limits nothing: the map entry goes */
+			gone[ngone++].domid = d;
 		}
 	}
 	for (i = 0; i < ngone; i++)
-		reap_one(s, gone[i], dead[i]);
+		reap_one(s, gone[i].domid, gone[i].dead);
+	free(gone);
 }
 
 /*
@@ -894,6 +1315,21 @@ void sync_fini(struct sync *s)
 
 			s->cache[i] = c->next;
 			cache_entry_free(c);
+		}
+	for (i = 0; i < 64; i++)
+		while (s->names[i]) {
+			struct dom_name *d = s->names[i];
+
+			s->names[i] = d->next;
+			free(d->name);
+			free(d);
+		}
+	for (i = 0; i < 256; i++)
+		while (s->owners[i]) {
+			struct fold_owner *o = s->owners[i];
+
+			s->owners[i] = o->next;
+			free(o);
 		}
 	if (s->have_rules)
 		qos_rules_free(&s->rules);

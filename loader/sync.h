@@ -12,6 +12,8 @@
 #include "rules.h"
 
 struct vbd_cache;
+struct fold_owner;
+struct dom_name;
 struct stock;
 
 struct sync {
@@ -28,6 +30,13 @@ struct sync {
 	/* Each known VBD's QoS keys as last read, so that a watch event on one
 	 * key costs two xenstore requests instead of a re-read of the VBD. */
 	struct vbd_cache *cache[1024];
+	/* Which devid holds each (domain, 16-bit handle) in the maps: blkback
+	 * keeps a VBD's handle in 16 bits, so devids that fold to one handle
+	 * are one VBD to it; the first one holds it, the others are refused. */
+	struct fold_owner *owners[256];
+	/* With rules: each domain's name they were matched by, and a watch on
+	 * it, so that a renamed domain gets the rules of its new name. */
+	struct dom_name *names[64];
 	/* Stock mode (NULL otherwise): each VBD's cgroup follows its map entry. */
 	struct stock *stock;
 };
@@ -44,6 +53,8 @@ int sync_load_rules(struct sync *s, const char *path);
 void sync_all(struct sync *s);
 /* React to one watch event path. */
 void sync_path(struct sync *s, const char *path);
+/* After a reconnect: watch the names of the domains followed again. */
+void sync_rewatch(struct sync *s);
 /* Forget domains xenstore says no longer exist (after @releaseDomain); an
  * error is not death. In a driver domain, forget domains without VBDs. */
 void sync_reap(struct sync *s);

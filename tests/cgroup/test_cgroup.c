@@ -269,6 +269,26 @@ static void test_ring_threads(void)
 	check(n == 0, "no ring threads for an unknown VBD (%d)", n);
 	check(cg_find_ring_threads_in("/nonexistent-proc", 1, "xvda", 1, p, 16) == -ENOENT,
 	      "a missing proc directory is -ENOENT");
+	/* One scan for every VBD: the same matches as the scan of one. */
+	{
+		struct cg_task *t;
+		int nt = cg_list_ring_tasks(dir, 1, &t), i, m = 0, m11 = 0, cut = 0;
+
+		for (i = 0; i < nt; i++) {
+			m += cg_task_is_ring_of(&t[i], 1, "xvda");
+			m11 += cg_task_is_ring_of(&t[i], 11, "xvda");
+			cut += cg_task_is_ring_of(&t[i], 1234567, "xvdabcd");
+		}
+		check(nt == 9 && m == 2 && m11 == 1 && cut == 1,
+		      "one scan: 9 kthreads named <digits>.*, 2 of 1.xvda, 1 of 11.xvda, 1 cut "
+		      "(%d %d %d %d)", nt, m, m11, cut);
+		free(t);
+		nt = cg_list_ring_tasks(dir, 0, &t);
+		check(nt == 10, "one scan without kthread_only: the user process too (%d)", nt);
+		free(t);
+		check(cg_list_ring_tasks("/nonexistent-proc", 1, &t) == -ENOENT,
+		      "one scan of a missing proc directory is -ENOENT");
+	}
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	if (system(cmd))
 		fprintf(stderr, "could not remove %s\n", dir);

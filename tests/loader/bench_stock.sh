@@ -12,7 +12,7 @@ set -u
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top" || exit 1
-BLKQOS=$top/blkqos
+BLKQOS=$top/tests/bin/blkqos-test	# the test build: honours BLKQOS_TEST_RING_ANY_TASK
 STUB=$top/tests/bin/ring_stub
 PIN=/sys/fs/bpf/blkqos
 V=/local/domain/0/backend/vbd

@@ -7,7 +7,7 @@
 # block_bio_queue. There are no blkback kthreads without Xen: stand-in ring
 # threads (tests/bin/ring_stub, a process named "<domid>.<dev>-<ring>")
 # submit O_DIRECT I/O to a loop device, and BLKQOS_TEST_RING_ANY_TASK lets the
-# loader move user processes.
+# loader's test build (tests/bin/blkqos-test) move user processes.
 #
 # usage: tests/loader/test_stock.sh [-v]     (root; bpffs; BPF; losetup)
 # Prints "ok - ..." / "not ok - ... expected X, seen Y" per check and
@@ -16,7 +16,10 @@ set -u
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top" || exit 1
-BLKQOS=${BLKQOS:-$top/blkqos}
+# The test build (make tests/bin/blkqos-test): the production ./blkqos
+# never takes a user process for a ring thread (checked first).
+BLKQOS=${BLKQOS:-$top/tests/bin/blkqos-test}
+PROD=${BLKQOS_PROD:-$top/blkqos}
 STUB=$top/tests/bin/ring_stub
 PIN=/sys/fs/bpf/blkqos
 V=/local/domain/0/backend/vbd
@@ -30,7 +33,7 @@ verbose=0
 require bpftool:bpftool jq:jq python3:python3 losetup:mount xenstore-write:xenstore-utils \
 	xenstore-rm:xenstore-utils
 [ "$(id -u)" = 0 ] || { echo "SKIP: needs root (BPF, cgroups)"; exit 77; }
-[ -x "$BLKQOS" ] || { echo "not ok - ./blkqos is built (run make)"; echo "0 passed, 1 failed"; exit 1; }
+[ -x "$BLKQOS" ] || { echo "not ok - $BLKQOS is built (make tests/bin/blkqos-test)"; echo "0 passed, 1 failed"; exit 1; }
 [ -x "$STUB" ] || { echo "not ok - $STUB is built (make $STUB)"; echo "0 passed, 1 failed"; exit 1; }
 take_loader_lock
 # The hierarchy stock mode will use: cgroup v2 with io, else v1 blkio.
@@ -126,6 +129,7 @@ limits() {
 		echo "${out# }"
 	fi
 }
+is_dir() { if [ -d "$1" ]; then echo yes; else echo no; fi; }
 group_of() { awk -F: '$2 ~ /(^|,)(blkio|io)(,|$)/ || $2 == "" { print $3; exit }' "/proc/$1/cgroup" 2>/dev/null; }
 in_group() { # PID GROUPDIR: yes/no
 	if grep -qx "$1" "$2/cgroup.procs" 2>/dev/null; then echo yes; else echo no; fi
@@ -139,11 +143,28 @@ vbd $XVDA xvda 4 $V/$GUEST/$XVDA/qos/read-iops 50 $V/$GUEST/$XVDA/qos/write-bps 
 stub_start $GUEST.xvda-0
 LOADER_ARGS=(--mode stock)
 export BLKQOS_TEST_RING_ANY_TASK=1
+G=$SLICE/dom-$GUEST/vbd-$GUEST-$XVDA
+
+# ---- the production binary takes kernel threads only, whatever the environment ----
+if [ -x "$PROD" ] && [ "$PROD" != "$BLKQOS" ]; then
+	TEST_BIN=$BLKQOS BLKQOS=$PROD
+	if start_loader; then ok "production blkqos run --mode stock starts"
+	else notok "production blkqos run --mode stock starts" "'following xenstore'" "$(tail -3 "$LOG" | tr '\n' ' ')"; fi
+	poll_eq "production binary: the VBD's group has its limits" "50 0 0 2000000" limits "$G"
+	check_eq "production binary: BLKQOS_TEST_RING_ANY_TASK does not make it take a user process" \
+		no "$(in_group "${STUB_PID[$GUEST.xvda-0]}" "$G")"
+	if since | grep -q "BLKQOS_TEST_RING_ANY_TASK.*ignored"; then ok "production binary: says it ignores BLKQOS_TEST_RING_ANY_TASK"
+	else notok "production binary: says it ignores BLKQOS_TEST_RING_ANY_TASK" "'BLKQOS_TEST_RING_ANY_TASK ... ignored'" "$(since | head -3 | tr '\n' ' ')"; fi
+	stop_loader TERM
+	"$BLKQOS" unload >/dev/null 2>&1
+	BLKQOS=$TEST_BIN
+else
+	notok "the production and the test build are both here" "$PROD and another BLKQOS" "BLKQOS=$BLKQOS"
+fi
 if start_loader; then ok "blkqos run --mode stock starts and follows xenstore"
 else notok "blkqos run --mode stock starts and follows xenstore" "'following xenstore'" "$(tail -3 "$LOG" | tr '\n' ' ')"; fi
 if grep -q "^mode: stock" "$LOG" || grep -q "mode: stock" "$LOG"; then ok "the log says stock mode in one line"
 else notok "the log says stock mode" "'mode: stock'" "$(head -3 "$LOG" | tr '\n' ' ')"; fi
-G=$SLICE/dom-$GUEST/vbd-$GUEST-$XVDA
 check_eq "the VBD's group exists" yes "$([ -d "$G" ] && echo yes || echo no)"
 check_eq "its limits: read-iops=50 write-bps=2M" "50 0 0 2000000" "$(limits "$G")"
 check_eq "the ring thread ${GUEST}.xvda-0 is in it" yes "$(in_group "${STUB_PID[$GUEST.xvda-0]}" "$G")"
@@ -242,6 +263,39 @@ stub_start $GUEST.xvdc-1
 xenstore-write $V/$GUEST/$XVDC/state 4
 poll_eq "after a reconnect the new ring thread is moved in" yes in_group "${STUB_PID[$GUEST.xvdc-1]}" "$GC"
 
+# ---- the number of rings is the backend's, not what the guest writes ----------------
+# blkback offers 3 rings (its multi-queue-max-queues); the guest connected
+# with 3 and then rewrote its multi-queue-num-queues to 1. The threads of
+# rings 1 and 2 start after the loader found ring 0's.
+XVDD=51760
+GD=$SLICE/dom-$GUEST/vbd-$GUEST-$XVDD
+mark
+stub_start $GUEST.xvdd-0
+xenstore-write /local/domain/$GUEST/device/vbd/$XVDD/multi-queue-num-queues 1
+vbd $XVDD xvdd 4 $V/$GUEST/$XVDD/multi-queue-max-queues 3 $V/$GUEST/$XVDD/qos/write-iops 45
+poll_eq "multi-queue: ring 0's thread is moved in" yes in_group "${STUB_PID[$GUEST.xvdd-0]}" "$GD"
+stub_start $GUEST.xvdd-1
+stub_start $GUEST.xvdd-2
+poll_eq "multi-queue: ring 1's thread, started later, is moved in (the guest's 1 is not believed)" \
+	yes in_group "${STUB_PID[$GUEST.xvdd-1]}" "$GD"
+poll_eq "multi-queue: ring 2's thread too" yes in_group "${STUB_PID[$GUEST.xvdd-2]}" "$GD"
+if wait_log "vbd $GUEST/$XVDD: 3 ring threads in its group"; then ok "multi-queue: the log says 3 ring threads"
+else notok "multi-queue: the log says 3 ring threads" "'vbd $GUEST/$XVDD: 3 ring threads in its group'" "$(since | grep $XVDD | tail -2 | tr '\n' ' ')"; fi
+for r in 0 1 2; do stub_stop $GUEST.xvdd-$r; done
+xenstore-rm $V/$GUEST/$XVDD
+poll_eq "multi-queue: unplug removes the group" no is_dir "$GD"
+
+# ---- more ring threads than a fixed array of 64 would hold ---------------------------
+XVDE=51776
+GE=$SLICE/dom-$GUEST/vbd-$GUEST-$XVDE
+for r in $(seq 0 64); do stub_start $GUEST.xvde-$r; done
+vbd $XVDE xvde 4 $V/$GUEST/$XVDE/multi-queue-max-queues 65 $V/$GUEST/$XVDE/qos/write-iops 46
+inside() { local r n=0; for r in $(seq 0 64); do [ "$(in_group "${STUB_PID[$GUEST.xvde-$r]}" "$GE")" = yes ] && n=$((n + 1)); done; echo $n; }
+poll_eq "65 rings: all 65 ring threads are moved in" 65 inside
+for r in $(seq 0 64); do stub_stop $GUEST.xvde-$r; done
+xenstore-rm $V/$GUEST/$XVDE
+poll_eq "65 rings: unplug removes the group" no is_dir "$GE"
+
 # ---- the loader dies: the throttle stays; a restart carries on -------------------
 stop_loader KILL
 check_eq "after kill -9: the limit stays in the throttle" "80 0 0 2000000" "$(limits "$G")"
@@ -256,7 +310,6 @@ xenstore-write $V/$GUEST/$XVDA/qos/write-bps 4M
 poll_eq "after restart: live changes reach the throttle" "80 0 0 4000000" limits "$G"
 
 # ---- unplug, domain death, unload: nothing left behind -----------------------------
-is_dir() { if [ -d "$1" ]; then echo yes; else echo no; fi; }
 xenstore-rm $V/$GUEST/$XVDC
 poll_eq "unplug: the VBD's group is removed" no is_dir "$GC"
 check_eq "unplug: its ring thread is back in the root group" / "$(group_of "${STUB_PID[$GUEST.xvdc-1]}")"
