@@ -55,6 +55,45 @@ require() {
 	done
 }
 
+# loader_test_begin NAME SECONDS [DIR]: what every loader test does first:
+# root and ./blkqos checked, the lock taken, a scratch dir ($work, with the
+# loader's $LOG), nothing of ours left pinned, cleanup at exit (the caller's
+# cleanup_extra, if it defines one, right after the loader stops), and a
+# watchdog that fails the run after SECONDS.
+loader_test_begin() {
+	local name=$1 secs=$2 dir=${3:-${TMPDIR:-/tmp}}
+	[ "$(id -u)" = 0 ] || { echo "SKIP: needs root (BPF)"; exit 77; }
+	[ -x "$BLKQOS" ] || { echo "not ok - ./blkqos is built (run make)"; echo "0 passed, 1 failed"; exit 1; }
+	take_loader_lock
+	work=$(mktemp -d "$dir/$name-tests.XXXXXX") || exit 1
+	LOG=$work/loader.log
+	SPID="" LPID="" LWRAP="" WPID=""
+	: >"$LOG"
+	trap 'loader_test_cleanup' EXIT
+	trap 'echo "not ok - interrupted or timed out"; FAILED=$((FAILED + 1)); echo "$PASSED passed, $FAILED failed"; exit 1' INT TERM
+	"$BLKQOS" unload >/dev/null 2>&1
+	( trap 'kill $sp 2>/dev/null; exit 0' TERM; sleep "$secs" & sp=$!; wait $sp; kill -TERM $$ ) 2>/dev/null &
+	WPID=$!
+}
+
+loader_test_cleanup() {
+	trap - EXIT INT TERM
+	stop_loader
+	declare -F cleanup_extra >/dev/null && cleanup_extra
+	"$BLKQOS" unload >/dev/null 2>&1
+	stop_xenstored
+	[ -n "$WPID" ] && kill "$WPID" 2>/dev/null
+	if [ "$verbose" = 1 ]; then echo "--- loader log"; cat "$LOG"; fi
+	rm -rf "$work"
+}
+
+stop_xenstored() {
+	[ -n "$SPID" ] || return 0
+	kill -TERM "$SPID" 2>/dev/null
+	wait "$SPID" 2>/dev/null
+	SPID=""
+}
+
 # The pin directory is global: one test or bench run at a time (others wait).
 # A loader elsewhere using the pinned maps: leave it alone (a loader whose maps
 # are no longer pinned does not get in the way).

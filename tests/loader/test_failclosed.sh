@@ -29,36 +29,7 @@ verbose=0
 
 require bpftool:bpftool jq:jq python3:python3 xenstore-write:xenstore-utils \
 	xenstore-read:xenstore-utils xenstore-chmod:xenstore-utils xenstore-rm:xenstore-utils
-[ "$(id -u)" = 0 ] || { echo "SKIP: needs root (BPF)"; exit 77; }
-[ -x "$BLKQOS" ] || { echo "not ok - ./blkqos is built (run make)"; echo "0 passed, 1 failed"; exit 1; }
-take_loader_lock
-
-work=$(mktemp -d "${TMPDIR:-/tmp}/failclosed-tests.XXXXXX") || exit 1
-LOG=$work/loader.log
-SPID="" LPID="" LWRAP="" WPID=""
-: >"$LOG"
-
-stop_xenstored() {
-	[ -n "$SPID" ] || return 0
-	kill -TERM "$SPID" 2>/dev/null
-	wait "$SPID" 2>/dev/null
-	SPID=""
-}
-cleanup() {
-	trap - EXIT INT TERM
-	stop_loader
-	"$BLKQOS" unload >/dev/null 2>&1
-	stop_xenstored
-	[ -n "$WPID" ] && kill "$WPID" 2>/dev/null
-	if [ "$verbose" = 1 ]; then echo "--- loader log"; cat "$LOG"; fi
-	rm -rf "$work"
-}
-trap 'cleanup' EXIT
-trap 'echo "not ok - interrupted or timed out"; FAILED=$((FAILED + 1)); echo "$PASSED passed, $FAILED failed"; exit 1' INT TERM
-
-"$BLKQOS" unload >/dev/null 2>&1
-( trap 'kill $sp 2>/dev/null; exit 0' TERM; sleep 150 & sp=$!; wait $sp; kill -TERM $$ ) 2>/dev/null &
-WPID=$!
+loader_test_begin failclosed 150
 
 # The store survives a restart (--state); the driver domain and the stub
 # domain have sockets of their own.

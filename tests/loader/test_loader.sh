@@ -27,37 +27,8 @@ verbose=0
 
 require bpftool:bpftool jq:jq python3:python3 xenstore-write:xenstore-utils \
 	xenstore-read:xenstore-utils xenstore-chmod:xenstore-utils xenstore-ls:xenstore-utils
-[ "$(id -u)" = 0 ] || { echo "SKIP: needs root (BPF)"; exit 77; }
-[ -x "$BLKQOS" ] || { echo "not ok - ./blkqos is built (run make)"; echo "0 passed, 1 failed"; exit 1; }
 [ -x "$HELPER" ] || { echo "not ok - $HELPER is built (make $HELPER)"; echo "0 passed, 1 failed"; exit 1; }
-take_loader_lock
-
-work=$(mktemp -d "${TMPDIR:-/tmp}/loader-tests.XXXXXX") || exit 1
-LOG=$work/loader.log
-SPID="" LPID="" LWRAP="" WPID=""
-: >"$LOG"
-
-cleanup() {
-	trap - EXIT INT TERM
-	stop_loader
-	"$BLKQOS" unload >/dev/null 2>&1
-	if [ -n "$SPID" ]; then
-		kill -TERM "$SPID" 2>/dev/null
-		wait "$SPID" 2>/dev/null
-	fi
-	[ -n "$WPID" ] && kill "$WPID" 2>/dev/null
-	if [ "$verbose" = 1 ]; then echo "--- loader log"; cat "$LOG"; fi
-	rm -rf "$work"
-}
-trap 'cleanup' EXIT
-trap 'echo "not ok - interrupted or timed out"; FAILED=$((FAILED + 1)); echo "$PASSED passed, $FAILED failed"; exit 1' INT TERM
-
-# Stale state of an earlier run that died (no loader is running: checked above).
-"$BLKQOS" unload >/dev/null 2>&1
-
-# Bound the whole run (the script is expected to take well under a minute).
-( trap 'kill $sp 2>/dev/null; exit 0' TERM; sleep 110 & sp=$!; wait $sp; kill -TERM $$ ) 2>/dev/null &
-WPID=$!
+loader_test_begin loader 110
 
 # ---- every command's --help -------------------------------------------------
 check_rc "blkqos --help exits 0" 0 "$BLKQOS" --help

@@ -24,29 +24,7 @@ verbose=0
 
 require bpftool:bpftool jq:jq python3:python3 xenstore-write:xenstore-utils \
 	xenstore-rm:xenstore-utils xenstore-chmod:xenstore-utils
-[ "$(id -u)" = 0 ] || { echo "SKIP: needs root (BPF)"; exit 77; }
-[ -x "$BLKQOS" ] || { echo "not ok - ./blkqos is built (run make)"; echo "0 passed, 1 failed"; exit 1; }
-take_loader_lock
-
-work=$(mktemp -d "${TMPDIR:-/tmp}/rename-tests.XXXXXX") || exit 1
-LOG=$work/loader.log
-SPID="" LPID="" LWRAP="" WPID=""
-: >"$LOG"
-
-cleanup() {
-	trap - EXIT INT TERM
-	stop_loader
-	"$BLKQOS" unload >/dev/null 2>&1
-	if [ -n "$SPID" ]; then kill -TERM "$SPID" 2>/dev/null; wait "$SPID" 2>/dev/null; fi
-	[ -n "$WPID" ] && kill "$WPID" 2>/dev/null
-	if [ "$verbose" = 1 ]; then echo "--- loader log"; cat "$LOG"; fi
-	rm -rf "$work"
-}
-trap 'cleanup' EXIT
-trap 'echo "not ok - interrupted or timed out"; FAILED=$((FAILED + 1)); echo "$PASSED passed, $FAILED failed"; exit 1' INT TERM
-"$BLKQOS" unload >/dev/null 2>&1
-( trap 'kill $sp 2>/dev/null; exit 0' TERM; sleep 100 & sp=$!; wait $sp; kill -TERM $$ ) 2>/dev/null &
-WPID=$!
+loader_test_begin rename 100
 
 # rate DOMID DEVID LIMIT: the VBD's limit in the maps, 0 = unlimited, "absent"
 rate() {

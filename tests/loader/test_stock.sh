@@ -35,7 +35,6 @@ require bpftool:bpftool jq:jq python3:python3 losetup:mount xenstore-write:xenst
 [ "$(id -u)" = 0 ] || { echo "SKIP: needs root (BPF, cgroups)"; exit 77; }
 [ -x "$BLKQOS" ] || { echo "not ok - $BLKQOS is built (make tests/bin/blkqos-test)"; echo "0 passed, 1 failed"; exit 1; }
 [ -x "$STUB" ] || { echo "not ok - $STUB is built (make $STUB)"; echo "0 passed, 1 failed"; exit 1; }
-take_loader_lock
 # The hierarchy stock mode will use: cgroup v2 with io, else v1 blkio.
 CG=""
 c2=$(awk '$9 == "cgroup2" { print $5; exit }' /proc/self/mountinfo)
@@ -48,11 +47,9 @@ fi
 [ -n "$CG" ] || { echo "SKIP: no cgroup block throttle here (no v2 io, no v1 blkio)"; exit 77; }
 SLICE=$CG/blkqos.slice
 
-work=$(mktemp -d /dev/shm/stock-tests.XXXXXX) || exit 1
-LOG=$work/loader.log
-SPID="" LPID="" LWRAP="" WPID="" LOOP=""
+loader_test_begin stock 100 /dev/shm
+LOOP=""
 declare -A STUB_PID STUB_IN STUB_OUT
-: >"$LOG"
 
 # stub_start NAME: a stand-in ring thread named NAME on the loop device
 stub_start() {
@@ -80,22 +77,11 @@ stub_stop() {
 	wait "${STUB_PID[$1]}" 2>/dev/null
 	unset "STUB_IN[$1]"
 }
-cleanup() {
-	trap - EXIT INT TERM
-	stop_loader
+# stubs and the loop device go after the loader, before the unload
+cleanup_extra() {
 	for n in "${!STUB_IN[@]}"; do stub_stop "$n"; done
-	"$BLKQOS" unload >/dev/null 2>&1
 	[ -n "$LOOP" ] && losetup -d "$LOOP"
-	if [ -n "$SPID" ]; then kill -TERM "$SPID" 2>/dev/null; wait "$SPID" 2>/dev/null; fi
-	[ -n "$WPID" ] && kill "$WPID" 2>/dev/null
-	if [ "$verbose" = 1 ]; then echo "--- loader log"; cat "$LOG"; fi
-	rm -rf "$work"
 }
-trap 'cleanup' EXIT
-trap 'echo "not ok - interrupted or timed out"; FAILED=$((FAILED + 1)); echo "$PASSED passed, $FAILED failed"; exit 1' INT TERM
-"$BLKQOS" unload >/dev/null 2>&1
-( trap 'kill $sp 2>/dev/null; exit 0' TERM; sleep 100 & sp=$!; wait $sp; kill -TERM $$ ) 2>/dev/null &
-WPID=$!
 
 # ---- a backing device, the test xenstored, a guest with one VBD --------------
 truncate -s 16M "$work/disk" && LOOP=$(losetup -f --show "$work/disk") ||
