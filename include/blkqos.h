@@ -220,7 +220,7 @@ struct blkqos_test_ctx {
 	__u32 domid;
 	__u32 devid;
 	__u32 kind;		/* enum blkqos_kind */
-	__u64 bytes;
+	__u64 bytes;		/* CHARGE: the cost; ADMIT: its estimate */
 	__u64 now_ns;		/* synthetic clock */
 	__u64 loops;		/* BENCH: iterations */
 	__u64 step_ns;		/* BENCH: clock advance per iteration */
@@ -228,6 +228,7 @@ struct blkqos_test_ctx {
 	__u8 req_head[4];	/* ADMIT_REQ: a request's first bytes (Xen io/blkif.h) */
 	__u32 blkif_op;		/* DISPATCH: the tracepoint's operation (BLKIF_OP_*) */
 	__u64 nr_sectors;	/* DISPATCH: the tracepoint's sector count */
+	__u64 waiter;		/* ADMIT: who offers (a ring and direction); 0: none */
 	/* out */
 	__s64 verdict;		/* ADMIT: 1 admitted, 0 deferred; <0 error */
 	__u64 wait_ns;		/* ADMIT: wait until every bucket is back at zero */

@@ -82,6 +82,19 @@ long long run_admit(struct blkqos_bpf *skel, __u32 domid, __u32 devid, __u32 kin
 	return ctx.verdict ? 0 : (long long)ctx.wait_ns;
 }
 
+long long run_admit_waiter(struct blkqos_bpf *skel, __u32 domid, __u32 devid, __u32 kind,
+			   __u64 bytes, __u64 waiter, __u64 now)
+{
+	struct blkqos_test_ctx ctx = {
+		.op = BLKQOS_TEST_ADMIT, .domid = domid, .devid = devid, .kind = kind,
+		.bytes = bytes, .waiter = waiter, .now_ns = now,
+	};
+
+	if (run_ctx(skel, &ctx))
+		return -1;
+	return ctx.verdict ? 0 : (long long)ctx.wait_ns;
+}
+
 int run_charge(struct blkqos_bpf *skel, __u32 domid, __u32 devid, __u32 kind, __u64 bytes,
 	       __u64 now)
 {

@@ -34,6 +34,12 @@ struct blkqos_bpf *harness_load(void);
 
 /* One admission check: returns the wait (0 = admitted); -1 on a run error. */
 long long run_admit(struct blkqos_bpf *skel, __u32 domid, __u32 devid, __u32 kind, __u64 now);
+/*
+ * The same, offered by waiter (a ring and direction, as blkback offers)
+ * with bytes as the request's size estimate.
+ */
+long long run_admit_waiter(struct blkqos_bpf *skel, __u32 domid, __u32 devid, __u32 kind,
+			   __u64 bytes, __u64 waiter, __u64 now);
 /* Charge one dispatched request; returns 0 or -1. */
 int run_charge(struct blkqos_bpf *skel, __u32 domid, __u32 devid, __u32 kind, __u64 bytes,
 	       __u64 now);

@@ -453,6 +453,11 @@ static __u64 rnd(void)
 	return rnd_state;
 }
 
+static __u64 div_up(__u64 n, __u64 d)
+{
+	return n / d + (n % d != 0);
+}
+
 static __u64 pick(const __u64 *v, int n)
 {
 	return v[rnd() % n];
@@ -592,6 +597,249 @@ static void test_differential(int steps)
 		}
 	printf("differential: %ld steps, %ld admission checks, %ld deferred\n", i, admits, deferred);
 	free(m);
+}
+
+/* --- fairness: several VBDs of one domain, parked and offered as blkback does --- */
+
+#define SIM_MAX_VBDS	6
+#define SIM_MAX_QD	16
+#define NEVER		(~0ULL)
+
+struct sim_vbd {
+	__u32 devid;
+	int qd;			/* the guest's queue depth */
+	__u64 bytes;		/* size of each of its requests */
+	__u64 vanish_at;	/* its ring goes away then, tickets and all (0: never) */
+	int parked;		/* requests in blkback; only the oldest is offered */
+	__u64 due;		/* when the oldest is offered next */
+	__u64 arrive[SIM_MAX_QD];	/* the guest's next requests, NEVER: none */
+	long done;		/* dispatched inside the window */
+	__u64 last, max_gap;	/* dispatch times inside the window */
+};
+
+struct sim {
+	__u32 domid;
+	__u32 kind;
+	int n;
+	__u64 latency;		/* dispatch to the guest's next request (service time) */
+	__u64 jitter;		/* a wake-up is late by up to this (timer slack) */
+	__u64 from, to;		/* the window measured */
+	int errors;
+	struct sim_vbd v[SIM_MAX_VBDS];
+};
+
+static bool sim_gone(const struct sim_vbd *v, __u64 t)
+{
+	return v->vanish_at && t >= v->vanish_at;
+}
+
+/* The earliest event of a VBD: an arrival, or the offer of its oldest parked request. */
+static __u64 sim_next(const struct sim_vbd *v, bool *is_offer)
+{
+	__u64 t = NEVER;
+
+	for (int k = 0; k < v->qd; k++)
+		if (v->arrive[k] < t)
+			t = v->arrive[k];
+	*is_offer = v->parked && v->due < t;
+	return *is_offer ? v->due : t;
+}
+
+static void sim_arrive(struct sim_vbd *v, __u64 t)
+{
+	for (int k = 0; k < v->qd; k++)
+		if (v->arrive[k] == t) {
+			v->arrive[k] = NEVER;
+			break;
+		}
+	/* Nothing parked before it: offered at once, as blkback offers on arrival. */
+	if (v->parked++ == 0)
+		v->due = t;
+}
+
+static void sim_dispatched(struct sim *s, struct sim_vbd *v, __u64 t)
+{
+	for (int k = 0; k < v->qd; k++)
+		if (v->arrive[k] == NEVER) {
+			v->arrive[k] = t + s->latency;
+			break;
+		}
+	if (t < s->from || t >= s->to)
+		return;
+	v->done++;
+	if (v->last && t - v->last > v->max_gap)
+		v->max_gap = t - v->last;
+	v->last = t;
+}
+
+static void sim_offer(struct sim *s, int i, __u64 t)
+{
+	struct sim_vbd *v = &s->v[i];
+	long long w = run_admit_waiter(skel, s->domid, v->devid, s->kind, v->bytes, i + 1, t);
+
+	if (w < 0 || (w == 0 && run_charge(skel, s->domid, v->devid, s->kind, v->bytes, t))) {
+		s->errors++;
+		return;
+	}
+	if (w == 0) {
+		/* The next oldest is free to go: offered in the same pass. */
+		v->parked--;
+		v->due = t;
+		sim_dispatched(s, v, t);
+		return;
+	}
+	/* blkback: a deadline in whole microseconds, then the hrtimer's slack. */
+	v->due = t + div_up(w, 1000) * 1000 + (s->jitter ? rnd() % s->jitter : 0);
+}
+
+/* Run from T0 until s->to; ties go to the lowest index, arrivals first. */
+static void sim_run(struct sim *s)
+{
+	__u64 t = T0;
+
+	for (int i = 0; i < s->n; i++)
+		for (int k = 0; k < SIM_MAX_QD; k++)
+			s->v[i].arrive[k] = k < s->v[i].qd ? T0 : NEVER;
+	while (t < s->to && !s->errors) {
+		int best = -1;
+		bool offer = false;
+
+		t = NEVER;
+		for (int i = 0; i < s->n; i++) {
+			bool o;
+			__u64 e = sim_next(&s->v[i], &o);
+
+			if (e < t && !sim_gone(&s->v[i], e)) {
+				t = e;
+				best = i;
+				offer = o;
+			}
+		}
+		if (best < 0)
+			break;
+		if (offer)
+			sim_offer(s, best, t);
+		else
+			sim_arrive(&s->v[best], t);
+	}
+}
+
+static double sim_rate(const struct sim *s, int i)
+{
+	return (double)s->v[i].done * SEC_NS / (double)(s->to - s->from);
+}
+
+/* Checks a rate within pct % of want, printing both. */
+static void assert_rate(const struct sim *s, int i, double want, double pct, const char *what)
+{
+	double got = sim_rate(s, i);
+	bool ok = got >= want * (1 - pct / 100) && got <= want * (1 + pct / 100);
+
+	if (ok) {
+		test_passed++;
+		return;
+	}
+	test_failed++;
+	fprintf(stderr, "FAIL %s: expected %.2f/s within %.0f %%, seen %.2f/s\n", what, want, pct,
+		got);
+}
+
+static void print_rates(const char *name, const struct sim *s, double unit)
+{
+	printf("fairness %s:", name);
+	for (int i = 0; i < s->n; i++)
+		printf(" %.2f", sim_rate(s, i) * unit);
+	printf("\n");
+}
+
+static struct sim sim_setup(__u32 domid, int n, __u64 latency, __u64 jitter)
+{
+	struct sim s = { .domid = domid, .kind = R, .n = n, .latency = latency, .jitter = jitter,
+			 .from = T0 + 2 * SEC_NS, .to = T0 + 32 * SEC_NS };
+
+	for (int i = 0; i < n; i++)
+		s.v[i] = (struct sim_vbd){ .devid = 51712 + 16 * i, .qd = 8, .bytes = 4096 };
+	return s;
+}
+
+/*
+ * (a) Three disks share domain iops=90; the last is also limited to 20 on
+ * its own: it gets its 20, the other two split the remaining 70. It loses
+ * every tie, the worst case for it.
+ */
+static void test_fair_limited_vbd(__u64 jitter)
+{
+	struct blkqos_limits dl = { .iops = lim(90, 2, 0) };
+	struct blkqos_limits vl = { .iops = lim(20, 1, 0) };
+	struct sim s = sim_setup(20, 3, MS_NS, jitter);
+
+	clear_maps(skel);
+	set_dom_limits(skel, 20, &dl);
+	add_vbd(skel, 20, s.v[0].devid);
+	add_vbd(skel, 20, s.v[1].devid);
+	set_vbd_limits(skel, 20, s.v[2].devid, &vl);
+	sim_run(&s);
+	print_rates(jitter ? "(a) iops 90, one VBD at 20, jitter" : "(a) iops 90, one VBD at 20",
+		    &s, 1);
+	ASSERT_EQ(s.errors, 0, "simulation runs failing");
+	assert_rate(&s, 2, 20, 2, "(a) the VBD limited below its share gets its own limit");
+	assert_rate(&s, 0, 35, 5, "(a) first backlogged VBD gets half the rest");
+	assert_rate(&s, 1, 35, 5, "(a) second backlogged VBD gets half the rest");
+}
+
+/* (b), (c) Queue depths 1 and 16 on one domain limit: an equal split. */
+static void test_fair_unequal_depth(bool bytes)
+{
+	struct blkqos_limits dl = { .iops = lim(100, 2, 0) };
+	struct sim s = sim_setup(21, 2, 2 * MS_NS, 0);
+	double unit = 1;
+
+	if (bytes) {
+		dl = (struct blkqos_limits){ .bps = lim(8 << 20, 64 << 10, 0) };
+		s.v[0].bytes = s.v[1].bytes = 64 << 10;
+		unit = 64 << 10;
+	}
+	s.v[0].qd = 16;
+	s.v[1].qd = 1;
+	clear_maps(skel);
+	set_dom_limits(skel, 21, &dl);
+	add_vbd(skel, 21, s.v[0].devid);
+	add_vbd(skel, 21, s.v[1].devid);
+	sim_run(&s);
+	print_rates(bytes ? "(c) bps 8 MiB/s, QD 16 and 1 (bytes/s)" : "(b) iops 100, QD 16 and 1",
+		    &s, unit);
+	ASSERT_EQ(s.errors, 0, "simulation runs failing");
+	assert_rate(&s, 0, bytes ? 64 : 50, 5, bytes ? "(c) QD 16 gets half: 4 MiB/s, 64 ops/s of 64 KiB" :
+						     "(b) QD 16 gets half");
+	assert_rate(&s, 1, bytes ? 64 : 50, 5, bytes ? "(c) QD 1 gets half: 4 MiB/s, 64 ops/s of 64 KiB" :
+						     "(b) QD 1 gets half");
+}
+
+/*
+ * (d) Two of four disks vanish at 5 s with requests parked (ring torn
+ * down, tickets held): the other two go on without a stall and split the
+ * limit.
+ */
+static void test_fair_vanish(void)
+{
+	struct blkqos_limits dl = { .iops = lim(80, 2, 0) };
+	struct sim s = sim_setup(22, 4, MS_NS, 20000);
+
+	s.v[1].vanish_at = s.v[2].vanish_at = T0 + 5 * SEC_NS;
+	s.from = T0 + 6 * SEC_NS;
+	clear_maps(skel);
+	set_dom_limits(skel, 22, &dl);
+	for (int i = 0; i < 4; i++)
+		add_vbd(skel, 22, s.v[i].devid);
+	sim_run(&s);
+	print_rates("(d) iops 80, two of four gone at 5 s", &s, 1);
+	ASSERT_EQ(s.errors, 0, "simulation runs failing");
+	assert_rate(&s, 0, 40, 5, "(d) a survivor gets half");
+	assert_rate(&s, 3, 40, 5, "(d) the other survivor gets half");
+	ASSERT_TRUE(s.v[0].max_gap <= BLKQOS_WAIT_MAX_NS && s.v[3].max_gap <= BLKQOS_WAIT_MAX_NS,
+		    "(d) no survivor waits beyond one capped wait between dispatches");
+	printf("fairness (d): longest gap between dispatches of a survivor: %llu us, %llu us\n",
+	       (unsigned long long)s.v[0].max_gap / 1000, (unsigned long long)s.v[3].max_gap / 1000);
 }
 
 /* --- concurrency: two CPUs hammer one domain bucket --- */
@@ -762,6 +1010,11 @@ int main(int argc, char **argv)
 	test_discard_extent();
 	test_stats();
 	test_differential(steps);
+	test_fair_limited_vbd(0);
+	test_fair_limited_vbd(50000);
+	test_fair_unequal_depth(false);
+	test_fair_unequal_depth(true);
+	test_fair_vanish();
 	test_concurrency(200000);
 	test_floor_race(20000);
 	blkqos_bpf__destroy(skel);
