@@ -102,11 +102,15 @@
  *   fmod_ret returns it in microseconds.
  *   blkqos_dispatch: charging from the xen_blkif_dispatch tracepoint, which
  *   also says how long the request was parked.
- *   blkqos_test: a SEC("syscall") entry running the same code on a synthetic
- *   clock, for the tests and the benchmark.
+ *   blkqos_test, blkqos_test_hook, _charge, _dispatch, _bench: SEC("syscall")
+ *   entries running the same code on a synthetic clock, for the tests and
+ *   the benchmark, one program each: the verifier's budget is per program,
+ *   and _hook and _dispatch are exactly the hook's and the tracepoint's
+ *   code, so the tests bound what the production programs cost it.
  *   blkqos_stock_account: stock mode only (below).
- *   All but blkqos_test are '?'-sections: the object loads on kernels without
- *   the patched xen_blkback, and the loader enables what the probe found.
+ *   All but blkqos_test are '?'-sections: the object loads on kernels
+ *   without the patched xen_blkback, and the loader enables what the probe
+ *   found (the tests enable the test entries).
  *
  * Stock mode (xen-blkback without the hook)
  *   There is no place to delay a request, so the loader puts each VBD's ring
@@ -343,53 +347,104 @@ static long bench_one(__u64 i, void *data)
 	return 0;
 }
 
+/*
+ * Each entry is a program of its own: the verifier's budget (1M processed
+ * instructions) is per program, and blkqos_test_hook and
+ * blkqos_test_dispatch are the production programs' code (req_admit,
+ * dispatch_charge), so their load in the tests bounds what the production
+ * programs cost the verifier. '?' but blkqos_test: the loader leaves them out.
+ */
+
+/*
+ * Admission of a bare kind. Not a '?'-section: the loader loads it in
+ * every mode, as it always has (its tests find the loader's programs by
+ * the pinned maps they use).
+ */
 SEC("syscall")
 int blkqos_test(struct blkqos_test_ctx *ctx)
 {
 	struct blkqos_vbd_key key = { .domid = ctx->domid, .devid = ctx->devid };
-	struct bench_state b = {};
-	__u8 req_head[sizeof(ctx->req_head)];
-	__u32 kind = ctx->kind;
-	__s64 verdict = 0;
-	__u64 wait = 0, t0;
+	__u64 wait;
 
-	if (kind >= BLKQOS_NR_KINDS) {
+	if (ctx->kind >= BLKQOS_NR_KINDS || ctx->op != BLKQOS_TEST_ADMIT) {
 		ctx->verdict = -22;
 		return 0;
 	}
-	switch (ctx->op) {
-	case BLKQOS_TEST_ADMIT:
-		wait = blkqos_admit(&key, kind, ctx->now_ns);
-		verdict = wait == 0;
-		break;
-	case BLKQOS_TEST_CHARGE:
-		blkqos_charge(&key, kind, ctx->bytes, ctx->parked_ns, ctx->now_ns);
-		break;
-	case BLKQOS_TEST_ADMIT_REQ:
-		/* From the stack, as the hook reads blkback's private copy. */
-		__builtin_memcpy(req_head, ctx->req_head, sizeof(req_head));
-		wait = req_admit(&key, req_head, ctx->now_ns);
-		verdict = wait == 0;
-		break;
-	case BLKQOS_TEST_DISPATCH:
-		dispatch_charge(&key, ctx->blkif_op, ctx->nr_sectors, ctx->parked_ns, ctx->now_ns);
-		break;
-	case BLKQOS_TEST_BENCH:
-		b.key = key;
-		b.kind = kind;
-		b.bytes = ctx->bytes;
-		b.now = ctx->now_ns;
-		b.step = ctx->step_ns;
-		t0 = bpf_ktime_get_ns();
-		bpf_loop(ctx->loops, bench_one, &b, 0);
-		ctx->elapsed_ns = bpf_ktime_get_ns() - t0;
-		ctx->admitted = b.admitted;
-		ctx->now_ns = b.now;
-		break;
-	default:
-		verdict = -22;
-	}
-	ctx->verdict = verdict;
+	wait = blkqos_admit(&key, ctx->kind, ctx->now_ns);
+	ctx->verdict = wait == 0;
 	ctx->wait_ns = wait;
+	return 0;
+}
+
+/* Admission of a ring request as the fentry and fmod_ret programs run it. */
+SEC("?syscall")
+int blkqos_test_hook(struct blkqos_test_ctx *ctx)
+{
+	struct blkqos_vbd_key key = { .domid = ctx->domid, .devid = ctx->devid };
+	__u8 req_head[sizeof(ctx->req_head)];
+	__u64 wait;
+
+	if (ctx->op != BLKQOS_TEST_ADMIT_REQ) {
+		ctx->verdict = -22;
+		return 0;
+	}
+	/* From the stack, as the hook reads blkback's private copy. */
+	__builtin_memcpy(req_head, ctx->req_head, sizeof(req_head));
+	wait = req_admit(&key, req_head, ctx->now_ns);
+	ctx->verdict = wait == 0;
+	ctx->wait_ns = wait;
+	return 0;
+}
+
+/* A charge of a kind, as at dispatch. */
+SEC("?syscall")
+int blkqos_test_charge(struct blkqos_test_ctx *ctx)
+{
+	struct blkqos_vbd_key key = { .domid = ctx->domid, .devid = ctx->devid };
+
+	if (ctx->kind >= BLKQOS_NR_KINDS || ctx->op != BLKQOS_TEST_CHARGE) {
+		ctx->verdict = -22;
+		return 0;
+	}
+	blkqos_charge(&key, ctx->kind, ctx->bytes, ctx->parked_ns, ctx->now_ns);
+	ctx->verdict = 0;
+	return 0;
+}
+
+/* A dispatch as the tracepoint program charges it. */
+SEC("?syscall")
+int blkqos_test_dispatch(struct blkqos_test_ctx *ctx)
+{
+	struct blkqos_vbd_key key = { .domid = ctx->domid, .devid = ctx->devid };
+
+	if (ctx->op != BLKQOS_TEST_DISPATCH) {
+		ctx->verdict = -22;
+		return 0;
+	}
+	dispatch_charge(&key, ctx->blkif_op, ctx->nr_sectors, ctx->parked_ns, ctx->now_ns);
+	ctx->verdict = 0;
+	return 0;
+}
+
+/* The benchmark: admit and charge in a loop, timed in the kernel. */
+SEC("?syscall")
+int blkqos_test_bench(struct blkqos_test_ctx *ctx)
+{
+	struct bench_state b = {
+		.key = { .domid = ctx->domid, .devid = ctx->devid },
+		.kind = ctx->kind, .bytes = ctx->bytes, .now = ctx->now_ns, .step = ctx->step_ns,
+	};
+	__u64 t0;
+
+	if (b.kind >= BLKQOS_NR_KINDS || ctx->op != BLKQOS_TEST_BENCH) {
+		ctx->verdict = -22;
+		return 0;
+	}
+	t0 = bpf_ktime_get_ns();
+	bpf_loop(ctx->loops, bench_one, &b, 0);
+	ctx->elapsed_ns = bpf_ktime_get_ns() - t0;
+	ctx->admitted = b.admitted;
+	ctx->now_ns = b.now;
+	ctx->verdict = 0;
 	return 0;
 }

@@ -203,7 +203,7 @@ static inline __u32 blkqos_kdev(__u32 major, __u32 minor)
 }
 
 /*
- * Context of the SEC("syscall") test entry, blkqos_test. The kernel writes
+ * Context of the SEC("syscall") test entries, blkqos_test*. The kernel writes
  * the context back into ctx_in after the run, so results come back here.
  */
 enum blkqos_test_op {

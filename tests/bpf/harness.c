@@ -24,6 +24,15 @@ static int quiet_print(enum libbpf_print_level level, const char *fmt, va_list a
 	return 0;
 }
 
+void harness_enable_tests(struct blkqos_bpf *skel)
+{
+	/* '?'-sections: the loader leaves them out in production. */
+	bpf_program__set_autoload(skel->progs.blkqos_test_hook, true);
+	bpf_program__set_autoload(skel->progs.blkqos_test_charge, true);
+	bpf_program__set_autoload(skel->progs.blkqos_test_dispatch, true);
+	bpf_program__set_autoload(skel->progs.blkqos_test_bench, true);
+}
+
 struct blkqos_bpf *harness_load(void)
 {
 	struct blkqos_bpf *skel;
@@ -42,6 +51,7 @@ struct blkqos_bpf *harness_load(void)
 		fprintf(stderr, "FAIL: cannot open the BPF object: %s\n", strerror(errno));
 		exit(1);
 	}
+	harness_enable_tests(skel);
 	err = blkqos_bpf__load(skel);
 	if (err) {
 		if (err == -ENOSYS || err == -EPERM) {
@@ -64,7 +74,26 @@ struct blkqos_bpf *harness_load(void)
 int run_ctx(struct blkqos_bpf *skel, struct blkqos_test_ctx *ctx)
 {
 	LIBBPF_OPTS(bpf_test_run_opts, opts, .ctx_in = ctx, .ctx_size_in = sizeof(*ctx));
-	int err = bpf_prog_test_run_opts(bpf_program__fd(skel->progs.blkqos_test), &opts);
+	struct bpf_program *prog;
+	int err;
+
+	switch (ctx->op) {
+	case BLKQOS_TEST_ADMIT:
+		prog = skel->progs.blkqos_test;
+		break;
+	case BLKQOS_TEST_ADMIT_REQ:
+		prog = skel->progs.blkqos_test_hook;
+		break;
+	case BLKQOS_TEST_DISPATCH:
+		prog = skel->progs.blkqos_test_dispatch;
+		break;
+	case BLKQOS_TEST_BENCH:
+		prog = skel->progs.blkqos_test_bench;
+		break;
+	default:
+		prog = skel->progs.blkqos_test_charge;
+	}
+	err = bpf_prog_test_run_opts(bpf_program__fd(prog), &opts);
 
 	if (err)
 		return err;

@@ -29,6 +29,8 @@ extern int test_passed, test_failed;
 
 #define ASSERT_TRUE(cond, what) ASSERT_EQ(!!(cond), 1, what)
 
+/* Enable the '?' test entries of an opened object (the loader leaves them out). */
+void harness_enable_tests(struct blkqos_bpf *skel);
 /* Open and load the object; mount bpffs if absent. Exits 77 (skip) without BPF. */
 struct blkqos_bpf *harness_load(void);
 

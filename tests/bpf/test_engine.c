@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * In-kernel tests of the token-bucket engine: the real object, the real
- * verifier and JIT, driven through the blkqos_test syscall entry with a
+ * verifier and JIT, driven through the blkqos_test* syscall entries with a
  * synthetic clock. Nothing here reads the wall clock.
  */
 #define _GNU_SOURCE
@@ -19,6 +19,8 @@
 #define SEC_NS	1000000000ULL
 #define MS_NS	1000000ULL
 #define T0	(100 * SEC_NS)	/* synthetic boot-relative start time */
+/* A production program's code may cost the verifier at most this (of 1M). */
+#define VERIFIER_BUDGET	400000
 #define TOKENS(n) ((long long)(n) * (long long)BLKQOS_SCALE)
 
 static struct blkqos_bpf *skel;
@@ -991,6 +993,55 @@ static void test_floor_race(int trials)
 	printf("floor race: %d trials of 2 charges at once on a bucket at its floor\n", trials);
 }
 
+/* --- the verifier's work: the production programs' code, loaded here --- */
+
+/* The verifier's "processed N insns" for a program loaded with log_level 4, or -1. */
+static long processed_insns(const char *log)
+{
+	const char *p = strstr(log, "processed ");
+
+	return p ? strtol(p + strlen("processed "), NULL, 10) : -1;
+}
+
+/*
+ * blkqos_test_hook runs req_admit(), the code of blkqos_admit_fentry and
+ * blkqos_admit_fmod_ret, waiter and slow path included; blkqos_test_dispatch
+ * runs dispatch_charge(), blkqos_dispatch's. Those programs do not load
+ * here (no patched xen-blkback to attach to), so these loads stand in for
+ * them (and blkqos_test, which the loader loads in every mode): each must
+ * stay well inside the verifier's 1M-instruction budget,
+ * which is per program, so that older verifiers (Debian 12's 6.1) have room.
+ */
+static void test_verifier_budget(void)
+{
+	static const char *const names[] = { "blkqos_test_hook", "blkqos_test_dispatch",
+					     "blkqos_test", "blkqos_test_charge" };
+	static char logs[4][1 << 16];
+	struct blkqos_bpf *s = blkqos_bpf__open();
+	int err;
+
+	if (!ASSERT_TRUE(s != NULL, "open a second copy of the object"))
+		return;
+	harness_enable_tests(s);
+	for (int i = 0; i < 4; i++) {
+		struct bpf_program *p = bpf_object__find_program_by_name(s->obj, names[i]);
+
+		bpf_program__set_log_buf(p, logs[i], sizeof(logs[i]));
+		bpf_program__set_log_level(p, 4);	/* BPF_LOG_STATS */
+	}
+	err = blkqos_bpf__load(s);
+	ASSERT_EQ(err, 0, "load with verifier statistics");
+	for (int i = 0; i < 4; i++) {
+		long n = processed_insns(logs[i]);
+
+		printf("verifier: %s processed %ld insns (limit 1000000)\n", names[i], n);
+		/* blkqos_test: the loader loads it in production too. */
+		if (i < 3)
+			ASSERT_TRUE(n > 0 && n <= VERIFIER_BUDGET, names[i]);
+	}
+	blkqos_bpf__destroy(s);
+}
+
 int main(int argc, char **argv)
 {
 	int steps = argc > 1 ? atoi(argv[1]) : 20000;
@@ -1017,6 +1068,7 @@ int main(int argc, char **argv)
 	test_fair_vanish();
 	test_concurrency(200000);
 	test_floor_race(20000);
+	test_verifier_budget();
 	blkqos_bpf__destroy(skel);
 	return harness_report("test_engine");
 }
