@@ -133,9 +133,15 @@ int run_charge(struct blkqos_bpf *skel, __u32 domid, __u32 devid, __u32 kind, __
 int run_charge_parked(struct blkqos_bpf *skel, __u32 domid, __u32 devid, __u32 kind,
 		      __u64 bytes, __u64 parked_ns, __u64 now)
 {
+	return run_charge_waiter(skel, domid, devid, kind, bytes, parked_ns, 0, now);
+}
+
+int run_charge_waiter(struct blkqos_bpf *skel, __u32 domid, __u32 devid, __u32 kind,
+		      __u64 bytes, __u64 parked_ns, __u64 waiter, __u64 now)
+{
 	struct blkqos_test_ctx ctx = {
 		.op = BLKQOS_TEST_CHARGE, .domid = domid, .devid = devid, .kind = kind,
-		.bytes = bytes, .now_ns = now, .parked_ns = parked_ns,
+		.bytes = bytes, .now_ns = now, .parked_ns = parked_ns, .waiter = waiter,
 	};
 
 	return run_ctx(skel, &ctx) ? -1 : 0;
@@ -237,10 +243,15 @@ int get_vbd_stats(struct blkqos_bpf *skel, __u32 domid, __u32 devid, struct blkq
 
 void clear_maps(struct blkqos_bpf *skel)
 {
+	int fd = bpf_map__fd(skel->maps.waiters);
 	struct blkqos_vbd_key k;
+	__u64 w;
 	__u32 d;
 
-	(void)skel;
+	/* Who waited in one test does not wait in the next (waiter ids repeat). */
+	while (bpf_map_get_next_key(fd, NULL, &w) == 0)
+		if (bpf_map_delete_elem(fd, &w))
+			break;
 	while (blkqos_maps_dom_next(&maps, NULL, &d) == 0)
 		if (blkqos_maps_dom_del(&maps, d))
 			break;

@@ -48,6 +48,9 @@ int run_charge(struct blkqos_bpf *skel, __u32 domid, __u32 devid, __u32 kind, __
 /* A charge at dispatch of a request blkback kept parked for parked_ns. */
 int run_charge_parked(struct blkqos_bpf *skel, __u32 domid, __u32 devid, __u32 kind,
 		      __u64 bytes, __u64 parked_ns, __u64 now);
+/* The same, offered by waiter: a parked one lets its waiting slots go. */
+int run_charge_waiter(struct blkqos_bpf *skel, __u32 domid, __u32 devid, __u32 kind,
+		      __u64 bytes, __u64 parked_ns, __u64 waiter, __u64 now);
 /* blkif.h operations, for the request-level entries below. */
 #define BLKIF_OP_READ			0
 #define BLKIF_OP_WRITE			1
