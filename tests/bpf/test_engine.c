@@ -501,8 +501,17 @@ static int compare_levels(struct ref_model *m, bool domain, __u32 dom, __u32 dev
 		return 0;
 	for (i = 0; i < BLKQOS_NR_LIMITS * 2; i++) {
 		struct blkqos_bucket_pair *p = &b.iops + i / 2;
+		unsigned long long tail;
 		long long want;
 
+		if (ref_tail(m, domain, dom, dev, i / 2, i % 2, &tail) &&
+		    (i % 2 ? p->peak.tail_ns : p->sustained.tail_ns) != tail) {
+			fprintf(stderr, "step %ld: %s %u/%u limit %d %s queue tail: expected %llu, seen %llu\n",
+				step, domain ? "domain" : "vbd", dom, dev, i / 2,
+				i % 2 ? "peak" : "sustained", tail,
+				(unsigned long long)(i % 2 ? p->peak.tail_ns : p->sustained.tail_ns));
+			bad++;
+		}
 		if (!ref_level(m, domain, dom, dev, i / 2, i % 2, &want))
 			continue;
 		if ((i % 2 ? p->peak.level : p->sustained.level) != want) {
@@ -526,6 +535,8 @@ static void test_differential(int steps)
 	struct ref_model *m = calloc(1, sizeof(*m));
 	__u64 now = T0;
 	long i, admits = 0, deferred = 0, mismatches = 0, level_bad = 0;
+	long waiter_admits = 0, queue_held = 0, slot_admitted = 0;
+	__u64 parked_at[100] = { 0 };
 
 	clear_maps(skel);
 	ref_init(m);
@@ -553,7 +564,7 @@ static void test_differential(int steps)
 			ref_set_vbd(m, dom, dev, NULL);
 		} else if (r < 30) {
 			now += pick(clock_steps, 10);
-		} else if (r < 75) {		/* a request: admit, then charge if admitted */
+		} else if (r < 50) {		/* a request: admit, then charge if admitted */
 			long long got = run_admit(skel, dom, dev, kind, now);
 			__u64 want = ref_admit(m, dom, dev, kind, now);
 			__u64 bytes = kind == BLKQOS_KIND_FLUSH ? 0 : pick(byte_sizes, 12);
@@ -570,6 +581,36 @@ static void test_differential(int steps)
 			} else {
 				run_charge(skel, dom, dev, kind, bytes, now);
 				ref_charge(m, dom, dev, kind, bytes, now);
+			}
+		} else if (r < 75) {		/* the same offered by a waiter, as blkback does */
+			/* A ring and direction per VBD; now and then one whose memory another reuses. */
+			__u64 w = rnd() % 16 ? 1 + (((dom - 1) * 2 + (dev - 1)) * 2 + (kind != R)) : 99;
+			__u64 bytes = kind == BLKQOS_KIND_FLUSH ? 0 : pick(byte_sizes, 12);
+			__u64 est = rnd() % 3 ? bytes : pick(byte_sizes, 12);
+			__u64 levels = ref_admit(m, dom, dev, kind, now);
+			long long got = run_admit_waiter(skel, dom, dev, kind, est, w, now);
+			__u64 want = ref_admit_waiter(m, dom, dev, kind, est, w, now);
+
+			admits++;
+			waiter_admits++;
+			if (got != (long long)want) {
+				fprintf(stderr, "step %ld: waiter %llu admit dom %u dev %u kind %u est %llu at %llu: expected wait %llu, seen %lld\n",
+					i, (unsigned long long)w, dom, dev, kind, (unsigned long long)est,
+					(unsigned long long)now, (unsigned long long)want, got);
+				mismatches++;
+			}
+			queue_held += want && !levels;
+			slot_admitted += !want && levels;
+			if (want) {
+				deferred++;
+				if (!parked_at[w])
+					parked_at[w] = now;
+			} else {
+				__u64 parked = parked_at[w] ? now - parked_at[w] + 1 : 0;
+
+				run_charge_waiter(skel, dom, dev, kind, bytes, parked, w, now);
+				ref_charge_parked(m, dom, dev, kind, bytes, parked, w, now);
+				parked_at[w] = 0;
 			}
 		} else {			/* a charge alone (e.g. after a wake-up) */
 			__u64 bytes = pick(byte_sizes, 12);
@@ -597,7 +638,10 @@ static void test_differential(int steps)
 			ASSERT_EQ(memcmp(&s.read, &w->read, sizeof(s) - offsetof(struct blkqos_stats, read)),
 				  0, "stats equal to the model's");
 		}
-	printf("differential: %ld steps, %ld admission checks, %ld deferred\n", i, admits, deferred);
+	ASSERT_TRUE(queue_held > 0 && slot_admitted > 0,
+		    "waiters are held by a queue the levels admit, and pass at their slot");
+	printf("differential: %ld steps, %ld admission checks, %ld deferred; %ld by waiters: %ld held by a queue, %ld admitted at their slot against the levels\n",
+	       i, admits, deferred, waiter_admits, queue_held, slot_admitted);
 	free(m);
 }
 
