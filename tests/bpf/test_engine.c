@@ -655,6 +655,7 @@ struct sim_vbd {
 	__u32 devid;
 	int qd;			/* the guest's queue depth */
 	__u64 bytes;		/* size of each of its requests */
+	__u64 est;		/* what admission knows of it (0: bytes) */
 	__u64 vanish_at;	/* its ring goes away then, tickets and all (0: never) */
 	int parked;		/* requests in blkback; only the oldest is offered */
 	__u64 due;		/* when the oldest is offered next */
@@ -721,7 +722,8 @@ static void sim_dispatched(struct sim *s, struct sim_vbd *v, __u64 t)
 static void sim_offer(struct sim *s, int i, __u64 t)
 {
 	struct sim_vbd *v = &s->v[i];
-	long long w = run_admit_waiter(skel, s->domid, v->devid, s->kind, v->bytes, i + 1, t);
+	long long w = run_admit_waiter(skel, s->domid, v->devid, s->kind, v->est ? v->est : v->bytes,
+				       i + 1, t);
 
 	if (w < 0 || (w == 0 && run_charge(skel, s->domid, v->devid, s->kind, v->bytes, t))) {
 		s->errors++;
@@ -833,8 +835,12 @@ static void test_fair_limited_vbd(__u64 jitter)
 	assert_rate(&s, 1, 35, 5, "(a) second backlogged VBD gets half the rest");
 }
 
-/* (b), (c) Queue depths 1 and 16 on one domain limit: an equal split. */
-static void test_fair_unequal_depth(bool bytes)
+/*
+ * (b), (c) Queue depths 1 and 16 on one domain limit: an equal split.
+ * est_div: admission knows only a lower bound of a request's size (its
+ * segments, a sector each at least): the size over est_div.
+ */
+static void test_fair_unequal_depth(bool bytes, __u64 est_div)
 {
 	struct blkqos_limits dl = { .iops = lim(100, 2, 0) };
 	struct sim s = sim_setup(21, 2, 2 * MS_NS, 0);
@@ -843,6 +849,7 @@ static void test_fair_unequal_depth(bool bytes)
 	if (bytes) {
 		dl = (struct blkqos_limits){ .bps = lim(8 << 20, 64 << 10, 0) };
 		s.v[0].bytes = s.v[1].bytes = 64 << 10;
+		s.v[0].est = s.v[1].est = (64 << 10) / est_div;
 		unit = 64 << 10;
 	}
 	s.v[0].qd = 16;
@@ -852,13 +859,34 @@ static void test_fair_unequal_depth(bool bytes)
 	add_vbd(skel, 21, s.v[0].devid);
 	add_vbd(skel, 21, s.v[1].devid);
 	sim_run(&s);
-	print_rates(bytes ? "(c) bps 8 MiB/s, QD 16 and 1 (bytes/s)" : "(b) iops 100, QD 16 and 1",
-		    &s, unit);
+	print_rates(!bytes ? "(b) iops 100, QD 16 and 1" : est_div > 1 ?
+		    "(c) bps 8 MiB/s, QD 16 and 1, sizes known as a sector per page (bytes/s)" :
+		    "(c) bps 8 MiB/s, QD 16 and 1 (bytes/s)", &s, unit);
 	ASSERT_EQ(s.errors, 0, "simulation runs failing");
 	assert_rate(&s, 0, bytes ? 64 : 50, 5, bytes ? "(c) QD 16 gets half: 4 MiB/s, 64 ops/s of 64 KiB" :
 						     "(b) QD 16 gets half");
 	assert_rate(&s, 1, bytes ? 64 : 50, 5, bytes ? "(c) QD 1 gets half: 4 MiB/s, 64 ops/s of 64 KiB" :
 						     "(b) QD 1 gets half");
+}
+
+/*
+ * (e) One disk alone on its own byte limit, sub-page requests (2 KiB: one
+ * segment), admission knowing a sector per segment, as the hook does: the
+ * waiting slots must not slow it below its limit.
+ */
+static void test_fair_alone_small(__u64 est)
+{
+	struct blkqos_limits vl = { .bps = lim(1 << 20, 4096, 0) };
+	struct sim s = sim_setup(23, 1, 100000, 20000);
+
+	s.v[0].bytes = 2048;
+	s.v[0].est = est;
+	clear_maps(skel);
+	set_vbd_limits(skel, 23, s.v[0].devid, &vl);
+	sim_run(&s);
+	print_rates("(e) bps 1 MiB/s alone, 2 KiB requests known as 512 (bytes/s)", &s, 2048);
+	ASSERT_EQ(s.errors, 0, "simulation runs failing");
+	assert_rate(&s, 0, 512, 1, "(e) a disk alone gets its byte limit, 512 ops/s of 2 KiB");
 }
 
 /*
@@ -1107,9 +1135,11 @@ int main(int argc, char **argv)
 	test_differential(steps);
 	test_fair_limited_vbd(0);
 	test_fair_limited_vbd(50000);
-	test_fair_unequal_depth(false);
-	test_fair_unequal_depth(true);
+	test_fair_unequal_depth(false, 1);
+	test_fair_unequal_depth(true, 1);
+	test_fair_unequal_depth(true, 8);
 	test_fair_vanish();
+	test_fair_alone_small(512);
 	test_concurrency(200000);
 	test_floor_race(20000);
 	test_verifier_budget();
