@@ -218,6 +218,7 @@ enum blkqos_test_op {
 	BLKQOS_TEST_BENCH,	/* loops admit+charge, times itself */
 	BLKQOS_TEST_ADMIT_REQ,	/* admission of a ring request, as the hook does */
 	BLKQOS_TEST_DISPATCH,	/* charge of a dispatch, as the tracepoint does */
+	BLKQOS_TEST_BENCH_BASE,	/* the BENCH loop with one vbds lookup only: the floor */
 };
 
 struct blkqos_test_ctx {

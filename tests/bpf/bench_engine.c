@@ -20,8 +20,12 @@ static int cmp_double(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-/* ns per iteration; *admitted_out gets the admitted count of the last run. */
-static double bench(struct blkqos_bpf *skel, __u32 devid, __u64 step, __u64 *admitted_out)
+/*
+ * ns per iteration of OP (BENCH, or BENCH_BASE: the same loop doing one map
+ * lookup); *admitted_out gets the admitted count of the last run.
+ */
+static double bench_op(struct blkqos_bpf *skel, __u32 op, __u32 devid, __u64 step,
+		       __u64 *admitted_out)
 {
 	double v[RUNS];
 	__u64 now = 1000000000ULL;
@@ -29,7 +33,7 @@ static double bench(struct blkqos_bpf *skel, __u32 devid, __u64 step, __u64 *adm
 
 	for (i = 0; i < RUNS; i++) {
 		struct blkqos_test_ctx ctx = {
-			.op = BLKQOS_TEST_BENCH, .domid = 1, .devid = devid,
+			.op = op, .domid = 1, .devid = devid,
 			.kind = BLKQOS_KIND_READ, .bytes = 4096, .now_ns = now,
 			.loops = LOOPS, .step_ns = step,
 			/* A ring's waiter, as the hook offers: a refused request holds a slot. */
@@ -48,6 +52,11 @@ static double bench(struct blkqos_bpf *skel, __u32 devid, __u64 step, __u64 *adm
 	return v[RUNS / 2];
 }
 
+static double bench(struct blkqos_bpf *skel, __u32 devid, __u64 step, __u64 *admitted_out)
+{
+	return bench_op(skel, BLKQOS_TEST_BENCH, devid, step, admitted_out);
+}
+
 int main(void)
 {
 	struct blkqos_bpf *skel = harness_load();
@@ -58,7 +67,7 @@ int main(void)
 	struct blkqos_limits slow = { .iops = lim(1, 1, 0), .bps = lim(1, 1, 0) };
 	struct blkqos_limits dom = { .iops = lim(BLKQOS_RATE_MAX, BLKQOS_BURST_MAX, 0) };
 	__u64 admitted;
-	double ns;
+	double ns, base;
 
 	set_dom_limits(skel, 1, &dom);
 	/* Admitted path: limits far above what the loop can spend. */
@@ -68,6 +77,10 @@ int main(void)
 		fprintf(stderr, "warning: admitted path admitted %llu of %d\n",
 			(unsigned long long)admitted, LOOPS);
 	printf("BENCH engine_admitted_path %.1f ns/request\n", ns);
+	/* The floor in the same run: the loop and one lookup of the same VBD. */
+	base = bench_op(skel, BLKQOS_TEST_BENCH_BASE, 1, 0, &admitted);
+	printf("BENCH engine_loop_floor %.1f ns/request\n", base);
+	printf("BENCH engine_admitted_ratio %.2f x_floor\n", ns / base);
 
 	/* Refused path: a bucket deep in debt, the clock standing still. */
 	set_vbd_limits(skel, 1, 2, &slow);

@@ -31,6 +31,7 @@ void harness_enable_tests(struct blkqos_bpf *skel)
 	bpf_program__set_autoload(skel->progs.blkqos_test_charge, true);
 	bpf_program__set_autoload(skel->progs.blkqos_test_dispatch, true);
 	bpf_program__set_autoload(skel->progs.blkqos_test_bench, true);
+	bpf_program__set_autoload(skel->progs.blkqos_test_bench_base, true);
 }
 
 struct blkqos_bpf *harness_load(void)
@@ -89,6 +90,9 @@ int run_ctx(struct blkqos_bpf *skel, struct blkqos_test_ctx *ctx)
 		break;
 	case BLKQOS_TEST_BENCH:
 		prog = skel->progs.blkqos_test_bench;
+		break;
+	case BLKQOS_TEST_BENCH_BASE:
+		prog = skel->progs.blkqos_test_bench_base;
 		break;
 	default:
 		prog = skel->progs.blkqos_test_charge;
