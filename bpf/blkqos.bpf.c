@@ -50,8 +50,8 @@
  *   point, and they would race for it at their wake-ups: the one whose
  *   timer fires first wins every time. Instead each bucket keeps a queue,
  *   reduced to one number: tail_ns, the end of the last waiting slot handed
- *   out. An offerer is a waiter: a ring and direction (the ring pointer,
- *   its low bit the direction), since blkback offers only the oldest parked
+ *   out. An offerer is a waiter: a ring and direction (the ring's irq,
+ *   with a bit for the direction), since blkback offers only the oldest parked
  *   request of each. A waiter refused by a bucket, or meeting a queue there
  *   (tail_ns past now), takes the bucket's next slot: at max(its zero point,
  *   tail_ns), and tail_ns moves on by the time the rate takes to earn the
@@ -134,9 +134,9 @@
  *   - A newcomer checks the queue with the levels, not atomically with them:
  *     one arriving as the last slot ends may pass on the levels beside a
  *     waiter at its slot (the same bound as the admission race above).
- *   - A waiter's record lives in an LRU map keyed by its ring's address: an
+ *   - A waiter's record lives in an LRU map keyed by its ring's irq: an
  *     evicted record (more than BLKQOS_MAX_WAITERS waiters) sends its waiter
- *     to the back of the queues; a ring whose memory a new ring of another
+ *     to the back of the queues; a ring whose irq a new ring of another
  *     VBD reuses is not mistaken for it (the record names the VBD's and its
  *     domain's slots), but one of the same VBD may inherit its slots once.
  *     An LRU element is recycled without a grace period: a record evicted
@@ -288,9 +288,20 @@ static __always_inline __u32 ring_req_kind(const void *req, __u64 *bytes)
 }
 
 /*
+ * A ring as a number: its event channel's irq, which no other ring holds
+ * while it is connected, shifted to leave the low bit free. Not its
+ * address: that is a pointer to the verifier, and 6.1's refuses any
+ * arithmetic on it. 0: no ring.
+ */
+static __always_inline __u64 ring_id(const struct xen_blkif_ring *ring)
+{
+	return ring ? ((__u64)ring->irq + 1) << 1 : 0;
+}
+
+/*
  * Who waits: a ring and direction, as blkback offers only the oldest parked
- * request of each (discard and flush go with the writes). A ring pointer
- * is aligned, so its low bit is free for the direction. 0: nobody known.
+ * request of each (discard and flush go with the writes): the ring's id,
+ * its low bit the direction. 0: nobody known.
  */
 static __always_inline __u64 waiter_of(__u64 ring, __u32 kind)
 {
@@ -316,7 +327,7 @@ static __always_inline __u64 ring_admit(struct xen_blkif_ring *ring,
 		.devid = BPF_CORE_READ(ring, blkif, vbd.handle),
 	};
 
-	return req_admit(&key, req, (__u64)ring, bpf_ktime_get_ns());
+	return req_admit(&key, req, ring_id(ring), bpf_ktime_get_ns());
 }
 
 /* Bytes in nr_sectors, saturated: a discard's count is the guest's word. */
@@ -363,7 +374,7 @@ int BPF_PROG(blkqos_dispatch, struct xen_blkif_ring *ring, unsigned short domid,
 {
 	struct blkqos_vbd_key key = { .domid = domid, .devid = handle & 0xffff };
 
-	dispatch_charge(&key, operation, nr_sectors, parked_ns, (__u64)ring, bpf_ktime_get_ns());
+	dispatch_charge(&key, operation, nr_sectors, parked_ns, ring_id(ring), bpf_ktime_get_ns());
 	return 0;
 }
 
