@@ -44,53 +44,6 @@
  *   fit below the floor; a larger cost goes in such steps, until it is spent
  *   or the bucket is at the floor (at most BLKQOS_COST_STEPS of them).
  *
- * Fair sharing: waiting slots
- *   A bucket shared by several offerers (a domain's, by its VBDs; a VBD's,
- *   by its rings) would otherwise tell every refused request the same zero
- *   point, and they would race for it at their wake-ups: the one whose
- *   timer fires first wins every time. Instead each bucket keeps a queue,
- *   reduced to one number: tail_ns, the end of the last waiting slot handed
- *   out. An offerer is a waiter: a ring and direction (the ring's irq,
- *   with a bit for the direction), since blkback offers only the oldest parked
- *   request of each. A waiter refused by a bucket, or meeting a queue there
- *   (tail_ns past now), takes the bucket's next slot: at max(its zero point,
- *   tail_ns), and tail_ns moves on by the time the rate takes to earn the
- *   request's estimated cost. The waiters map (LRU hash) remembers, per
- *   waiter, the buckets it holds a slot on and when the last of them is
- *   due (until); it is told to wait until then. Offered again, it takes
- *   slots only on buckets it holds none on (a limit that appeared, a queue
- *   that formed), and once every slot is due it is admitted, whatever the
- *   levels say: its turn came, and the levels are for those not in line.
- *   Its record goes when it is admitted that way, or at its dispatch (a
- *   parked request admitted on the levels alone).
- *   So requests waiting on a bucket leave in the order they began waiting,
- *   one slot each: a backlogged VBD re-queues behind the others after each
- *   dispatch, which is round-robin between backlogged VBDs, whatever their
- *   queue depth; a VBD held by its own lower limit takes its domain slot
- *   with its own and leaves at the later of them, so it gets its own limit
- *   and the others split the rest. A waiter that vanishes (ring torn down
- *   while it held slots) costs the others only its slots' time; its record
- *   ages out of the LRU.
- *   The admitted path pays one more load per governing bucket and a
- *   branch-free sign test; the slots are taken out of line (admit_queued(),
- *   a global function walking the buckets with bpf_loop, so the verifier
- *   checks its code once, not once per path of its callers).
- *   The estimate: admission knows a request's size only from its segment
- *   count, so a slot's length is taken from a lower bound of it (a sector
- *   per segment; a discard's extent counts nothing), and the debt model
- *   settles the exact cost at dispatch. Short slots cannot slow a bucket
- *   below its rate: a waiter re-queueing after its dispatch takes its next
- *   slot at the bucket's zero point, which counts every charge made, so
- *   the levels pace the queue and the slots only order it. (An upper bound,
- *   a page per segment, would: a VBD alone reading 2 KiB at a time would
- *   get half its byte limit, its slots twice its requests' cost.) What
- *   short slots cost is burstiness: the waiters whose slots fall due
- *   within one request's cost go together, and the bucket's debt may reach
- *   one request per waiter before their next slots move out to the zero
- *   point. A slot is at most
- *   BLKQOS_QUEUE_HORIZON_NS ahead, which keeps tail_ns in range (its length
- *   is below 2^60 ns: one step's BLKQOS_COST_MAX tokens at 1 token/s).
- *
  * Refill is lazy: a bucket is brought up to date from bpf_ktime_get_ns() when
  * a governing request touches it. There are no timers, and userspace is never
  * in the data path. An interval is credited at the rate in force when it is
@@ -100,9 +53,7 @@
  * starts full.
  *
  * Concurrency (lock-free: 6.1 refuses bpf_spin_lock in tracing programs)
- *   - Admission on the levels only reads: no atomic, no store. A waiter
- *     takes a slot with a cmpxchg on tail_ns, and its record is its own
- *     (one ring thread offers for it).
+ *   - Admission only reads: no atomic, no store.
  *   - Charge, bucket not full: the CPU whose cmpxchg advances last_ns owns
  *     [last, now]; credit and cost go in with one atomic add, and whatever
  *     that add pushed past the size is taken back with a second add computed
@@ -123,29 +74,10 @@
  *     of the same VBD or domain may each admit a request on the same tokens;
  *     the overshoot is bounded by the requests in flight and is paid back as
  *     debt by the next requests.
- *   - Waiting slots: two waiters taking a slot of one bucket at once retry
- *     once (cmpxchg on tail_ns); a waiter losing both tries shares the
- *     winner's slot. A waiter admitted at its slot is admitted without
- *     regard to the levels, and slots are measured by a lower bound of the
- *     cost: the requests admitted at slots may put a bucket into debt by
- *     up to one request per waiter beyond what the levels would have let
- *     through at that instant; the next slots, at the zero point, pay it
- *     back, so the rate over time holds.
- *   - A newcomer checks the queue with the levels, not atomically with them:
- *     one arriving as the last slot ends may pass on the levels beside a
- *     waiter at its slot (the same bound as the admission race above).
- *   - A waiter's record lives in an LRU map keyed by its ring's irq: an
- *     evicted record (more than BLKQOS_MAX_WAITERS waiters) sends its waiter
- *     to the back of the queues; a ring whose irq a new ring of another
- *     VBD reuses is not mistaken for it (the record names the VBD's and its
- *     domain's slots), but one of the same VBD may inherit its slots once.
- *     An LRU element is recycled without a grace period: a record evicted
- *     by another CPU's update while its waiter writes it back may land in
- *     its new owner, who then waits for a wrong slot time once (at most
- *     BLKQOS_WAIT_MAX_NS per offer) or passes a queue once.
- *   - A limit that changes epoch while slots are held: the new bucket starts
- *     with nobody waiting, and holders of the old one's slots pass at their
- *     time without a new one.
+ *   - Requests parked on one shared bucket (a domain's, or a VBD's over its
+ *     rings) are told the same zero point and race for it when offered
+ *     again: who goes first is left to the ring threads' wake-up order, not
+ *     to the order they began waiting in.
  *   - A refill crossing a full-bucket charge (which re-credits the void time
  *     since the previous last_ns) can let that charge be absorbed by tokens
  *     above the size (same bound: requests in flight).
@@ -170,24 +102,11 @@
  *   fmod_ret returns it in microseconds.
  *   blkqos_dispatch: charging from the xen_blkif_dispatch tracepoint, which
  *   also says how long the request was parked.
- *   blkqos_test, blkqos_test_hook, _charge, _dispatch, _bench: SEC("syscall")
- *   entries running the same code on a synthetic clock, for the tests and
- *   the benchmark, one program each: the verifier's budget is per program,
- *   and _hook and _dispatch are exactly the hook's and the tracepoint's
- *   code, so the tests bound what the production programs cost it.
+ *   blkqos_test: a SEC("syscall") entry running the same code on a synthetic
+ *   clock, for the tests and the benchmark.
  *   blkqos_stock_account: stock mode only (below).
- *   All but blkqos_test are '?'-sections: the object loads on kernels
- *   without the patched xen_blkback, and the loader enables what the probe
- *   found (the tests enable the test entries).
- *
- * Maps and upgrades
- *   The bucket state grew tail_ns (a 32-byte struct blkqos_bucket): the
- *   pinned vbd_buckets and dom_buckets of an older object no longer match,
- *   and libbpf refuses to reuse them, so the loader fails to load ("maps
- *   pinned ... by another blkqos version?"). An upgrade runs 'blkqos unload'
- *   (removes the pinned maps and links), then starts the loader again,
- *   which pins new maps and applies its rules to new, full buckets. The waiters map is not pinned:
- *   a new load starts with nobody waiting.
+ *   All but blkqos_test are '?'-sections: the object loads on kernels without
+ *   the patched xen_blkback, and the loader enables what the probe found.
  *
  * Stock mode (xen-blkback without the hook)
  *   There is no place to delay a request, so the loader puts each VBD's ring
@@ -264,59 +183,25 @@ struct blkif_head {
 	__u16 indirect_nr_segments;
 };
 
-/*
- * A request's kind and, from its segment count, a lower bound of its bytes
- * (a segment is at least a sector): all admission knows of its size, and
- * what its waiting slots are measured by (see the top: a lower bound keeps
- * a bucket at its rate).
- */
-static __always_inline __u32 ring_req_kind(const void *req, __u64 *bytes)
+/* The kind of a request not yet consumed from the ring. */
+static __always_inline __u32 ring_req_kind(const void *req)
 {
 	struct blkif_head h;
 
-	*bytes = 0;
 	if (bpf_probe_read_kernel(&h, sizeof(h), req))
 		return NOT_LIMITED;
-	if (h.operation == BLKIF_OP_INDIRECT) {
-		*bytes = (__u64)h.indirect_nr_segments * SECTOR_SIZE;
+	if (h.operation == BLKIF_OP_INDIRECT)
 		return blkif_op_kind(h.indirect_op, h.indirect_nr_segments);
-	}
 	/* (A discard's second byte is its flag: has_data matters only to flushes.) */
-	if (h.operation != BLKIF_OP_DISCARD)
-		*bytes = (__u64)h.nr_segments * SECTOR_SIZE;
 	return blkif_op_kind(h.operation, h.nr_segments);
 }
 
-/*
- * A ring as a number: its event channel's irq, which no other ring holds
- * while it is connected, shifted to leave the low bit free. Not its
- * address: that is a pointer to the verifier, and 6.1's refuses any
- * arithmetic on it. 0: no ring.
- */
-static __always_inline __u64 ring_id(const struct xen_blkif_ring *ring)
-{
-	return ring ? ((__u64)ring->irq + 1) << 1 : 0;
-}
-
-/*
- * Who waits: a ring and direction, as blkback offers only the oldest parked
- * request of each (discard and flush go with the writes): the ring's id,
- * its low bit the direction. 0: nobody known.
- */
-static __always_inline __u64 waiter_of(__u64 ring, __u32 kind)
-{
-	return ring ? ring | (kind != BLKQOS_KIND_READ) : 0;
-}
-
 static __always_inline __u64 req_admit(const struct blkqos_vbd_key *key, const void *req,
-				       __u64 ring, __u64 now)
+				       __u64 now)
 {
-	__u64 bytes;
-	__u32 kind = ring_req_kind(req, &bytes);
+	__u32 kind = ring_req_kind(req);
 
-	if (kind == NOT_LIMITED)
-		return 0;
-	return blkqos_admit(key, kind, bytes, waiter_of(ring, kind), now);
+	return kind == NOT_LIMITED ? 0 : blkqos_admit(key, kind, now);
 }
 
 static __always_inline __u64 ring_admit(struct xen_blkif_ring *ring,
@@ -327,7 +212,7 @@ static __always_inline __u64 ring_admit(struct xen_blkif_ring *ring,
 		.devid = BPF_CORE_READ(ring, blkif, vbd.handle),
 	};
 
-	return req_admit(&key, req, ring_id(ring), bpf_ktime_get_ns());
+	return req_admit(&key, req, bpf_ktime_get_ns());
 }
 
 /* Bytes in nr_sectors, saturated: a discard's count is the guest's word. */
@@ -338,14 +223,12 @@ static __always_inline __u64 sectors_to_bytes(__u64 nr_sectors)
 
 /* Charge a request the dispatch tracepoint reported. */
 static __always_inline void dispatch_charge(const struct blkqos_vbd_key *key, __u32 op,
-					    __u64 nr_sectors, __u64 parked_ns, __u64 ring,
-					    __u64 now)
+					    __u64 nr_sectors, __u64 parked_ns, __u64 now)
 {
 	__u32 kind = blkif_op_kind(op, nr_sectors);
 
 	if (kind != NOT_LIMITED)
-		blkqos_charge(key, kind, sectors_to_bytes(nr_sectors), parked_ns,
-			      waiter_of(ring, kind), now);
+		blkqos_charge(key, kind, sectors_to_bytes(nr_sectors), parked_ns, now);
 }
 
 SEC("?fentry/xen_blkif_bpf_admit")
@@ -374,7 +257,7 @@ int BPF_PROG(blkqos_dispatch, struct xen_blkif_ring *ring, unsigned short domid,
 {
 	struct blkqos_vbd_key key = { .domid = domid, .devid = handle & 0xffff };
 
-	dispatch_charge(&key, operation, nr_sectors, parked_ns, ring_id(ring), bpf_ktime_get_ns());
+	dispatch_charge(&key, operation, nr_sectors, parked_ns, bpf_ktime_get_ns());
 	return 0;
 }
 
@@ -445,7 +328,6 @@ struct bench_state {
 	__u64 bytes;
 	__u64 now;
 	__u64 step;
-	__u64 waiter;
 	__u64 admitted;
 };
 
@@ -454,91 +336,10 @@ static long bench_one(__u64 i, void *data)
 	struct bench_state *b = data;
 
 	b->now += b->step;
-	/* With a waiter, as the hook always has one (its ring). */
-	if (!blkqos_admit(&b->key, b->kind, b->bytes, b->waiter, b->now)) {
-		blkqos_charge(&b->key, b->kind, b->bytes, 0, 0, b->now);
+	if (!blkqos_admit(&b->key, b->kind, b->now)) {
+		blkqos_charge(&b->key, b->kind, b->bytes, 0, b->now);
 		b->admitted++;
 	}
-	return 0;
-}
-
-/*
- * Each entry is a program of its own: the verifier's budget (1M processed
- * instructions) is per program, and blkqos_test_hook and
- * blkqos_test_dispatch are the production programs' code (req_admit,
- * dispatch_charge), so their load in the tests bounds what the production
- * programs cost the verifier. '?' but blkqos_test: the loader leaves them out.
- */
-
-/*
- * Admission of a bare kind, with a size estimate and a waiter. Not a
- * '?'-section: the loader loads it in every mode, as it always has (its
- * tests find the loader's programs by the pinned maps they use).
- */
-SEC("syscall")
-int blkqos_test(struct blkqos_test_ctx *ctx)
-{
-	struct blkqos_vbd_key key = { .domid = ctx->domid, .devid = ctx->devid };
-	__u64 wait;
-
-	if (ctx->kind >= BLKQOS_NR_KINDS || ctx->op != BLKQOS_TEST_ADMIT) {
-		ctx->verdict = -22;
-		return 0;
-	}
-	wait = blkqos_admit(&key, ctx->kind, ctx->bytes, ctx->waiter, ctx->now_ns);
-	ctx->verdict = wait == 0;
-	ctx->wait_ns = wait;
-	return 0;
-}
-
-/* Admission of a ring request as the fentry and fmod_ret programs run it. */
-SEC("?syscall")
-int blkqos_test_hook(struct blkqos_test_ctx *ctx)
-{
-	struct blkqos_vbd_key key = { .domid = ctx->domid, .devid = ctx->devid };
-	__u8 req_head[sizeof(ctx->req_head)];
-	__u64 wait;
-
-	if (ctx->op != BLKQOS_TEST_ADMIT_REQ) {
-		ctx->verdict = -22;
-		return 0;
-	}
-	/* From the stack, as the hook reads blkback's private copy. */
-	__builtin_memcpy(req_head, ctx->req_head, sizeof(req_head));
-	wait = req_admit(&key, req_head, ctx->waiter, ctx->now_ns);
-	ctx->verdict = wait == 0;
-	ctx->wait_ns = wait;
-	return 0;
-}
-
-/* A charge of a kind, as at dispatch. */
-SEC("?syscall")
-int blkqos_test_charge(struct blkqos_test_ctx *ctx)
-{
-	struct blkqos_vbd_key key = { .domid = ctx->domid, .devid = ctx->devid };
-
-	if (ctx->kind >= BLKQOS_NR_KINDS || ctx->op != BLKQOS_TEST_CHARGE) {
-		ctx->verdict = -22;
-		return 0;
-	}
-	blkqos_charge(&key, ctx->kind, ctx->bytes, ctx->parked_ns, ctx->waiter, ctx->now_ns);
-	ctx->verdict = 0;
-	return 0;
-}
-
-/* A dispatch as the tracepoint program charges it. */
-SEC("?syscall")
-int blkqos_test_dispatch(struct blkqos_test_ctx *ctx)
-{
-	struct blkqos_vbd_key key = { .domid = ctx->domid, .devid = ctx->devid };
-
-	if (ctx->op != BLKQOS_TEST_DISPATCH) {
-		ctx->verdict = -22;
-		return 0;
-	}
-	dispatch_charge(&key, ctx->blkif_op, ctx->nr_sectors, ctx->parked_ns, ctx->waiter,
-			ctx->now_ns);
-	ctx->verdict = 0;
 	return 0;
 }
 
@@ -554,7 +355,8 @@ static long bench_base_one(__u64 i, void *data)
 /*
  * The benchmark's floor: the same bpf_loop with one map lookup per step and
  * nothing else, so that the engine's cost can be given as a ratio to it,
- * which carries over between machines where nanoseconds do not.
+ * which carries over between machines where nanoseconds do not. A program
+ * of its own: the verifier's budget is per program.
  */
 SEC("?syscall")
 int blkqos_test_bench_base(struct blkqos_test_ctx *ctx)
@@ -570,26 +372,53 @@ int blkqos_test_bench_base(struct blkqos_test_ctx *ctx)
 	return 0;
 }
 
-/* The benchmark: admit and charge in a loop, timed in the kernel. */
-SEC("?syscall")
-int blkqos_test_bench(struct blkqos_test_ctx *ctx)
+SEC("syscall")
+int blkqos_test(struct blkqos_test_ctx *ctx)
 {
-	struct bench_state b = {
-		.key = { .domid = ctx->domid, .devid = ctx->devid },
-		.kind = ctx->kind, .bytes = ctx->bytes, .now = ctx->now_ns, .step = ctx->step_ns,
-		.waiter = ctx->waiter,
-	};
-	__u64 t0;
+	struct blkqos_vbd_key key = { .domid = ctx->domid, .devid = ctx->devid };
+	struct bench_state b = {};
+	__u8 req_head[sizeof(ctx->req_head)];
+	__u32 kind = ctx->kind;
+	__s64 verdict = 0;
+	__u64 wait = 0, t0;
 
-	if (b.kind >= BLKQOS_NR_KINDS || ctx->op != BLKQOS_TEST_BENCH) {
+	if (kind >= BLKQOS_NR_KINDS) {
 		ctx->verdict = -22;
 		return 0;
 	}
-	t0 = bpf_ktime_get_ns();
-	bpf_loop(ctx->loops, bench_one, &b, 0);
-	ctx->elapsed_ns = bpf_ktime_get_ns() - t0;
-	ctx->admitted = b.admitted;
-	ctx->now_ns = b.now;
-	ctx->verdict = 0;
+	switch (ctx->op) {
+	case BLKQOS_TEST_ADMIT:
+		wait = blkqos_admit(&key, kind, ctx->now_ns);
+		verdict = wait == 0;
+		break;
+	case BLKQOS_TEST_CHARGE:
+		blkqos_charge(&key, kind, ctx->bytes, ctx->parked_ns, ctx->now_ns);
+		break;
+	case BLKQOS_TEST_ADMIT_REQ:
+		/* From the stack, as the hook reads blkback's private copy. */
+		__builtin_memcpy(req_head, ctx->req_head, sizeof(req_head));
+		wait = req_admit(&key, req_head, ctx->now_ns);
+		verdict = wait == 0;
+		break;
+	case BLKQOS_TEST_DISPATCH:
+		dispatch_charge(&key, ctx->blkif_op, ctx->nr_sectors, ctx->parked_ns, ctx->now_ns);
+		break;
+	case BLKQOS_TEST_BENCH:
+		b.key = key;
+		b.kind = kind;
+		b.bytes = ctx->bytes;
+		b.now = ctx->now_ns;
+		b.step = ctx->step_ns;
+		t0 = bpf_ktime_get_ns();
+		bpf_loop(ctx->loops, bench_one, &b, 0);
+		ctx->elapsed_ns = bpf_ktime_get_ns() - t0;
+		ctx->admitted = b.admitted;
+		ctx->now_ns = b.now;
+		break;
+	default:
+		verdict = -22;
+	}
+	ctx->verdict = verdict;
+	ctx->wait_ns = wait;
 	return 0;
 }

@@ -50,26 +50,6 @@ struct {
 	__type(value, struct blkqos_stats);
 } vbd_stats SEC(".maps");
 
-/*
- * Who holds waiting slots: a ring and direction (only its oldest parked
- * request is ever offered) -> the buckets it holds a slot on and when the
- * last of them is due. LRU: a ring that went away is forgotten.
- */
-struct blkqos_waiter {
-	__u64 until;		/* every slot held is due at this time */
-	__u32 held;		/* WAIT_BIT()s of the buckets it holds a slot on */
-	__u32 slot;		/* the VBD's slot and its domain's the bits are of */
-	__u32 dom_slot;
-	__u32 pad;
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, BLKQOS_MAX_WAITERS);
-	__type(key, __u64);
-	__type(value, struct blkqos_waiter);
-} waiters SEC(".maps");
-
 /* Stock mode: cgroup id of a VBD's group -> its stats slot and backing device. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -159,8 +139,7 @@ static __always_inline void bucket_charge(struct blkqos_bucket *b, __u64 rate, _
 
 	if (seen_epoch != epoch &&
 	    __sync_val_compare_and_swap(&b->epoch, seen_epoch, epoch) == seen_epoch) {
-		/* A new bucket starts full, with nobody waiting. */
-		WRITE_ONCE(b->tail_ns, 0);
+		/* A new bucket starts full. */
 		WRITE_ONCE(b->last_ns, now);
 		WRITE_ONCE(b->level, size - cost);
 		return;
@@ -245,14 +224,11 @@ static __always_inline __s64 peak_size(const struct blkqos_limit *lim)
 /*
  * Admission for one scope: the longest time until a governing bucket is
  * back at zero (every bucket counts, so the wait covers them all).
- * 0 means the levels admit the request. *queued becomes 1 when a
- * governing bucket's queue tail is past now: someone waits there and may
- * not be jumped. Branch-free (now - tail wraps to its top bit), so the
- * verifier's paths do not double per bucket.
+ * 0 means this scope admits the request.
  */
 static __always_inline __u64 scope_admit(const struct blkqos_limits *lim,
 					 const struct blkqos_buckets *bk, __u32 governing,
-					 __u64 now, __u64 *queued)
+					 __u64 now)
 {
 	__u64 wait = 0, w;
 	int i;
@@ -270,7 +246,6 @@ static __always_inline __u64 scope_admit(const struct blkqos_limits *lim,
 		w = bucket_wait(level, l->rate);
 		if (w > wait)
 			wait = w;
-		*queued |= (now - READ_ONCE(p->sustained.tail_ns)) >> 63;
 		if (!l->peak)
 			continue;
 		level = bucket_level_at(&p->peak, l->peak, peak_size(l), l->peak_full_ns,
@@ -278,7 +253,6 @@ static __always_inline __u64 scope_admit(const struct blkqos_limits *lim,
 		w = bucket_wait(level, l->peak);
 		if (w > wait)
 			wait = w;
-		*queued |= (now - READ_ONCE(p->peak.tail_ns)) >> 63;
 	}
 	return wait;
 }
@@ -290,181 +264,6 @@ static __always_inline __u64 request_ops(__u32 kind, __u64 bytes, __u64 iops_siz
 	    (kind == BLKQOS_KIND_READ || kind == BLKQOS_KIND_WRITE))
 		return div_round_up_u64(bytes, iops_size);
 	return 1;
-}
-
-/* The bit of a bucket in blkqos_waiter::held: scope, limit, peak. */
-#define WAIT_BIT(dom, i, peak)	(1u << ((dom) * 2 * BLKQOS_NR_LIMITS + 2 * (i) + (peak)))
-
-/*
- * Hand out the next waiting slot of a bucket: at its zero point, or after
- * the last slot handed out, whichever is later, but not past horizon; the
- * queue's tail moves on by len. Returns the slot's time. (The horizon, with
- * len below 2^60, keeps every tail less than 2^63 ns ahead of the clock:
- * the sign of now - tail, the admitted path's queue check, stays right.) Two tries, straight-line (a loop costs
- * the verifier dearly here); a waiter losing both shares the winner's slot
- * (accepted).
- */
-static __always_inline __u64 bucket_ticket(struct blkqos_bucket *b, __u64 zero, __u64 len,
-					   __u64 horizon)
-{
-	__u64 tail = READ_ONCE(b->tail_ns), seen, slot;
-
-	slot = tail > zero ? tail : zero;
-	slot = slot < horizon ? slot : horizon;
-	seen = __sync_val_compare_and_swap(&b->tail_ns, tail, slot + len);
-	if (seen != tail) {
-		slot = seen > zero ? seen : zero;
-		slot = slot < horizon ? slot : horizon;
-		__sync_val_compare_and_swap(&b->tail_ns, seen, slot + len);
-	}
-	return slot;
-}
-
-/* What a waiter's walk over the buckets carries from one to the next. */
-struct queue_walk {
-	const struct blkqos_vbd *v;
-	struct blkqos_buckets *bk[2];	/* the VBD's, the domain's */
-	__u64 ops[2];		/* the request's estimated cost in each scope */
-	__u64 bytes;
-	__u64 now;
-	__u32 governing;
-	struct blkqos_waiter w;
-};
-
-/*
- * One bucket's say for a waiter not holding a slot on it: nothing if its
- * level admits and nobody waits on it; otherwise a slot in its queue,
- * whose time goes into w.until.
- */
-static __always_inline void bucket_queue(struct blkqos_bucket *b, __u64 rate, __s64 size,
-					 __u64 full_ns, __u64 epoch, __u64 tokens, __u32 bit,
-					 struct queue_walk *q)
-{
-	__u64 now = q->now, wait, tail, slot;
-
-	if (q->w.held & bit)
-		return;		/* a slot held is counted in until */
-	wait = bucket_wait(bucket_level_at(b, rate, size, full_ns, epoch, now), rate);
-	/* A bucket of another epoch is new: full, and nobody waits on it. */
-	tail = READ_ONCE(b->epoch) == epoch ? READ_ONCE(b->tail_ns) : 0;
-	if (!wait && tail <= now)
-		return;
-	/* The slot lasts as long as the rate takes to earn the request's cost. */
-	slot = bucket_ticket(b, now + wait, div_round_up_u64(tokens * BLKQOS_SCALE, rate),
-			     now + BLKQOS_QUEUE_HORIZON_NS);
-	q->w.held |= bit;
-	if (slot > q->w.until)
-		q->w.until = slot;
-}
-
-/*
- * bpf_loop callback, one bucket per call: idx is (scope * NR_LIMITS +
- * limit) * 2 + peak, scope 0 the VBD's, 1 the domain's. A loop, not an
- * unrolled walk: the verifier then checks one bucket's code, not every
- * combination of the 24 buckets' outcomes.
- */
-static long limit_queue(__u64 idx, void *data)
-{
-	struct queue_walk *q = data;
-	__u32 dom = idx >= 2 * BLKQOS_NR_LIMITS, peak = idx & 1;
-	__u32 i = (idx >> 1) - dom * BLKQOS_NR_LIMITS;
-	const struct blkqos_limits *lim;
-	const struct blkqos_limit *l;
-	struct blkqos_bucket_pair *p;
-	struct blkqos_buckets *bk;
-	__u64 tokens;
-
-	if (i >= BLKQOS_NR_LIMITS || !(q->governing & LIM(i)))
-		return 0;
-	bk = q->bk[dom];
-	lim = dom ? &q->v->dom_limits : &q->v->limits;
-	if (!bk)
-		return 0;
-	l = &lim->iops + i;
-	p = &bk->iops + i;
-	if (!l->rate)
-		return 0;
-	tokens = (LIM(i) & OPS_LIMITS) ? q->ops[dom] : q->bytes;
-	if (!tokens)
-		tokens = 1;
-	if (!peak)
-		bucket_queue(&p->sustained, l->rate, l->burst * BLKQOS_SCALE, l->full_ns,
-			     l->epoch, tokens, WAIT_BIT(dom, i, 0), q);
-	else if (l->peak)
-		bucket_queue(&p->peak, l->peak, peak_size(l), l->peak_full_ns, l->peak_epoch,
-			     tokens, WAIT_BIT(dom, i, 1), q);
-	return 0;
-}
-
-/* A request's estimated ops in a scope, kept where a slot's length cannot overflow. */
-static __always_inline __u64 estimate_ops(const struct blkqos_limits *lim, __u32 kind,
-					  __u64 bytes)
-{
-	__u64 ops = request_ops(kind, bytes, lim->iops_size);
-
-	return ops < BLKQOS_COST_MAX ? ops : BLKQOS_COST_MAX;
-}
-
-struct admit_req {
-	__u32 kind;
-	__u32 governing;
-	__u64 bytes;		/* the size estimate */
-	__u64 waiter;
-	__u64 now;
-	__u64 wait;		/* what the levels say */
-};
-
-/*
- * Admission when the levels refuse or someone waits: served in the order
- * requests began waiting. A waiter holding a slot on a bucket passes it
- * once the slot is due; on any other bucket that refuses or has waiters
- * it takes the next slot. Due everywhere: admitted, and it holds nothing.
- * Out of line and global: the admitted path never comes here, and the
- * verifier checks it once, not once per path of its callers.
- */
-__noinline __u64 admit_queued(const struct blkqos_vbd *v, const struct admit_req *r)
-{
-	struct queue_walk q = {};
-	struct blkqos_waiter *held;
-	__u64 waiter, now;
-	__u32 slot;
-
-	/* A global function's pointers may be NULL, as far as the verifier knows. */
-	if (!v || !r)
-		return 0;
-	/* Nobody known to queue: the levels alone. */
-	if (!r->waiter)
-		return r->wait;
-	waiter = r->waiter;
-	now = r->now;
-	q.v = v;
-	q.now = now;
-	q.governing = r->governing;
-	held = bpf_map_lookup_elem(&waiters, &waiter);
-	/* A record of another VBD (a ring's memory reused) holds nothing here. */
-	if (held && held->slot == v->slot && held->dom_slot == v->dom_slot)
-		q.w = *held;
-	q.w.slot = v->slot;
-	q.w.dom_slot = v->dom_slot;
-	slot = v->slot;
-	q.bk[0] = bpf_map_lookup_elem(&vbd_buckets, &slot);
-	slot = v->dom_slot;
-	q.bk[1] = bpf_map_lookup_elem(&dom_buckets, &slot);
-	/* An estimate: the debt model settles the exact cost at dispatch. */
-	q.bytes = r->bytes < BLKQOS_COST_MAX ? r->bytes : BLKQOS_COST_MAX;
-	q.ops[0] = estimate_ops(&v->limits, r->kind, r->bytes);
-	q.ops[1] = estimate_ops(&v->dom_limits, r->kind, r->bytes);
-	bpf_loop(4 * BLKQOS_NR_LIMITS, limit_queue, &q, 0);
-	if (q.w.until <= now) {
-		if (held)
-			bpf_map_delete_elem(&waiters, &waiter);
-		return 0;
-	}
-	if (held)
-		*held = q.w;
-	else
-		bpf_map_update_elem(&waiters, &waiter, &q.w, BPF_ANY);
-	return q.w.until - now;
 }
 
 /*
@@ -522,19 +321,16 @@ static __always_inline void scope_charge(const struct blkqos_limits *lim,
 }
 
 /*
- * May a request of this kind to this VBD be dispatched at now? waiter says
- * who offers it (a ring and direction; 0: nobody known, no queueing) and
- * bytes is its size as far as known at admission (an estimate).
+ * May a request of this kind to this VBD be dispatched at now?
  * Returns 0 to dispatch, otherwise the ns to wait (at most BLKQOS_WAIT_MAX_NS)
  * before asking again. A VBD the loader has not registered is not limited.
  */
-static __always_inline __u64 blkqos_admit(const struct blkqos_vbd_key *key, __u32 kind,
-					  __u64 bytes, __u64 waiter, __u64 now)
+static __always_inline __u64 blkqos_admit(const struct blkqos_vbd_key *key, __u32 kind, __u64 now)
 {
 	const struct blkqos_vbd *v = bpf_map_lookup_elem(&vbds, key);
 	const struct blkqos_buckets *bk;
 	__u32 governing, slot;
-	__u64 wait = 0, w, queued = 0;
+	__u64 wait = 0, w;
 
 	if (!v)
 		return 0;
@@ -542,19 +338,13 @@ static __always_inline __u64 blkqos_admit(const struct blkqos_vbd_key *key, __u3
 	slot = v->slot;
 	bk = bpf_map_lookup_elem(&vbd_buckets, &slot);
 	if (bk)
-		wait = scope_admit(&v->limits, bk, governing, now, &queued);
+		wait = scope_admit(&v->limits, bk, governing, now);
 	slot = v->dom_slot;
 	bk = bpf_map_lookup_elem(&dom_buckets, &slot);
 	if (bk) {
-		w = scope_admit(&v->dom_limits, bk, governing, now, &queued);
+		w = scope_admit(&v->dom_limits, bk, governing, now);
 		if (w > wait)
 			wait = w;
-	}
-	/* waiter is tested there: a test here, of 0 on some paths, doubles the verifier's work. */
-	if (wait | queued) {
-		struct admit_req r = { kind, governing, bytes, waiter, now, wait };
-
-		wait = admit_queued(v, &r);
 	}
 	return wait > BLKQOS_WAIT_MAX_NS ? BLKQOS_WAIT_MAX_NS : wait;
 }
@@ -562,12 +352,10 @@ static __always_inline __u64 blkqos_admit(const struct blkqos_vbd_key *key, __u3
 /*
  * Charge a dispatched request's exact cost and count it; parked_ns is how
  * long blkback kept it parked (0: never), so a request counts as deferred
- * once, with its whole wait, however many offers it took. A parked request
- * admitted on levels alone (its queue had drained) still held its slots:
- * waiter lets them go.
+ * once, with its whole wait, however many offers it took.
  */
 static __always_inline void blkqos_charge(const struct blkqos_vbd_key *key, __u32 kind,
-					  __u64 bytes, __u64 parked_ns, __u64 waiter, __u64 now)
+					  __u64 bytes, __u64 parked_ns, __u64 now)
 {
 	const struct blkqos_vbd *v = bpf_map_lookup_elem(&vbds, key);
 	struct blkqos_kind_stats *ks;
@@ -597,13 +385,6 @@ static __always_inline void blkqos_charge(const struct blkqos_vbd_key *key, __u3
 			st->deferred_ns += parked_ns;
 		}
 	}
-	/*
-	 * Last, and on parked_ns alone: a test of waiter, 0 on some of the
-	 * callers' paths, would double the verifier's work above. Waiter 0
-	 * never has a record (admit_queued() makes none for it).
-	 */
-	if (parked_ns)
-		bpf_map_delete_elem(&waiters, &waiter);
 }
 
 #endif /* BLKQOS_ENGINE_BPF_H */

@@ -106,7 +106,6 @@ struct blkqos_bucket {
 	__s64 level;		/* nano-tokens; negative = debt */
 	__u64 last_ns;		/* refilled up to this time */
 	__u64 epoch;		/* the limit epoch this state belongs to */
-	__u64 tail_ns;		/* end of the last waiting slot handed out */
 };
 
 struct blkqos_bucket_pair {
@@ -168,11 +167,6 @@ struct blkqos_buckets {
 
 #define BLKQOS_DOM_DEVID	0xffffffffu
 
-/* Requests that may hold waiting slots at once: a ring and direction each. */
-#define BLKQOS_MAX_WAITERS	65536
-/* No waiting slot is handed out further ahead than this (2^62 ns, 146 years). */
-#define BLKQOS_QUEUE_HORIZON_NS	(1ULL << 62)
-
 struct blkqos_kind_stats {
 	__u64 ops;		/* requests dispatched */
 	__u64 bytes;		/* bytes they moved (discard: its extent) */
@@ -209,7 +203,7 @@ static inline __u32 blkqos_kdev(__u32 major, __u32 minor)
 }
 
 /*
- * Context of the SEC("syscall") test entries, blkqos_test*. The kernel writes
+ * Context of the SEC("syscall") test entry, blkqos_test. The kernel writes
  * the context back into ctx_in after the run, so results come back here.
  */
 enum blkqos_test_op {
@@ -227,7 +221,7 @@ struct blkqos_test_ctx {
 	__u32 domid;
 	__u32 devid;
 	__u32 kind;		/* enum blkqos_kind */
-	__u64 bytes;		/* CHARGE: the cost; ADMIT: its estimate */
+	__u64 bytes;
 	__u64 now_ns;		/* synthetic clock */
 	__u64 loops;		/* BENCH: iterations */
 	__u64 step_ns;		/* BENCH: clock advance per iteration */
@@ -235,7 +229,6 @@ struct blkqos_test_ctx {
 	__u8 req_head[4];	/* ADMIT_REQ: a request's first bytes (Xen io/blkif.h) */
 	__u32 blkif_op;		/* DISPATCH: the tracepoint's operation (BLKIF_OP_*) */
 	__u64 nr_sectors;	/* DISPATCH: the tracepoint's sector count */
-	__u64 waiter;		/* ADMIT, CHARGE, DISPATCH: who offers (a ring and direction); 0: none */
 	/* out */
 	__s64 verdict;		/* ADMIT: 1 admitted, 0 deferred; <0 error */
 	__u64 wait_ns;		/* ADMIT: wait until every bucket is back at zero */

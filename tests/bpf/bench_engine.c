@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Engine benchmark, measured inside the kernel: the blkqos_test_bench entry loops
+ * Engine benchmark, measured inside the kernel: the blkqos_test entry loops
  * admit+charge with bpf_loop and reads bpf_ktime_get_ns() before and after.
  * Setup as in production: a VBD with bytes and ops limits, a domain ops
- * limit, stats on, requests offered by a waiter (a ring). Prints "BENCH <name> <value> <unit>" lines; the figure is
+ * limit, stats on. Prints "BENCH <name> <value> <unit>" lines; the figure is
  * the median of several runs.
  */
 #include <stdlib.h>
@@ -36,8 +36,6 @@ static double bench_op(struct blkqos_bpf *skel, __u32 op, __u32 devid, __u64 ste
 			.op = op, .domid = 1, .devid = devid,
 			.kind = BLKQOS_KIND_READ, .bytes = 4096, .now_ns = now,
 			.loops = LOOPS, .step_ns = step,
-			/* A ring's waiter, as the hook offers: a refused request holds a slot. */
-			.waiter = 0x10000,
 		};
 
 		if (run_ctx(skel, &ctx)) {

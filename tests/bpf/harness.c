@@ -24,16 +24,6 @@ static int quiet_print(enum libbpf_print_level level, const char *fmt, va_list a
 	return 0;
 }
 
-void harness_enable_tests(struct blkqos_bpf *skel)
-{
-	/* '?'-sections: the loader leaves them out in production. */
-	bpf_program__set_autoload(skel->progs.blkqos_test_hook, true);
-	bpf_program__set_autoload(skel->progs.blkqos_test_charge, true);
-	bpf_program__set_autoload(skel->progs.blkqos_test_dispatch, true);
-	bpf_program__set_autoload(skel->progs.blkqos_test_bench, true);
-	bpf_program__set_autoload(skel->progs.blkqos_test_bench_base, true);
-}
-
 struct blkqos_bpf *harness_load(void)
 {
 	struct blkqos_bpf *skel;
@@ -52,7 +42,7 @@ struct blkqos_bpf *harness_load(void)
 		fprintf(stderr, "FAIL: cannot open the BPF object: %s\n", strerror(errno));
 		exit(1);
 	}
-	harness_enable_tests(skel);
+	bpf_program__set_autoload(skel->progs.blkqos_test_bench_base, true);
 	err = blkqos_bpf__load(skel);
 	if (err) {
 		if (err == -ENOSYS || err == -EPERM) {
@@ -75,29 +65,9 @@ struct blkqos_bpf *harness_load(void)
 int run_ctx(struct blkqos_bpf *skel, struct blkqos_test_ctx *ctx)
 {
 	LIBBPF_OPTS(bpf_test_run_opts, opts, .ctx_in = ctx, .ctx_size_in = sizeof(*ctx));
-	struct bpf_program *prog;
-	int err;
-
-	switch (ctx->op) {
-	case BLKQOS_TEST_ADMIT:
-		prog = skel->progs.blkqos_test;
-		break;
-	case BLKQOS_TEST_ADMIT_REQ:
-		prog = skel->progs.blkqos_test_hook;
-		break;
-	case BLKQOS_TEST_DISPATCH:
-		prog = skel->progs.blkqos_test_dispatch;
-		break;
-	case BLKQOS_TEST_BENCH:
-		prog = skel->progs.blkqos_test_bench;
-		break;
-	case BLKQOS_TEST_BENCH_BASE:
-		prog = skel->progs.blkqos_test_bench_base;
-		break;
-	default:
-		prog = skel->progs.blkqos_test_charge;
-	}
-	err = bpf_prog_test_run_opts(bpf_program__fd(prog), &opts);
+	struct bpf_program *prog = ctx->op == BLKQOS_TEST_BENCH_BASE ?
+		skel->progs.blkqos_test_bench_base : skel->progs.blkqos_test;
+	int err = bpf_prog_test_run_opts(bpf_program__fd(prog), &opts);
 
 	if (err)
 		return err;
@@ -115,19 +85,6 @@ long long run_admit(struct blkqos_bpf *skel, __u32 domid, __u32 devid, __u32 kin
 	return ctx.verdict ? 0 : (long long)ctx.wait_ns;
 }
 
-long long run_admit_waiter(struct blkqos_bpf *skel, __u32 domid, __u32 devid, __u32 kind,
-			   __u64 bytes, __u64 waiter, __u64 now)
-{
-	struct blkqos_test_ctx ctx = {
-		.op = BLKQOS_TEST_ADMIT, .domid = domid, .devid = devid, .kind = kind,
-		.bytes = bytes, .waiter = waiter, .now_ns = now,
-	};
-
-	if (run_ctx(skel, &ctx))
-		return -1;
-	return ctx.verdict ? 0 : (long long)ctx.wait_ns;
-}
-
 int run_charge(struct blkqos_bpf *skel, __u32 domid, __u32 devid, __u32 kind, __u64 bytes,
 	       __u64 now)
 {
@@ -137,15 +94,9 @@ int run_charge(struct blkqos_bpf *skel, __u32 domid, __u32 devid, __u32 kind, __
 int run_charge_parked(struct blkqos_bpf *skel, __u32 domid, __u32 devid, __u32 kind,
 		      __u64 bytes, __u64 parked_ns, __u64 now)
 {
-	return run_charge_waiter(skel, domid, devid, kind, bytes, parked_ns, 0, now);
-}
-
-int run_charge_waiter(struct blkqos_bpf *skel, __u32 domid, __u32 devid, __u32 kind,
-		      __u64 bytes, __u64 parked_ns, __u64 waiter, __u64 now)
-{
 	struct blkqos_test_ctx ctx = {
 		.op = BLKQOS_TEST_CHARGE, .domid = domid, .devid = devid, .kind = kind,
-		.bytes = bytes, .now_ns = now, .parked_ns = parked_ns, .waiter = waiter,
+		.bytes = bytes, .now_ns = now, .parked_ns = parked_ns,
 	};
 
 	return run_ctx(skel, &ctx) ? -1 : 0;
@@ -247,15 +198,10 @@ int get_vbd_stats(struct blkqos_bpf *skel, __u32 domid, __u32 devid, struct blkq
 
 void clear_maps(struct blkqos_bpf *skel)
 {
-	int fd = bpf_map__fd(skel->maps.waiters);
 	struct blkqos_vbd_key k;
-	__u64 w;
 	__u32 d;
 
-	/* Who waited in one test does not wait in the next (waiter ids repeat). */
-	while (bpf_map_get_next_key(fd, NULL, &w) == 0)
-		if (bpf_map_delete_elem(fd, &w))
-			break;
+	(void)skel;
 	while (blkqos_maps_dom_next(&maps, NULL, &d) == 0)
 		if (blkqos_maps_dom_del(&maps, d))
 			break;

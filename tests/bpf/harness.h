@@ -29,28 +29,17 @@ extern int test_passed, test_failed;
 
 #define ASSERT_TRUE(cond, what) ASSERT_EQ(!!(cond), 1, what)
 
-/* Enable the '?' test entries of an opened object (the loader leaves them out). */
-void harness_enable_tests(struct blkqos_bpf *skel);
 /* Open and load the object; mount bpffs if absent. Exits 77 (skip) without BPF. */
 struct blkqos_bpf *harness_load(void);
 
 /* One admission check: returns the wait (0 = admitted); -1 on a run error. */
 long long run_admit(struct blkqos_bpf *skel, __u32 domid, __u32 devid, __u32 kind, __u64 now);
-/*
- * The same, offered by waiter (a ring and direction, as blkback offers)
- * with bytes as the request's size estimate.
- */
-long long run_admit_waiter(struct blkqos_bpf *skel, __u32 domid, __u32 devid, __u32 kind,
-			   __u64 bytes, __u64 waiter, __u64 now);
 /* Charge one dispatched request; returns 0 or -1. */
 int run_charge(struct blkqos_bpf *skel, __u32 domid, __u32 devid, __u32 kind, __u64 bytes,
 	       __u64 now);
 /* A charge at dispatch of a request blkback kept parked for parked_ns. */
 int run_charge_parked(struct blkqos_bpf *skel, __u32 domid, __u32 devid, __u32 kind,
 		      __u64 bytes, __u64 parked_ns, __u64 now);
-/* The same, offered by waiter: a parked one lets its waiting slots go. */
-int run_charge_waiter(struct blkqos_bpf *skel, __u32 domid, __u32 devid, __u32 kind,
-		      __u64 bytes, __u64 parked_ns, __u64 waiter, __u64 now);
 /* blkif.h operations, for the request-level entries below. */
 #define BLKIF_OP_READ			0
 #define BLKIF_OP_WRITE			1

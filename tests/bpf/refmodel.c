@@ -90,11 +90,9 @@ static bool governs(int limit, __u32 kind, __u32 flush_mode, __u32 discard_mode)
 static void bring_up_to_date(struct ref_bucket *b, __u64 rate, __int128 size, __u64 now)
 {
 	if (b->fresh) {
-		/* A new bucket: full, and nobody waits on it. */
 		b->fresh = false;
 		b->level = size;
 		b->last = now;
-		b->tail = 0;
 		return;
 	}
 	if (now > b->last) {
@@ -172,141 +170,16 @@ static struct blkqos_stats *stats_of(struct ref_model *m, __u32 domid, __u32 dev
 	return &find(m->vbd, domid, devid, true)->stats;
 }
 
-/* Any governing bucket of a scope whose queue reaches past now (someone waits). */
-static bool scope_queued(struct ref_scope *s, __u32 kind, __u32 fm, __u32 dm, __u64 now)
-{
-	int i;
-
-	if (!s || !s->limited)
-		return false;
-	for (i = 0; i < BLKQOS_NR_LIMITS; i++) {
-		const struct blkqos_limit *l = limit_of(&s->cfg, i);
-
-		if (!l->rate || !governs(i, kind, fm, dm))
-			continue;
-		if (s->sustained[i].tail > now || (l->peak && s->peak[i].tail > now))
-			return true;
-	}
-	return false;
-}
-
-static struct ref_waiter *waiter_find(struct ref_model *m, __u64 id)
-{
-	for (int i = 0; i < REF_MAX_WAITERS; i++)
-		if (m->waiter[i].used && m->waiter[i].id == id)
-			return &m->waiter[i];
-	return NULL;
-}
-
-/* What a waiter pays in a bucket: its estimated tokens, at least one. */
-static unsigned __int128 est_tokens(const struct blkqos_limits *cfg, int limit, __u32 kind,
-				    __u64 bytes)
-{
-	unsigned __int128 t = bytes;
-
-	if (limit < BLKQOS_LIM_BPS) {
-		t = 1;
-		if ((kind == BLKQOS_KIND_READ || kind == BLKQOS_KIND_WRITE) && cfg->iops_size &&
-		    bytes > cfg->iops_size)
-			t = (bytes + (unsigned __int128)cfg->iops_size - 1) / cfg->iops_size;
-	}
-	/* As one charge step: BLKQOS_COST_MAX at most. */
-	if (t > BLKQOS_COST_MAX)
-		t = BLKQOS_COST_MAX;
-	return t ? t : 1;
-}
-
-/*
- * A bucket's say for a waiter not holding a slot on it: nothing when its
- * level admits and nobody waits; otherwise the next slot, at its zero
- * point or the end of the queue, whichever is later (146 years ahead at
- * most), lasting what the rate takes to earn the estimate.
- */
-static void bucket_take_slot(struct ref_bucket *b, __u64 rate, __int128 size,
-			     unsigned __int128 tokens, __u64 now, bool *held,
-			     unsigned __int128 *until)
-{
-	unsigned __int128 zero, tail = b->fresh ? 0 : b->tail, slot, horizon;
-	__u64 wait;
-
-	if (*held)
-		return;
-	wait = time_to_zero(level_seen(b, rate, size, now), rate);
-	if (!wait && tail <= now)
-		return;
-	zero = (unsigned __int128)now + wait;
-	horizon = (unsigned __int128)now + BLKQOS_QUEUE_HORIZON_NS;
-	slot = tail > zero ? tail : zero;
-	if (slot > horizon)
-		slot = horizon;
-	b->tail = slot + (tokens * 1000000000 + rate - 1) / rate;
-	*held = true;
-	if (slot > *until)
-		*until = slot;
-}
-
-__u64 ref_admit_waiter(struct ref_model *m, __u32 domid, __u32 devid, __u32 kind, __u64 bytes,
-		       __u64 waiter, __u64 now)
-{
-	struct ref_scope *sc[2] = { find(m->vbd, domid, devid, false), find(m->dom, domid, 0, false) };
-	struct ref_waiter *w, fresh = { 0 };
-	__u32 fm, dm;
-	__u64 a, b, wait;
-	bool queued;
-
-	modes(m, domid, devid, &fm, &dm);
-	a = scope_wait(sc[0], kind, fm, dm, now);
-	b = scope_wait(sc[1], kind, fm, dm, now);
-	wait = a > b ? a : b;
-	queued = scope_queued(sc[0], kind, fm, dm, now) || scope_queued(sc[1], kind, fm, dm, now);
-	if (waiter && (wait || queued)) {
-		w = waiter_find(m, waiter);
-		/* A record of another VBD holds nothing here. */
-		if (w && w->domid == domid && w->devid == devid)
-			fresh = *w;
-		fresh.used = true;
-		fresh.id = waiter;
-		fresh.domid = domid;
-		fresh.devid = devid;
-		for (int d = 0; d < 2; d++) {
-			struct ref_scope *s = sc[d];
-
-			if (!s || !s->limited)
-				continue;
-			for (int i = 0; i < BLKQOS_NR_LIMITS; i++) {
-				const struct blkqos_limit *l = limit_of(&s->cfg, i);
-				unsigned __int128 t = est_tokens(&s->cfg, i, kind, bytes);
-
-				if (!l->rate || !governs(i, kind, fm, dm))
-					continue;
-				bucket_take_slot(&s->sustained[i], l->rate, sustained_size(l), t, now,
-						 &fresh.held[d][i][0], &fresh.until);
-				if (l->peak)
-					bucket_take_slot(&s->peak[i], l->peak, peak_bucket_size(l), t,
-							 now, &fresh.held[d][i][1], &fresh.until);
-			}
-		}
-		if (fresh.until <= now) {
-			if (w)
-				w->used = false;
-			return 0;
-		}
-		if (!w)
-			for (int i = 0; i < REF_MAX_WAITERS && !w; i++)
-				if (!m->waiter[i].used)
-					w = &m->waiter[i];
-		if (w)
-			*w = fresh;
-		wait = fresh.until - now > BLKQOS_WAIT_MAX_NS ? BLKQOS_WAIT_MAX_NS :
-								(__u64)(fresh.until - now);
-		return wait;
-	}
-	return wait > BLKQOS_WAIT_MAX_NS ? BLKQOS_WAIT_MAX_NS : wait;
-}
-
 __u64 ref_admit(struct ref_model *m, __u32 domid, __u32 devid, __u32 kind, __u64 now)
 {
-	return ref_admit_waiter(m, domid, devid, kind, 0, 0, now);
+	__u32 fm, dm;
+	__u64 a, b, wait;
+
+	modes(m, domid, devid, &fm, &dm);
+	a = scope_wait(find(m->vbd, domid, devid, false), kind, fm, dm, now);
+	b = scope_wait(find(m->dom, domid, 0, false), kind, fm, dm, now);
+	wait = a > b ? a : b;
+	return wait > BLKQOS_WAIT_MAX_NS ? BLKQOS_WAIT_MAX_NS : wait;
 }
 
 static void scope_pay(struct ref_scope *s, __u32 kind, __u64 bytes, __u32 fm, __u32 dm, __u64 now)
@@ -339,34 +212,17 @@ static void scope_pay(struct ref_scope *s, __u32 kind, __u64 bytes, __u32 fm, __
 	}
 }
 
-void ref_charge_parked(struct ref_model *m, __u32 domid, __u32 devid, __u32 kind, __u64 bytes,
-		       __u64 parked_ns, __u64 waiter, __u64 now)
+void ref_charge(struct ref_model *m, __u32 domid, __u32 devid, __u32 kind, __u64 bytes, __u64 now)
 {
 	struct blkqos_kind_stats *ks;
-	struct blkqos_stats *st;
-	struct ref_waiter *w;
 	__u32 fm, dm;
 
 	modes(m, domid, devid, &fm, &dm);
 	scope_pay(find(m->vbd, domid, devid, false), kind, bytes, fm, dm, now);
 	scope_pay(find(m->dom, domid, 0, false), kind, bytes, fm, dm, now);
-	st = stats_of(m, domid, devid);
-	ks = &st->read + kind;
+	ks = &stats_of(m, domid, devid)->read + kind;
 	ks->ops++;
 	ks->bytes += bytes;
-	if (parked_ns) {
-		st->deferrals++;
-		st->deferred_ns += parked_ns;
-		/* It no longer waits: whatever slots it held are let go. */
-		w = waiter ? waiter_find(m, waiter) : NULL;
-		if (w)
-			w->used = false;
-	}
-}
-
-void ref_charge(struct ref_model *m, __u32 domid, __u32 devid, __u32 kind, __u64 bytes, __u64 now)
-{
-	ref_charge_parked(m, domid, devid, kind, bytes, 0, 0, now);
 }
 
 bool ref_level(struct ref_model *m, bool domain, __u32 domid, __u32 devid, int limit, bool peak,
@@ -386,22 +242,6 @@ bool ref_level(struct ref_model *m, bool domain, __u32 domid, __u32 devid, int l
 	if (b->fresh || b->last == 0)
 		return false;
 	*level = (long long)b->level;
-	return true;
-}
-
-bool ref_tail(struct ref_model *m, bool domain, __u32 domid, __u32 devid, int limit, bool peak,
-	      unsigned long long *tail)
-{
-	struct ref_scope *s = domain ? find(m->dom, domid, 0, false) :
-				       find(m->vbd, domid, devid, false);
-	const struct blkqos_limit *l;
-
-	if (!s || !s->limited)
-		return false;
-	l = limit_of(&s->cfg, limit);
-	if (!l->rate || (peak && !l->peak))
-		return false;
-	*tail = (unsigned long long)(peak ? s->peak[limit].tail : s->sustained[limit].tail);
 	return true;
 }
 

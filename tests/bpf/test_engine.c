@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * In-kernel tests of the token-bucket engine: the real object, the real
- * verifier and JIT, driven through the blkqos_test* syscall entries with a
+ * verifier and JIT, driven through the blkqos_test syscall entry with a
  * synthetic clock. Nothing here reads the wall clock.
  */
 #define _GNU_SOURCE
@@ -19,8 +19,6 @@
 #define SEC_NS	1000000000ULL
 #define MS_NS	1000000ULL
 #define T0	(100 * SEC_NS)	/* synthetic boot-relative start time */
-/* A production program's code may cost the verifier at most this (of 1M). */
-#define VERIFIER_BUDGET	400000
 #define TOKENS(n) ((long long)(n) * (long long)BLKQOS_SCALE)
 
 static struct blkqos_bpf *skel;
@@ -455,11 +453,6 @@ static __u64 rnd(void)
 	return rnd_state;
 }
 
-static __u64 div_up(__u64 n, __u64 d)
-{
-	return n / d + (n % d != 0);
-}
-
 static __u64 pick(const __u64 *v, int n)
 {
 	return v[rnd() % n];
@@ -501,17 +494,8 @@ static int compare_levels(struct ref_model *m, bool domain, __u32 dom, __u32 dev
 		return 0;
 	for (i = 0; i < BLKQOS_NR_LIMITS * 2; i++) {
 		struct blkqos_bucket_pair *p = &b.iops + i / 2;
-		unsigned long long tail;
 		long long want;
 
-		if (ref_tail(m, domain, dom, dev, i / 2, i % 2, &tail) &&
-		    (i % 2 ? p->peak.tail_ns : p->sustained.tail_ns) != tail) {
-			fprintf(stderr, "step %ld: %s %u/%u limit %d %s queue tail: expected %llu, seen %llu\n",
-				step, domain ? "domain" : "vbd", dom, dev, i / 2,
-				i % 2 ? "peak" : "sustained", tail,
-				(unsigned long long)(i % 2 ? p->peak.tail_ns : p->sustained.tail_ns));
-			bad++;
-		}
 		if (!ref_level(m, domain, dom, dev, i / 2, i % 2, &want))
 			continue;
 		if ((i % 2 ? p->peak.level : p->sustained.level) != want) {
@@ -535,8 +519,6 @@ static void test_differential(int steps)
 	struct ref_model *m = calloc(1, sizeof(*m));
 	__u64 now = T0;
 	long i, admits = 0, deferred = 0, mismatches = 0, level_bad = 0;
-	long waiter_admits = 0, queue_held = 0, slot_admitted = 0;
-	__u64 parked_at[100] = { 0 };
 
 	clear_maps(skel);
 	ref_init(m);
@@ -564,7 +546,7 @@ static void test_differential(int steps)
 			ref_set_vbd(m, dom, dev, NULL);
 		} else if (r < 30) {
 			now += pick(clock_steps, 10);
-		} else if (r < 50) {		/* a request: admit, then charge if admitted */
+		} else if (r < 75) {		/* a request: admit, then charge if admitted */
 			long long got = run_admit(skel, dom, dev, kind, now);
 			__u64 want = ref_admit(m, dom, dev, kind, now);
 			__u64 bytes = kind == BLKQOS_KIND_FLUSH ? 0 : pick(byte_sizes, 12);
@@ -581,36 +563,6 @@ static void test_differential(int steps)
 			} else {
 				run_charge(skel, dom, dev, kind, bytes, now);
 				ref_charge(m, dom, dev, kind, bytes, now);
-			}
-		} else if (r < 75) {		/* the same offered by a waiter, as blkback does */
-			/* A ring and direction per VBD; now and then one whose memory another reuses. */
-			__u64 w = rnd() % 16 ? 1 + (((dom - 1) * 2 + (dev - 1)) * 2 + (kind != R)) : 99;
-			__u64 bytes = kind == BLKQOS_KIND_FLUSH ? 0 : pick(byte_sizes, 12);
-			__u64 est = rnd() % 3 ? bytes : pick(byte_sizes, 12);
-			__u64 levels = ref_admit(m, dom, dev, kind, now);
-			long long got = run_admit_waiter(skel, dom, dev, kind, est, w, now);
-			__u64 want = ref_admit_waiter(m, dom, dev, kind, est, w, now);
-
-			admits++;
-			waiter_admits++;
-			if (got != (long long)want) {
-				fprintf(stderr, "step %ld: waiter %llu admit dom %u dev %u kind %u est %llu at %llu: expected wait %llu, seen %lld\n",
-					i, (unsigned long long)w, dom, dev, kind, (unsigned long long)est,
-					(unsigned long long)now, (unsigned long long)want, got);
-				mismatches++;
-			}
-			queue_held += want && !levels;
-			slot_admitted += !want && levels;
-			if (want) {
-				deferred++;
-				if (!parked_at[w])
-					parked_at[w] = now;
-			} else {
-				__u64 parked = parked_at[w] ? now - parked_at[w] + 1 : 0;
-
-				run_charge_waiter(skel, dom, dev, kind, bytes, parked, w, now);
-				ref_charge_parked(m, dom, dev, kind, bytes, parked, w, now);
-				parked_at[w] = 0;
 			}
 		} else {			/* a charge alone (e.g. after a wake-up) */
 			__u64 bytes = pick(byte_sizes, 12);
@@ -638,282 +590,8 @@ static void test_differential(int steps)
 			ASSERT_EQ(memcmp(&s.read, &w->read, sizeof(s) - offsetof(struct blkqos_stats, read)),
 				  0, "stats equal to the model's");
 		}
-	ASSERT_TRUE(queue_held > 0 && slot_admitted > 0,
-		    "waiters are held by a queue the levels admit, and pass at their slot");
-	printf("differential: %ld steps, %ld admission checks, %ld deferred; %ld by waiters: %ld held by a queue, %ld admitted at their slot against the levels\n",
-	       i, admits, deferred, waiter_admits, queue_held, slot_admitted);
+	printf("differential: %ld steps, %ld admission checks, %ld deferred\n", i, admits, deferred);
 	free(m);
-}
-
-/* --- fairness: several VBDs of one domain, parked and offered as blkback does --- */
-
-#define SIM_MAX_VBDS	6
-#define SIM_MAX_QD	16
-#define NEVER		(~0ULL)
-
-struct sim_vbd {
-	__u32 devid;
-	int qd;			/* the guest's queue depth */
-	__u64 bytes;		/* size of each of its requests */
-	__u64 est;		/* what admission knows of it (0: bytes) */
-	__u64 vanish_at;	/* its ring goes away then, tickets and all (0: never) */
-	int parked;		/* requests in blkback; only the oldest is offered */
-	__u64 due;		/* when the oldest is offered next */
-	__u64 arrive[SIM_MAX_QD];	/* the guest's next requests, NEVER: none */
-	long done;		/* dispatched inside the window */
-	__u64 last, max_gap;	/* dispatch times inside the window */
-};
-
-struct sim {
-	__u32 domid;
-	__u32 kind;
-	int n;
-	__u64 latency;		/* dispatch to the guest's next request (service time) */
-	__u64 jitter;		/* a wake-up is late by up to this (timer slack) */
-	__u64 from, to;		/* the window measured */
-	int errors;
-	struct sim_vbd v[SIM_MAX_VBDS];
-};
-
-static bool sim_gone(const struct sim_vbd *v, __u64 t)
-{
-	return v->vanish_at && t >= v->vanish_at;
-}
-
-/* The earliest event of a VBD: an arrival, or the offer of its oldest parked request. */
-static __u64 sim_next(const struct sim_vbd *v, bool *is_offer)
-{
-	__u64 t = NEVER;
-
-	for (int k = 0; k < v->qd; k++)
-		if (v->arrive[k] < t)
-			t = v->arrive[k];
-	*is_offer = v->parked && v->due < t;
-	return *is_offer ? v->due : t;
-}
-
-static void sim_arrive(struct sim_vbd *v, __u64 t)
-{
-	for (int k = 0; k < v->qd; k++)
-		if (v->arrive[k] == t) {
-			v->arrive[k] = NEVER;
-			break;
-		}
-	/* Nothing parked before it: offered at once, as blkback offers on arrival. */
-	if (v->parked++ == 0)
-		v->due = t;
-}
-
-static void sim_dispatched(struct sim *s, struct sim_vbd *v, __u64 t)
-{
-	for (int k = 0; k < v->qd; k++)
-		if (v->arrive[k] == NEVER) {
-			v->arrive[k] = t + s->latency;
-			break;
-		}
-	if (t < s->from || t >= s->to)
-		return;
-	v->done++;
-	if (v->last && t - v->last > v->max_gap)
-		v->max_gap = t - v->last;
-	v->last = t;
-}
-
-static void sim_offer(struct sim *s, int i, __u64 t)
-{
-	struct sim_vbd *v = &s->v[i];
-	long long w = run_admit_waiter(skel, s->domid, v->devid, s->kind, v->est ? v->est : v->bytes,
-				       i + 1, t);
-
-	if (w < 0 || (w == 0 && run_charge(skel, s->domid, v->devid, s->kind, v->bytes, t))) {
-		s->errors++;
-		return;
-	}
-	if (w == 0) {
-		/* The next oldest is free to go: offered in the same pass. */
-		v->parked--;
-		v->due = t;
-		sim_dispatched(s, v, t);
-		return;
-	}
-	/* blkback: a deadline in whole microseconds, then the hrtimer's slack. */
-	v->due = t + div_up(w, 1000) * 1000 + (s->jitter ? rnd() % s->jitter : 0);
-}
-
-/* Run from T0 until s->to; ties go to the lowest index, arrivals first. */
-static void sim_run(struct sim *s)
-{
-	__u64 t = T0;
-
-	for (int i = 0; i < s->n; i++)
-		for (int k = 0; k < SIM_MAX_QD; k++)
-			s->v[i].arrive[k] = k < s->v[i].qd ? T0 : NEVER;
-	while (t < s->to && !s->errors) {
-		int best = -1;
-		bool offer = false;
-
-		t = NEVER;
-		for (int i = 0; i < s->n; i++) {
-			bool o;
-			__u64 e = sim_next(&s->v[i], &o);
-
-			if (e < t && !sim_gone(&s->v[i], e)) {
-				t = e;
-				best = i;
-				offer = o;
-			}
-		}
-		if (best < 0)
-			break;
-		if (offer)
-			sim_offer(s, best, t);
-		else
-			sim_arrive(&s->v[best], t);
-	}
-}
-
-static double sim_rate(const struct sim *s, int i)
-{
-	return (double)s->v[i].done * SEC_NS / (double)(s->to - s->from);
-}
-
-/* Checks a rate within pct % of want, printing both. */
-static void assert_rate(const struct sim *s, int i, double want, double pct, const char *what)
-{
-	double got = sim_rate(s, i);
-	bool ok = got >= want * (1 - pct / 100) && got <= want * (1 + pct / 100);
-
-	if (ok) {
-		test_passed++;
-		return;
-	}
-	test_failed++;
-	fprintf(stderr, "FAIL %s: expected %.2f/s within %.0f %%, seen %.2f/s\n", what, want, pct,
-		got);
-}
-
-static void print_rates(const char *name, const struct sim *s, double unit)
-{
-	printf("fairness %s:", name);
-	for (int i = 0; i < s->n; i++)
-		printf(" %.2f", sim_rate(s, i) * unit);
-	printf("\n");
-}
-
-static struct sim sim_setup(__u32 domid, int n, __u64 latency, __u64 jitter)
-{
-	struct sim s = { .domid = domid, .kind = R, .n = n, .latency = latency, .jitter = jitter,
-			 .from = T0 + 2 * SEC_NS, .to = T0 + 32 * SEC_NS };
-
-	for (int i = 0; i < n; i++)
-		s.v[i] = (struct sim_vbd){ .devid = 51712 + 16 * i, .qd = 8, .bytes = 4096 };
-	return s;
-}
-
-/*
- * (a) Three disks share domain iops=90; the last is also limited to 20 on
- * its own: it gets its 20, the other two split the remaining 70. It loses
- * every tie, the worst case for it.
- */
-static void test_fair_limited_vbd(__u64 jitter)
-{
-	struct blkqos_limits dl = { .iops = lim(90, 2, 0) };
-	struct blkqos_limits vl = { .iops = lim(20, 1, 0) };
-	struct sim s = sim_setup(20, 3, MS_NS, jitter);
-
-	clear_maps(skel);
-	set_dom_limits(skel, 20, &dl);
-	add_vbd(skel, 20, s.v[0].devid);
-	add_vbd(skel, 20, s.v[1].devid);
-	set_vbd_limits(skel, 20, s.v[2].devid, &vl);
-	sim_run(&s);
-	print_rates(jitter ? "(a) iops 90, one VBD at 20, jitter" : "(a) iops 90, one VBD at 20",
-		    &s, 1);
-	ASSERT_EQ(s.errors, 0, "simulation runs failing");
-	assert_rate(&s, 2, 20, 2, "(a) the VBD limited below its share gets its own limit");
-	assert_rate(&s, 0, 35, 5, "(a) first backlogged VBD gets half the rest");
-	assert_rate(&s, 1, 35, 5, "(a) second backlogged VBD gets half the rest");
-}
-
-/*
- * (b), (c) Queue depths 1 and 16 on one domain limit: an equal split.
- * est_div: admission knows only a lower bound of a request's size (its
- * segments, a sector each at least): the size over est_div.
- */
-static void test_fair_unequal_depth(bool bytes, __u64 est_div)
-{
-	struct blkqos_limits dl = { .iops = lim(100, 2, 0) };
-	struct sim s = sim_setup(21, 2, 2 * MS_NS, 0);
-	double unit = 1;
-
-	if (bytes) {
-		dl = (struct blkqos_limits){ .bps = lim(8 << 20, 64 << 10, 0) };
-		s.v[0].bytes = s.v[1].bytes = 64 << 10;
-		s.v[0].est = s.v[1].est = (64 << 10) / est_div;
-		unit = 64 << 10;
-	}
-	s.v[0].qd = 16;
-	s.v[1].qd = 1;
-	clear_maps(skel);
-	set_dom_limits(skel, 21, &dl);
-	add_vbd(skel, 21, s.v[0].devid);
-	add_vbd(skel, 21, s.v[1].devid);
-	sim_run(&s);
-	print_rates(!bytes ? "(b) iops 100, QD 16 and 1" : est_div > 1 ?
-		    "(c) bps 8 MiB/s, QD 16 and 1, sizes known as a sector per page (bytes/s)" :
-		    "(c) bps 8 MiB/s, QD 16 and 1 (bytes/s)", &s, unit);
-	ASSERT_EQ(s.errors, 0, "simulation runs failing");
-	assert_rate(&s, 0, bytes ? 64 : 50, 5, bytes ? "(c) QD 16 gets half: 4 MiB/s, 64 ops/s of 64 KiB" :
-						     "(b) QD 16 gets half");
-	assert_rate(&s, 1, bytes ? 64 : 50, 5, bytes ? "(c) QD 1 gets half: 4 MiB/s, 64 ops/s of 64 KiB" :
-						     "(b) QD 1 gets half");
-}
-
-/*
- * (e) One disk alone on its own byte limit, sub-page requests (2 KiB: one
- * segment), admission knowing a sector per segment, as the hook does: the
- * waiting slots must not slow it below its limit.
- */
-static void test_fair_alone_small(__u64 est)
-{
-	struct blkqos_limits vl = { .bps = lim(1 << 20, 4096, 0) };
-	struct sim s = sim_setup(23, 1, 100000, 20000);
-
-	s.v[0].bytes = 2048;
-	s.v[0].est = est;
-	clear_maps(skel);
-	set_vbd_limits(skel, 23, s.v[0].devid, &vl);
-	sim_run(&s);
-	print_rates("(e) bps 1 MiB/s alone, 2 KiB requests known as 512 (bytes/s)", &s, 2048);
-	ASSERT_EQ(s.errors, 0, "simulation runs failing");
-	assert_rate(&s, 0, 512, 1, "(e) a disk alone gets its byte limit, 512 ops/s of 2 KiB");
-}
-
-/*
- * (d) Two of four disks vanish at 5 s with requests parked (ring torn
- * down, tickets held): the other two go on without a stall and split the
- * limit.
- */
-static void test_fair_vanish(void)
-{
-	struct blkqos_limits dl = { .iops = lim(80, 2, 0) };
-	struct sim s = sim_setup(22, 4, MS_NS, 20000);
-
-	s.v[1].vanish_at = s.v[2].vanish_at = T0 + 5 * SEC_NS;
-	s.from = T0 + 6 * SEC_NS;
-	clear_maps(skel);
-	set_dom_limits(skel, 22, &dl);
-	for (int i = 0; i < 4; i++)
-		add_vbd(skel, 22, s.v[i].devid);
-	sim_run(&s);
-	print_rates("(d) iops 80, two of four gone at 5 s", &s, 1);
-	ASSERT_EQ(s.errors, 0, "simulation runs failing");
-	assert_rate(&s, 0, 40, 5, "(d) a survivor gets half");
-	assert_rate(&s, 3, 40, 5, "(d) the other survivor gets half");
-	ASSERT_TRUE(s.v[0].max_gap <= BLKQOS_WAIT_MAX_NS && s.v[3].max_gap <= BLKQOS_WAIT_MAX_NS,
-		    "(d) no survivor waits beyond one capped wait between dispatches");
-	printf("fairness (d): longest gap between dispatches of a survivor: %llu us, %llu us\n",
-	       (unsigned long long)s.v[0].max_gap / 1000, (unsigned long long)s.v[3].max_gap / 1000);
 }
 
 /* --- concurrency: two CPUs hammer one domain bucket --- */
@@ -1065,55 +743,6 @@ static void test_floor_race(int trials)
 	printf("floor race: %d trials of 2 charges at once on a bucket at its floor\n", trials);
 }
 
-/* --- the verifier's work: the production programs' code, loaded here --- */
-
-/* The verifier's "processed N insns" for a program loaded with log_level 4, or -1. */
-static long processed_insns(const char *log)
-{
-	const char *p = strstr(log, "processed ");
-
-	return p ? strtol(p + strlen("processed "), NULL, 10) : -1;
-}
-
-/*
- * blkqos_test_hook runs req_admit(), the code of blkqos_admit_fentry and
- * blkqos_admit_fmod_ret, waiter and slow path included; blkqos_test_dispatch
- * runs dispatch_charge(), blkqos_dispatch's. Those programs do not load
- * here (no patched xen-blkback to attach to), so these loads stand in for
- * them (and blkqos_test, which the loader loads in every mode): each must
- * stay well inside the verifier's 1M-instruction budget,
- * which is per program, so that older verifiers (Debian 12's 6.1) have room.
- */
-static void test_verifier_budget(void)
-{
-	static const char *const names[] = { "blkqos_test_hook", "blkqos_test_dispatch",
-					     "blkqos_test", "blkqos_test_charge" };
-	static char logs[4][1 << 16];
-	struct blkqos_bpf *s = blkqos_bpf__open();
-	int err;
-
-	if (!ASSERT_TRUE(s != NULL, "open a second copy of the object"))
-		return;
-	harness_enable_tests(s);
-	for (int i = 0; i < 4; i++) {
-		struct bpf_program *p = bpf_object__find_program_by_name(s->obj, names[i]);
-
-		bpf_program__set_log_buf(p, logs[i], sizeof(logs[i]));
-		bpf_program__set_log_level(p, 4);	/* BPF_LOG_STATS */
-	}
-	err = blkqos_bpf__load(s);
-	ASSERT_EQ(err, 0, "load with verifier statistics");
-	for (int i = 0; i < 4; i++) {
-		long n = processed_insns(logs[i]);
-
-		printf("verifier: %s processed %ld insns (limit 1000000)\n", names[i], n);
-		/* blkqos_test: the loader loads it in production too. */
-		if (i < 3)
-			ASSERT_TRUE(n > 0 && n <= VERIFIER_BUDGET, names[i]);
-	}
-	blkqos_bpf__destroy(s);
-}
-
 int main(int argc, char **argv)
 {
 	int steps = argc > 1 ? atoi(argv[1]) : 20000;
@@ -1133,16 +762,8 @@ int main(int argc, char **argv)
 	test_discard_extent();
 	test_stats();
 	test_differential(steps);
-	test_fair_limited_vbd(0);
-	test_fair_limited_vbd(50000);
-	test_fair_unequal_depth(false, 1);
-	test_fair_unequal_depth(true, 1);
-	test_fair_unequal_depth(true, 8);
-	test_fair_vanish();
-	test_fair_alone_small(512);
 	test_concurrency(200000);
 	test_floor_race(20000);
-	test_verifier_budget();
 	blkqos_bpf__destroy(skel);
 	return harness_report("test_engine");
 }
