@@ -15,6 +15,7 @@
 #include <bpf/libbpf.h>
 #include "harness.h"
 #include "refmodel.h"
+#include "limits.h"
 
 #define SEC_NS	1000000000ULL
 #define MS_NS	1000000ULL
@@ -657,7 +658,10 @@ struct sim_vbd {
 	__u64 bytes;		/* size of each of its requests */
 	__u64 est;		/* what admission knows of it (0: bytes) */
 	__u64 vanish_at;	/* its ring goes away then, tickets and all (0: never) */
+	__u64 start_at;		/* the guest's first requests (0: T0) */
+	__u64 stop_at;		/* no new request from then on (0: never) */
 	int parked;		/* requests in blkback; only the oldest is offered */
+	__u64 parked_at;	/* when the oldest was first refused (0: not yet) */
 	__u64 due;		/* when the oldest is offered next */
 	__u64 arrive[SIM_MAX_QD];	/* the guest's next requests, NEVER: none */
 	long done;		/* dispatched inside the window */
@@ -672,6 +676,8 @@ struct sim {
 	__u64 jitter;		/* a wake-up is late by up to this (timer slack) */
 	__u64 from, to;		/* the window measured */
 	int errors;
+	__u64 change_at;	/* change() runs once, before the first event from then on */
+	void (*change)(struct sim *s);
 	struct sim_vbd v[SIM_MAX_VBDS];
 };
 
@@ -706,7 +712,7 @@ static void sim_arrive(struct sim_vbd *v, __u64 t)
 
 static void sim_dispatched(struct sim *s, struct sim_vbd *v, __u64 t)
 {
-	for (int k = 0; k < v->qd; k++)
+	for (int k = 0; k < v->qd && !(v->stop_at && t >= v->stop_at); k++)
 		if (v->arrive[k] == NEVER) {
 			v->arrive[k] = t + s->latency;
 			break;
@@ -725,11 +731,16 @@ static void sim_offer(struct sim *s, int i, __u64 t)
 	long long w = run_admit_waiter(skel, s->domid, v->devid, s->kind, v->est ? v->est : v->bytes,
 				       i + 1, t);
 
-	if (w < 0 || (w == 0 && run_charge(skel, s->domid, v->devid, s->kind, v->bytes, t))) {
+	/* The tracepoint's charge: a request blkback parked says how long, and who offered it. */
+	if (w < 0 || (w == 0 && run_charge_waiter(skel, s->domid, v->devid, s->kind, v->bytes,
+						  v->parked_at ? t - v->parked_at : 0, i + 1, t))) {
 		s->errors++;
 		return;
 	}
+	if (w && !v->parked_at)
+		v->parked_at = t;
 	if (w == 0) {
+		v->parked_at = 0;
 		/* The next oldest is free to go: offered in the same pass. */
 		v->parked--;
 		v->due = t;
@@ -747,7 +758,8 @@ static void sim_run(struct sim *s)
 
 	for (int i = 0; i < s->n; i++)
 		for (int k = 0; k < SIM_MAX_QD; k++)
-			s->v[i].arrive[k] = k < s->v[i].qd ? T0 : NEVER;
+			s->v[i].arrive[k] = k >= s->v[i].qd ? NEVER :
+					    s->v[i].start_at ? s->v[i].start_at : T0;
 	while (t < s->to && !s->errors) {
 		int best = -1;
 		bool offer = false;
@@ -765,6 +777,11 @@ static void sim_run(struct sim *s)
 		}
 		if (best < 0)
 			break;
+		if (s->change && t >= s->change_at) {
+			s->change(s);
+			s->change = NULL;
+			continue;	/* the next event again, under the new limits */
+		}
 		if (offer)
 			sim_offer(s, best, t);
 		else
@@ -914,6 +931,112 @@ static void test_fair_vanish(void)
 		    "(d) no survivor waits beyond one capped wait between dispatches");
 	printf("fairness (d): longest gap between dispatches of a survivor: %llu us, %llu us\n",
 	       (unsigned long long)s.v[0].max_gap / 1000, (unsigned long long)s.v[3].max_gap / 1000);
+}
+
+/*
+ * (f) Live changes of a limit while waiters hold its slots, through the
+ * loader's own map update (as 'blkqos set' does). Phase 1: three disks of
+ * the domain wait on the old rate's slots, then stop; phase 2: two other
+ * disks, queue depths 1 and 16, start half a second before the change.
+ * After it, the two together get the new rate. dev 0: the domain's limit
+ * changes, else that VBD's (phase 2 is then two rings of that one VBD).
+ */
+static struct blkqos_limits live_to;
+static __u32 live_dev;
+
+static void live_change(struct sim *s)
+{
+	if (live_dev)
+		set_vbd_limits(skel, s->domid, live_dev, &live_to);
+	else
+		set_dom_limits(skel, s->domid, &live_to);
+}
+
+static void test_fair_live_change(__u64 from, __u64 to, bool vbd, bool vanish, __u64 p1_stop,
+				  __u64 p2_start)
+{
+	struct blkqos_limits l = { .iops = lim(from, blkqos_default_burst(from), 0) };
+	struct sim s = sim_setup(24, 5, MS_NS, 20000);
+	char what[160];
+	double got;
+
+	for (int i = 0; i < 3; i++) {
+		if (vanish)
+			s.v[i].vanish_at = T0 + p1_stop;
+		else
+			s.v[i].stop_at = T0 + p1_stop;
+	}
+	s.v[3].qd = 1;
+	s.v[4].qd = 16;
+	s.v[3].start_at = s.v[4].start_at = T0 + p2_start;
+	if (vbd)	/* two rings of one VBD */
+		s.v[4].devid = s.v[3].devid;
+	s.change_at = T0 + 6 * SEC_NS;
+	s.change = live_change;
+	s.from = T0 + 7 * SEC_NS;
+	s.to = T0 + 19 * SEC_NS;
+	live_to = (struct blkqos_limits){ .iops = lim(to, blkqos_default_burst(to), 0) };
+	clear_maps(skel);
+	if (vbd) {
+		live_dev = s.v[3].devid;
+		for (int i = 0; i < 3; i++)
+			add_vbd(skel, 24, s.v[i].devid);
+		set_vbd_limits(skel, 24, live_dev, &l);
+	} else {
+		live_dev = 0;
+		set_dom_limits(skel, 24, &l);
+		for (int i = 0; i < 5; i++)
+			add_vbd(skel, 24, s.v[i].devid);
+	}
+	sim_run(&s);
+	snprintf(what, sizeof(what), "(f) %s iops %llu -> %llu live at 6 s, phase 1 %s at %.1f s, phase 2 from %.1f s",
+		 vbd ? "VBD" : "domain", (unsigned long long)from, (unsigned long long)to,
+		 vanish ? "vanished" : "stopped", p1_stop / 1e9, p2_start / 1e9);
+	print_rates(what, &s, 1);
+	ASSERT_EQ(s.errors, 0, "simulation runs failing");
+	got = sim_rate(&s, 3) + sim_rate(&s, 4);
+	if (got >= to * 0.98 && got <= to * 1.02) {
+		test_passed++;
+	} else {
+		test_failed++;
+		fprintf(stderr, "FAIL %s: the two together expected %llu/s within 2 %%, seen %.2f/s\n",
+			what, (unsigned long long)to, got);
+	}
+}
+
+/*
+ * (g) A domain limit removed while three disks wait on its slots: from the
+ * change on they are not limited (each gets its queue depth over the
+ * service time); and a limit added where none was: it is enforced at once.
+ */
+static void test_fair_live_unlimit(bool add)
+{
+	/* Removed: a slow limit, its waiters' slots seconds ahead (told 1 s at most). */
+	struct blkqos_limits l = { .iops = add ? lim(30, 3, 0) : lim(1, 1, 0) };
+	struct sim s = sim_setup(25, 3, MS_NS, 20000);
+	struct blkqos_limits none = {};
+
+	s.change_at = T0 + 6 * SEC_NS;
+	s.change = live_change;
+	s.from = T0 + 7002 * MS_NS;
+	s.to = T0 + 19 * SEC_NS;
+	live_dev = 0;
+	live_to = add ? l : none;
+	clear_maps(skel);
+	set_dom_limits(skel, 25, add ? &none : &l);
+	for (int i = 0; i < 3; i++)
+		add_vbd(skel, 25, s.v[i].devid);
+	sim_run(&s);
+	print_rates(add ? "(g) domain iops added live: none -> 30" :
+			  "(g) domain iops removed live: 1 -> none", &s, 1);
+	ASSERT_EQ(s.errors, 0, "simulation runs failing");
+	for (int i = 0; i < 3; i++)
+		assert_rate(&s, i, add ? 10 : 8 * SEC_NS / (double)MS_NS, 2,
+			    add ? "(g) a limit added live is enforced, shared equally" :
+				  "(g) a limit removed live: its waiters go unlimited");
+	if (!add)
+		ASSERT_TRUE(s.v[0].max_gap <= 3 * MS_NS && s.v[2].max_gap <= 3 * MS_NS,
+			    "(g) after removal no request waits for an old slot");
 }
 
 /* --- concurrency: two CPUs hammer one domain bucket --- */
@@ -1140,6 +1263,18 @@ int main(int argc, char **argv)
 	test_fair_unequal_depth(true, 8);
 	test_fair_vanish();
 	test_fair_alone_small(512);
+	test_fair_live_change(90, 60, false, false, 5 * SEC_NS, 5500 * MS_NS);
+	test_fair_live_change(90, 60, false, true, 5 * SEC_NS, 5500 * MS_NS);
+	test_fair_live_change(90, 60, false, false, 6500 * MS_NS, 5500 * MS_NS);
+	test_fair_live_change(90, 60, false, true, 6500 * MS_NS, 5500 * MS_NS);
+	test_fair_live_change(90, 60, false, false, 5 * SEC_NS, 6500 * MS_NS);
+	test_fair_live_change(90, 150, false, false, 5 * SEC_NS, 5500 * MS_NS);
+	test_fair_live_change(90, 150, false, true, 6500 * MS_NS, 5500 * MS_NS);
+	test_fair_live_change(90, 60, true, false, 5 * SEC_NS, 5500 * MS_NS);
+	test_fair_live_change(90, 60, true, true, 6500 * MS_NS, 5500 * MS_NS);
+	test_fair_live_change(90, 150, true, false, 5 * SEC_NS, 5500 * MS_NS);
+	test_fair_live_unlimit(false);
+	test_fair_live_unlimit(true);
 	test_concurrency(200000);
 	test_floor_race(20000);
 	test_verifier_budget();
