@@ -146,6 +146,13 @@
  *   - A limit that changes epoch while slots are held: the new bucket starts
  *     with nobody waiting, and holders of the old one's slots pass at their
  *     time without a new one.
+ *   - A rate changed live (same epoch): slots already handed out keep the
+ *     old rate's length and pass at their time; every later slot is taken
+ *     at the new rate from the zero point, which counts every charge made,
+ *     so the new rate holds from the first slot after the change. A limit
+ *     removed is no longer consulted: its waiters go at their next offer
+ *     (at most BLKQOS_WAIT_MAX_NS away) and their records go at dispatch.
+ *     (tests/bpf/test_engine.c, fairness (f) and (g).)
  *   - A refill crossing a full-bucket charge (which re-credits the void time
  *     since the previous last_ns) can let that charge be absorbed by tokens
  *     above the size (same bound: requests in flight).
