@@ -5,7 +5,7 @@
 # Stock mode (io.max): the same limits, but iops-size is not enforced (the
 # 16 KiB reads see plain iops=120) and a total iops/bps applies per direction:
 # the loader must say so.
-DISKS="xvda:128M xvdb:128M xvdc:64M xvdd:64M xvde:64M xvdf:64M"
+DISKS="xvda:128M xvdb:128M xvdc:64M xvdd:64M xvde:64M"
 GUEST_TIMEOUT=400
 DOM0_SCRIPT=../blkqos-hook.sh
 LIMITS='
@@ -24,14 +24,15 @@ loadgen --name iops-size-16k --dev /dev/xvdd --rw randread --bs 16k --qd 4 --ram
 loadgen --name verify-limited --dev /dev/xvdb --verify --bs 64k --qd 4 --size 8M --no-samples
 '
 # The QD16 case runs last on xvda, with the ring thread CPU sampled meanwhile,
-# after the same load on an unlimited disk, and an unlimited disk that the
-# guest itself drives at the throttled rate (30/s at QD1), for comparison.
+# after the same load on an unlimited disk for comparison (the like-for-like
+# baseline, a disk the guest drives at the throttled rate itself, is in
+# lifecycle: a sixth disk here made stock mode's ring-thread discovery at
+# connect slower than its 2 s bound in the emulated dom0).
 WORKLOAD="$WORKLOAD
 loadgen --name unlimited-qd16 --dev /dev/xvde --rw randread --bs 4k --qd 16 --seconds 9
-loadgen --name guest-rate30 --dev /dev/xvdf --rw randread --bs 4k --qd 1 --rate 30 --seconds 14
 loadgen --name iops30-qd16 --dev /dev/xvda --rw randread --bs 4k --qd 16 --ramp 1 --seconds 14
 "
-CPU_DEVS="xvda:30 xvde xvdf"	# xvda throttled (QD1, QD16), xvde unlimited, xvdf 30/s by the guest
+CPU_DEVS="xvda:30 xvde"	# xvda throttled (QD1 and QD16 runs), xvde unlimited
 EXPECT='
 iops-4k-qd1 iops iops30-qd1 30
 iops-4k-qd16 iops iops30-qd16 30
