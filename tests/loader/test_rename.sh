@@ -102,7 +102,7 @@ poll_eq "... its name appears: web02's rule" 300 rate 14 51712 iops
 
 # ---- xenstored restarts: the name watches are set again ------------------------------
 mark
-kill -TERM "$SPID" 2>/dev/null; wait "$SPID" 2>/dev/null; SPID=""
+stop_xenstored
 start_xenstored
 i=0
 until since | grep -q "xenstore: reconnected"; do i=$((i + 1)); [ $i -ge 1000 ] && break; sleep 0.02; done
