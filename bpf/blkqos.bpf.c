@@ -19,8 +19,9 @@
  *   is charged when it is dispatched, which may drive a bucket negative. So a
  *   request larger than a bucket is never stuck, and the admission check does
  *   not need to know the size (blkback learns an indirect request's size only
- *   while dispatching it). A refused request is told to wait until every
- *   governing bucket is back at zero: the exact, ceiling-rounded time, capped
+ *   while dispatching it). A refused request is told to wait until its
+ *   VBD's governing buckets are back at zero, and then for its turn at its
+ *   domain's (Fair sharing, below): the exact, ceiling-rounded time, capped
  *   at BLKQOS_WAIT_MAX_NS per offer. blkback parks it for that long and
  *   offers it again (kernel/: the ring keeps flowing meanwhile, and blkback,
  *   not the policy, keeps the protocol's ordering); it counts as deferred
@@ -43,6 +44,31 @@
  *   most BLKQOS_COST_MAX tokens (< 2^60 nano-tokens), so four adds in flight
  *   fit below the floor; a larger cost goes in such steps, until it is spent
  *   or the bucket is at the floor (at most BLKQOS_COST_STEPS of them).
+ *
+ * Fair sharing: turns
+ *   A bucket shared by several VBDs (their domain's) would tell every
+ *   request it refuses the same zero point, and they would race for it when
+ *   their timers fire: a VBD also held by a lower limit of its own would
+ *   lose nearly every time. Instead a VBD whose own buckets admit a request
+ *   that its domain's refuse takes a turn there, one per VBD and direction
+ *   (struct blkqos_turn, beside its own buckets): the request's estimated
+ *   cost is charged to the domain's buckets at once, and the turn comes
+ *   when the debt before that charge is paid, the time the refusal named.
+ *   Whoever is refused next waits behind it, so requests are served in the
+ *   order they were first refused, and a VBD stands in line with one
+ *   request at a time: a backlogged VBD queues again behind the others
+ *   after each turn, which is round-robin between VBDs whatever their queue
+ *   depth, and a VBD held back by its own lower limit takes a turn only
+ *   once those allow, so it gets its own limit. Offered again, the VBD's
+ *   requests of that direction wait for the turn; the first one offered
+ *   once it has come takes it and is dispatched whatever the domain's
+ *   levels say (its domain charge is paid: the dispatch charges the VBD
+ *   alone, and gives the domain back what the estimate charged beyond the
+ *   exact cost). The estimate is an upper bound, a whole page per segment
+ *   (a discard's extent), so the domain's buckets never see less than a
+ *   request's cost, not even until its dispatch. blkback offers only the
+ *   oldest parked request of each direction of a ring, so a turn costs one
+ *   offer.
  *
  * Refill is lazy: a bucket is brought up to date from bpf_ktime_get_ns() when
  * a governing request touches it. There are no timers, and userspace is never
@@ -74,10 +100,18 @@
  *     of the same VBD or domain may each admit a request on the same tokens;
  *     the overshoot is bounded by the requests in flight and is paid back as
  *     debt by the next requests.
- *   - Requests parked on one shared bucket (a domain's, or a VBD's over its
- *     rings) are told the same zero point and race for it when offered
- *     again: who goes first is left to the ring threads' wake-up order, not
- *     to the order they began waiting in.
+ *   - Turns are per VBD: the rings of one VBD (multi-queue) share its
+ *     turns and its own buckets, and race for them; two rings taking a turn
+ *     at once both wait for the one set first, and the turn's paid charge
+ *     may be skipped at the dispatch of the other ring's request (the same
+ *     cost, once).
+ *   - A turn whose requests vanish (teardown) or whose request fails
+ *     before its dispatch is charged and not used, or is taken by the VBD's
+ *     next request of that direction, however much later: either way the
+ *     domain saw the cost once.
+ *   - A live change of the domain's rates leaves the turns already held at
+ *     the times the old rates named: at most one request per VBD and
+ *     direction goes at the old pace. A domain limit removed frees them.
  *   - A refill crossing a full-bucket charge (which re-credits the void time
  *     since the previous last_ns) can let that charge be absorbed by tokens
  *     above the size (same bound: requests in flight).
@@ -102,10 +136,10 @@
  *   fmod_ret returns it in microseconds.
  *   blkqos_dispatch: charging from the xen_blkif_dispatch tracepoint, which
  *   also says how long the request was parked.
- *   blkqos_test: a SEC("syscall") entry running the same code on a synthetic
- *   clock, for the tests and the benchmark.
+ *   blkqos_test_*: SEC("syscall") entries running the same code on a
+ *   synthetic clock, for the tests and the benchmark.
  *   blkqos_stock_account: stock mode only (below).
- *   All but blkqos_test are '?'-sections: the object loads on kernels without
+ *   All but blkqos_test_* are '?'-sections: the object loads on kernels without
  *   the patched xen_blkback, and the loader enables what the probe found.
  *
  * Stock mode (xen-blkback without the hook)
@@ -171,37 +205,66 @@ static __always_inline __u32 blkif_op_kind(__u32 op, bool has_data)
 
 /*
  * The first bytes of a blkif request, as laid out by Xen's io/blkif.h (an
- * ABI: blkback's private copy has it too). One read gets the operation and,
- * for an indirect request, the inner operation and the segment count.
+ * ABI: blkback's private copy has it too). One read gets the operation,
+ * for an indirect request the inner operation and the segment count, and
+ * for a discard its extent.
  */
-struct blkif_head {
+struct blkif_prefix {
 	__u8 operation;
 	union {
 		__u8 nr_segments;	/* a direct request */
 		__u8 indirect_op;	/* BLKIF_OP_INDIRECT */
 	};
 	__u16 indirect_nr_segments;
+	__u32 pad;
+	__u64 id;
+	__u64 sector_number;
+	__u64 discard_nr_sectors;	/* BLKIF_OP_DISCARD */
 };
 
-/* The kind of a request not yet consumed from the ring. */
-static __always_inline __u32 ring_req_kind(const void *req)
-{
-	struct blkif_head h;
+#define XEN_PAGE_SIZE			4096
 
-	if (bpf_probe_read_kernel(&h, sizeof(h), req))
-		return NOT_LIMITED;
-	if (h.operation == BLKIF_OP_INDIRECT)
-		return blkif_op_kind(h.indirect_op, h.indirect_nr_segments);
+/* Bytes in nr_sectors, saturated: a discard's count is the guest's word. */
+static __always_inline __u64 sectors_to_bytes(__u64 nr_sectors)
+{
+	return nr_sectors > ~0ULL / SECTOR_SIZE ? ~0ULL : nr_sectors * SECTOR_SIZE;
+}
+
+/* The kind of a request not yet consumed from the ring. */
+static __always_inline __u32 prefix_kind(const struct blkif_prefix *p)
+{
+	if (p->operation == BLKIF_OP_INDIRECT)
+		return blkif_op_kind(p->indirect_op, p->indirect_nr_segments);
 	/* (A discard's second byte is its flag: has_data matters only to flushes.) */
-	return blkif_op_kind(h.operation, h.nr_segments);
+	return blkif_op_kind(p->operation, p->nr_segments);
+}
+
+/*
+ * At most the bytes the request moves: whole pages per segment (the
+ * segments' sector bounds are validated only at dispatch); a discard's
+ * extent.
+ */
+static __always_inline __u64 prefix_max_bytes(const struct blkif_prefix *p)
+{
+	switch (p->operation) {
+	case BLKIF_OP_INDIRECT:
+		return (__u64)p->indirect_nr_segments * XEN_PAGE_SIZE;
+	case BLKIF_OP_DISCARD:
+		return sectors_to_bytes(p->discard_nr_sectors);
+	}
+	return (__u64)p->nr_segments * XEN_PAGE_SIZE;
 }
 
 static __always_inline __u64 req_admit(const struct blkqos_vbd_key *key, const void *req,
 				       __u64 now)
 {
-	__u32 kind = ring_req_kind(req);
+	struct blkif_prefix p;
+	__u32 kind;
 
-	return kind == NOT_LIMITED ? 0 : blkqos_admit(key, kind, now);
+	if (bpf_probe_read_kernel(&p, sizeof(p), req))
+		return 0;
+	kind = prefix_kind(&p);
+	return kind == NOT_LIMITED ? 0 : blkqos_admit(key, kind, prefix_max_bytes(&p), now);
 }
 
 static __always_inline __u64 ring_admit(struct xen_blkif_ring *ring,
@@ -213,12 +276,6 @@ static __always_inline __u64 ring_admit(struct xen_blkif_ring *ring,
 	};
 
 	return req_admit(&key, req, bpf_ktime_get_ns());
-}
-
-/* Bytes in nr_sectors, saturated: a discard's count is the guest's word. */
-static __always_inline __u64 sectors_to_bytes(__u64 nr_sectors)
-{
-	return nr_sectors > ~0ULL / SECTOR_SIZE ? ~0ULL : nr_sectors * SECTOR_SIZE;
 }
 
 /* Charge a request the dispatch tracepoint reported. */
@@ -336,7 +393,7 @@ static long bench_one(__u64 i, void *data)
 	struct bench_state *b = data;
 
 	b->now += b->step;
-	if (!blkqos_admit(&b->key, b->kind, b->now)) {
+	if (!blkqos_admit(&b->key, b->kind, b->bytes, b->now)) {
 		blkqos_charge(&b->key, b->kind, b->bytes, 0, b->now);
 		b->admitted++;
 	}
@@ -372,53 +429,86 @@ int blkqos_test_bench_base(struct blkqos_test_ctx *ctx)
 	return 0;
 }
 
-SEC("syscall")
-int blkqos_test(struct blkqos_test_ctx *ctx)
+static __always_inline struct blkqos_vbd_key test_key(const struct blkqos_test_ctx *ctx)
 {
-	struct blkqos_vbd_key key = { .domid = ctx->domid, .devid = ctx->devid };
-	struct bench_state b = {};
-	__u8 req_head[sizeof(ctx->req_head)];
-	__u32 kind = ctx->kind;
-	__s64 verdict = 0;
-	__u64 wait = 0, t0;
+	return (struct blkqos_vbd_key){ .domid = ctx->domid, .devid = ctx->devid };
+}
 
-	if (kind >= BLKQOS_NR_KINDS) {
-		ctx->verdict = -22;
-		return 0;
-	}
-	switch (ctx->op) {
-	case BLKQOS_TEST_ADMIT:
-		wait = blkqos_admit(&key, kind, ctx->now_ns);
-		verdict = wait == 0;
-		break;
-	case BLKQOS_TEST_CHARGE:
-		blkqos_charge(&key, kind, ctx->bytes, ctx->parked_ns, ctx->now_ns);
-		break;
-	case BLKQOS_TEST_ADMIT_REQ:
-		/* From the stack, as the hook reads blkback's private copy. */
-		__builtin_memcpy(req_head, ctx->req_head, sizeof(req_head));
-		wait = req_admit(&key, req_head, ctx->now_ns);
-		verdict = wait == 0;
-		break;
-	case BLKQOS_TEST_DISPATCH:
-		dispatch_charge(&key, ctx->blkif_op, ctx->nr_sectors, ctx->parked_ns, ctx->now_ns);
-		break;
-	case BLKQOS_TEST_BENCH:
-		b.key = key;
-		b.kind = kind;
-		b.bytes = ctx->bytes;
-		b.now = ctx->now_ns;
-		b.step = ctx->step_ns;
-		t0 = bpf_ktime_get_ns();
-		bpf_loop(ctx->loops, bench_one, &b, 0);
-		ctx->elapsed_ns = bpf_ktime_get_ns() - t0;
-		ctx->admitted = b.admitted;
-		ctx->now_ns = b.now;
-		break;
-	default:
-		verdict = -22;
-	}
+static __always_inline int test_done(struct blkqos_test_ctx *ctx, __s64 verdict, __u64 wait)
+{
 	ctx->verdict = verdict;
 	ctx->wait_ns = wait;
 	return 0;
+}
+
+/*
+ * The test entries, one program per operation of enum blkqos_test_op: each
+ * gets the verifier's whole budget, as each production program does.
+ */
+SEC("syscall")
+int blkqos_test_admit(struct blkqos_test_ctx *ctx)
+{
+	struct blkqos_vbd_key key = test_key(ctx);
+	__u64 wait;
+
+	if (ctx->kind >= BLKQOS_NR_KINDS)
+		return test_done(ctx, -22, 0);
+	wait = blkqos_admit(&key, ctx->kind, ctx->bytes, ctx->now_ns);
+	return test_done(ctx, wait == 0, wait);
+}
+
+SEC("syscall")
+int blkqos_test_admit_req(struct blkqos_test_ctx *ctx)
+{
+	struct blkqos_vbd_key key = test_key(ctx);
+	__u8 req_head[sizeof(ctx->req_head)];
+	__u64 wait;
+
+	/* From the stack, as the hook reads blkback's private copy. */
+	__builtin_memcpy(req_head, ctx->req_head, sizeof(req_head));
+	wait = req_admit(&key, req_head, ctx->now_ns);
+	return test_done(ctx, wait == 0, wait);
+}
+
+SEC("syscall")
+int blkqos_test_charge(struct blkqos_test_ctx *ctx)
+{
+	struct blkqos_vbd_key key = test_key(ctx);
+
+	if (ctx->kind >= BLKQOS_NR_KINDS)
+		return test_done(ctx, -22, 0);
+	blkqos_charge(&key, ctx->kind, ctx->bytes, ctx->parked_ns, ctx->now_ns);
+	return test_done(ctx, 0, 0);
+}
+
+SEC("syscall")
+int blkqos_test_dispatch(struct blkqos_test_ctx *ctx)
+{
+	struct blkqos_vbd_key key = test_key(ctx);
+
+	dispatch_charge(&key, ctx->blkif_op, ctx->nr_sectors, ctx->parked_ns, ctx->now_ns);
+	return test_done(ctx, 0, 0);
+}
+
+SEC("syscall")
+int blkqos_test_bench(struct blkqos_test_ctx *ctx)
+{
+	/*
+	 * The count starts from ctx (0): from a constant, the verifier would
+	 * tell each pass of the callback apart by it and never converge.
+	 */
+	struct bench_state b = {
+		.key = test_key(ctx), .kind = ctx->kind, .bytes = ctx->bytes,
+		.now = ctx->now_ns, .step = ctx->step_ns, .admitted = ctx->admitted,
+	};
+	__u64 t0;
+
+	if (ctx->kind >= BLKQOS_NR_KINDS)
+		return test_done(ctx, -22, 0);
+	t0 = bpf_ktime_get_ns();
+	bpf_loop(ctx->loops, bench_one, &b, 0);
+	ctx->elapsed_ns = bpf_ktime_get_ns() - t0;
+	ctx->admitted = b.admitted;
+	ctx->now_ns = b.now;
+	return test_done(ctx, 0, 0);
 }

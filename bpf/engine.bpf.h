@@ -291,14 +291,23 @@ static __noinline void scope_charge_rest(const struct blkqos_limits *lim,
 	}
 }
 
-/* Charge one dispatched request to every governing bucket of one scope. */
-static __always_inline void scope_charge(const struct blkqos_limits *lim,
-					 struct blkqos_buckets *bk, __u32 governing,
-					 __u32 kind, __u64 bytes, __u64 now)
+/* What a charge is: a request's kind and size, the limits it answers to, when. */
+struct charge {
+	__u64 bytes;
+	__u64 now;
+	__u32 governing;
+	__u32 kind;
+};
+
+/* Charge one request to every governing bucket of one scope. */
+static __always_inline void scope_charge(const struct blkqos_limits *lim, struct blkqos_buckets *bk,
+				    const struct charge *c)
 {
-	__u64 ops = request_ops(kind, bytes, lim->iops_size);
+	__u64 ops = request_ops(c->kind, c->bytes, lim->iops_size);
 	__u64 ops1 = ops < BLKQOS_COST_MAX ? ops : BLKQOS_COST_MAX;
-	__u64 bytes1 = bytes < BLKQOS_COST_MAX ? bytes : BLKQOS_COST_MAX;
+	__u64 bytes1 = c->bytes < BLKQOS_COST_MAX ? c->bytes : BLKQOS_COST_MAX;
+	__u32 governing = c->governing;
+	__u64 now = c->now;
 	int i;
 
 	/* The first step of the cost (all of it, but for huge discards). */
@@ -316,37 +325,175 @@ static __always_inline void scope_charge(const struct blkqos_limits *lim,
 			bucket_charge(&p->peak, l->peak, peak_size(l), l->peak_full_ns,
 				      l->peak_epoch, now, cost);
 	}
-	if (ops > ops1 || bytes > bytes1)
-		scope_charge_rest(lim, bk, governing, ops - ops1, bytes - bytes1);
+	if (ops > ops1 || c->bytes > bytes1)
+		scope_charge_rest(lim, bk, governing, ops - ops1, c->bytes - bytes1);
 }
 
 /*
- * May a request of this kind to this VBD be dispatched at now?
+ * Give a bucket back refund nano-tokens charged in excess, up to its size.
+ * What the add pushes above the size is taken back with a second add, as
+ * in bucket_charge(). A bucket of another epoch is new: nothing to give.
+ */
+static __always_inline void bucket_refund(struct blkqos_bucket *b, __s64 size, __u64 epoch,
+					  __s64 refund)
+{
+	__s64 level;
+
+	if (READ_ONCE(b->epoch) != epoch)
+		return;
+	level = __sync_fetch_and_add(&b->level, refund) + refund;
+	if (level > size)
+		__sync_fetch_and_add(&b->level, size - level);
+}
+
+/*
+ * A request charged est_bytes in advance (its turn) moved bytes: give each
+ * governing bucket of the scope back the difference, in ops and in bytes.
+ */
+static __always_inline void scope_refund(const struct blkqos_limits *lim,
+					 struct blkqos_buckets *bk, const struct charge *c,
+					 __u64 est_bytes)
+{
+	__u64 est_ops = request_ops(c->kind, est_bytes, lim->iops_size);
+	__u64 ops = request_ops(c->kind, c->bytes, lim->iops_size);
+	int i;
+
+	if (est_bytes <= c->bytes || est_bytes > BLKQOS_COST_MAX)
+		return;
+#pragma unroll
+	for (i = 0; i < BLKQOS_NR_LIMITS; i++) {
+		const struct blkqos_limit *l = &lim->iops + i;
+		struct blkqos_bucket_pair *p = &bk->iops + i;
+		__s64 refund = (__s64)((LIM(i) & OPS_LIMITS) ? est_ops - ops :
+					est_bytes - c->bytes) * BLKQOS_SCALE;
+
+		if (!(c->governing & LIM(i)) || !l->rate || !refund)
+			continue;
+		bucket_refund(&p->sustained, l->burst * BLKQOS_SCALE, l->epoch, refund);
+		if (l->peak)
+			bucket_refund(&p->peak, peak_size(l), l->peak_epoch, refund);
+	}
+}
+
+static __always_inline __u64 wait_capped(__u64 wait)
+{
+	return wait > BLKQOS_WAIT_MAX_NS ? BLKQOS_WAIT_MAX_NS : wait;
+}
+
+/* The turn a request of this kind waits in: reads apart from the rest. */
+static __always_inline __u32 turn_index(__u32 kind)
+{
+	return kind != BLKQOS_KIND_READ;
+}
+
+/* Whether any governing limit of a scope is set. */
+static __always_inline bool scope_limited(const struct blkqos_limits *lim, __u32 governing)
+{
+	int i;
+
+#pragma unroll
+	for (i = 0; i < BLKQOS_NR_LIMITS; i++)
+		if ((governing & LIM(i)) && (&lim->iops + i)->rate)
+			return true;
+	return false;
+}
+
+#define TURN_GONE	(~0ULL)
+
+/*
+ * Offer a request, which its own VBD admits, to the turn its VBD holds at
+ * at: the wait until it comes, or 0 when it has come and this request took
+ * it (its domain charge is paid: blkqos_charge skips it). TURN_GONE when
+ * another ring of the VBD took it first: the levels decide.
+ */
+static __always_inline __u64 turn_offer(struct blkqos_turn *t, __u64 at, __u64 now)
+{
+	if (at > now)
+		return at - now;
+	if (__sync_val_compare_and_swap(&t->at, at, 0) != at)
+		return TURN_GONE;
+	WRITE_ONCE(t->taken, 1);
+	return 0;
+}
+
+/*
+ * The VBD admits a request that its domain refuses for wait ns: take the
+ * VBD's next turn there. The request's estimated cost (an upper bound) is
+ * charged to the domain's buckets now, so whoever is refused there next
+ * waits for this one too; this turn comes when the debt before it is paid,
+ * after wait. If another ring of the VBD took a turn meanwhile, that one
+ * stands for both.
+ */
+static __always_inline __u64 turn_take(const struct blkqos_vbd *v, struct blkqos_buckets *dbk,
+				       struct blkqos_turn *t, __u32 governing, __u32 kind,
+				       __u64 est_bytes, __u64 now, __u64 wait)
+{
+	struct charge c = { .bytes = est_bytes, .now = now, .governing = governing, .kind = kind };
+	__u64 at = now + wait;
+
+	if (__sync_val_compare_and_swap(&t->at, 0, at) != 0) {
+		at = READ_ONCE(t->at);
+		return at > now ? at - now : wait;
+	}
+	WRITE_ONCE(t->est_bytes, est_bytes);
+	scope_charge(&v->dom_limits, dbk, &c);
+	return wait;
+}
+
+/*
+ * May a request of this kind to this VBD be dispatched at now? est_bytes
+ * is an upper bound of its size (blkback knows the exact one at dispatch).
  * Returns 0 to dispatch, otherwise the ns to wait (at most BLKQOS_WAIT_MAX_NS)
  * before asking again. A VBD the loader has not registered is not limited.
+ * The VBD's own buckets decide first; a request they admit goes on to the
+ * domain's, where a refusal takes a turn (see "Fair sharing" at the top).
  */
-static __always_inline __u64 blkqos_admit(const struct blkqos_vbd_key *key, __u32 kind, __u64 now)
+static __always_inline __u64 blkqos_admit(const struct blkqos_vbd_key *key, __u32 kind,
+					  __u64 est_bytes, __u64 now)
 {
 	const struct blkqos_vbd *v = bpf_map_lookup_elem(&vbds, key);
-	const struct blkqos_buckets *bk;
+	struct blkqos_buckets *vbk, *dbk;
+	struct blkqos_turn *t;
 	__u32 governing, slot;
-	__u64 wait = 0, w;
+	__u64 wait, at;
 
 	if (!v)
 		return 0;
 	governing = governing_limits(kind, v->limits.flush_mode, v->limits.discard_mode);
 	slot = v->slot;
-	bk = bpf_map_lookup_elem(&vbd_buckets, &slot);
-	if (bk)
-		wait = scope_admit(&v->limits, bk, governing, now);
+	vbk = bpf_map_lookup_elem(&vbd_buckets, &slot);
 	slot = v->dom_slot;
-	bk = bpf_map_lookup_elem(&dom_buckets, &slot);
-	if (bk) {
-		w = scope_admit(&v->dom_limits, bk, governing, now);
-		if (w > wait)
-			wait = w;
+	dbk = bpf_map_lookup_elem(&dom_buckets, &slot);
+	if (!vbk || !dbk)
+		return 0;
+	wait = scope_admit(&v->limits, vbk, governing, now);
+	if (wait)
+		return wait_capped(wait);
+	t = &vbk->turn[turn_index(kind)];
+	at = READ_ONCE(t->at);
+	if (at && scope_limited(&v->dom_limits, governing)) {
+		wait = turn_offer(t, at, now);
+		if (wait != TURN_GONE)
+			return wait_capped(wait);
 	}
-	return wait > BLKQOS_WAIT_MAX_NS ? BLKQOS_WAIT_MAX_NS : wait;
+	wait = scope_admit(&v->dom_limits, dbk, governing, now);
+	if (!wait)
+		return 0;
+	return wait_capped(turn_take(v, dbk, t, governing, kind, est_bytes, now, wait));
+}
+
+/*
+ * Whether the domain charge of a request of this kind was paid with its
+ * turn; if so, *est_bytes is the size it was charged for.
+ */
+static __always_inline bool turn_paid(struct blkqos_buckets *vbk, __u32 kind, __u64 *est_bytes)
+{
+	struct blkqos_turn *t = &vbk->turn[turn_index(kind)];
+
+	if (!READ_ONCE(t->taken) || __sync_val_compare_and_swap(&t->taken, 1, 0) != 1)
+		return false;
+	*est_bytes = READ_ONCE(t->est_bytes);
+	return true;
 }
 
 /*
@@ -358,22 +505,29 @@ static __always_inline void blkqos_charge(const struct blkqos_vbd_key *key, __u3
 					  __u64 bytes, __u64 parked_ns, __u64 now)
 {
 	const struct blkqos_vbd *v = bpf_map_lookup_elem(&vbds, key);
+	struct charge c = { .bytes = bytes, .now = now, .kind = kind };
 	struct blkqos_kind_stats *ks;
-	struct blkqos_buckets *bk;
+	__u64 est_bytes;
+	struct blkqos_buckets *vbk, *dbk;
 	struct blkqos_stats *st;
-	__u32 governing, slot;
+	__u32 slot;
 
 	if (!v || kind >= BLKQOS_NR_KINDS)
 		return;
-	governing = governing_limits(kind, v->limits.flush_mode, v->limits.discard_mode);
+	c.governing = governing_limits(kind, v->limits.flush_mode, v->limits.discard_mode);
 	slot = v->slot;
-	bk = bpf_map_lookup_elem(&vbd_buckets, &slot);
-	if (bk)
-		scope_charge(&v->limits, bk, governing, kind, bytes, now);
+	vbk = bpf_map_lookup_elem(&vbd_buckets, &slot);
+	if (!vbk)
+		return;
+	scope_charge(&v->limits, vbk, &c);
 	slot = v->dom_slot;
-	bk = bpf_map_lookup_elem(&dom_buckets, &slot);
-	if (bk)
-		scope_charge(&v->dom_limits, bk, governing, kind, bytes, now);
+	dbk = bpf_map_lookup_elem(&dom_buckets, &slot);
+	if (dbk) {
+		if (!turn_paid(vbk, kind, &est_bytes))
+			scope_charge(&v->dom_limits, dbk, &c);
+		else
+			scope_refund(&v->dom_limits, dbk, &c, est_bytes);
+	}
 	slot = v->slot;
 	st = bpf_map_lookup_elem(&vbd_stats, &slot);
 	if (st) {

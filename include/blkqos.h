@@ -153,6 +153,17 @@ struct blkqos_dom {
 	struct blkqos_limits limits;
 };
 
+/*
+ * A VBD's turn on its domain's buckets for one direction (blkqos.bpf.c,
+ * "Fair sharing"): the cost of one request is charged there in advance
+ * and the turn comes when the requests in line before it are paid for.
+ */
+struct blkqos_turn {
+	__u64 at;		/* ns when the turn comes; 0: no turn held */
+	__u64 taken;		/* 1: an admitted request took it, its charge is paid */
+	__u64 est_bytes;	/* the size charged for it, at least the request's */
+};
+
 /* Value of the vbd_buckets and dom_buckets arrays. */
 struct blkqos_buckets {
 	__u32 domid;		/* owner, for readable map dumps */
@@ -163,6 +174,7 @@ struct blkqos_buckets {
 	struct blkqos_bucket_pair bps;
 	struct blkqos_bucket_pair read_bps;
 	struct blkqos_bucket_pair write_bps;
+	struct blkqos_turn turn[2];	/* VBD scope only: reads, writes */
 };
 
 #define BLKQOS_DOM_DEVID	0xffffffffu
@@ -221,12 +233,12 @@ struct blkqos_test_ctx {
 	__u32 domid;
 	__u32 devid;
 	__u32 kind;		/* enum blkqos_kind */
-	__u64 bytes;
+	__u64 bytes;		/* CHARGE: the cost; ADMIT: its estimate (an upper bound) */
 	__u64 now_ns;		/* synthetic clock */
 	__u64 loops;		/* BENCH: iterations */
 	__u64 step_ns;		/* BENCH: clock advance per iteration */
 	__u64 parked_ns;	/* CHARGE, DISPATCH: time the request was parked */
-	__u8 req_head[4];	/* ADMIT_REQ: a request's first bytes (Xen io/blkif.h) */
+	__u8 req_head[32];	/* ADMIT_REQ: a request's first bytes (Xen io/blkif.h) */
 	__u32 blkif_op;		/* DISPATCH: the tracepoint's operation (BLKIF_OP_*) */
 	__u64 nr_sectors;	/* DISPATCH: the tracepoint's sector count */
 	/* out */

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Engine benchmark, measured inside the kernel: the blkqos_test entry loops
+ * Engine benchmark, measured inside the kernel: the blkqos_test_bench entry loops
  * admit+charge with bpf_loop and reads bpf_ktime_get_ns() before and after.
  * Setup as in production: a VBD with bytes and ops limits, a domain ops
  * limit, stats on. Prints "BENCH <name> <value> <unit>" lines; the figure is

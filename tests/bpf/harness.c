@@ -65,19 +65,44 @@ struct blkqos_bpf *harness_load(void)
 int run_ctx(struct blkqos_bpf *skel, struct blkqos_test_ctx *ctx)
 {
 	LIBBPF_OPTS(bpf_test_run_opts, opts, .ctx_in = ctx, .ctx_size_in = sizeof(*ctx));
-	struct bpf_program *prog = ctx->op == BLKQOS_TEST_BENCH_BASE ?
-		skel->progs.blkqos_test_bench_base : skel->progs.blkqos_test;
-	int err = bpf_prog_test_run_opts(bpf_program__fd(prog), &opts);
+	struct bpf_program *prog;
+	int err;
+
+	switch (ctx->op) {
+	case BLKQOS_TEST_ADMIT:
+		prog = skel->progs.blkqos_test_admit;
+		break;
+	case BLKQOS_TEST_CHARGE:
+		prog = skel->progs.blkqos_test_charge;
+		break;
+	case BLKQOS_TEST_BENCH:
+		prog = skel->progs.blkqos_test_bench;
+		break;
+	case BLKQOS_TEST_ADMIT_REQ:
+		prog = skel->progs.blkqos_test_admit_req;
+		break;
+	case BLKQOS_TEST_DISPATCH:
+		prog = skel->progs.blkqos_test_dispatch;
+		break;
+	case BLKQOS_TEST_BENCH_BASE:
+		prog = skel->progs.blkqos_test_bench_base;
+		break;
+	default:
+		return -EINVAL;
+	}
+	err = bpf_prog_test_run_opts(bpf_program__fd(prog), &opts);
 
 	if (err)
 		return err;
 	return ctx->verdict < 0 ? (int)ctx->verdict : 0;
 }
 
-long long run_admit(struct blkqos_bpf *skel, __u32 domid, __u32 devid, __u32 kind, __u64 now)
+long long run_admit(struct blkqos_bpf *skel, __u32 domid, __u32 devid, __u32 kind,
+		    __u64 est_bytes, __u64 now)
 {
 	struct blkqos_test_ctx ctx = {
-		.op = BLKQOS_TEST_ADMIT, .domid = domid, .devid = devid, .kind = kind, .now_ns = now,
+		.op = BLKQOS_TEST_ADMIT, .domid = domid, .devid = devid, .kind = kind,
+		.bytes = est_bytes, .now_ns = now,
 	};
 
 	if (run_ctx(skel, &ctx))

@@ -32,8 +32,13 @@ extern int test_passed, test_failed;
 /* Open and load the object; mount bpffs if absent. Exits 77 (skip) without BPF. */
 struct blkqos_bpf *harness_load(void);
 
-/* One admission check: returns the wait (0 = admitted); -1 on a run error. */
-long long run_admit(struct blkqos_bpf *skel, __u32 domid, __u32 devid, __u32 kind, __u64 now);
+/*
+ * One admission check of a request of at most est_bytes: returns the wait
+ * (0 = admitted); -1 on a run error. A refusal may take a turn (and charge
+ * est_bytes) on the domain.
+ */
+long long run_admit(struct blkqos_bpf *skel, __u32 domid, __u32 devid, __u32 kind,
+		    __u64 est_bytes, __u64 now);
 /* Charge one dispatched request; returns 0 or -1. */
 int run_charge(struct blkqos_bpf *skel, __u32 domid, __u32 devid, __u32 kind, __u64 bytes,
 	       __u64 now);

@@ -170,16 +170,61 @@ static struct blkqos_stats *stats_of(struct ref_model *m, __u32 domid, __u32 dev
 	return &find(m->vbd, domid, devid, true)->stats;
 }
 
-__u64 ref_admit(struct ref_model *m, __u32 domid, __u32 devid, __u32 kind, __u64 now)
+static __u64 capped(__u64 wait)
 {
+	return wait > BLKQOS_WAIT_MAX_NS ? BLKQOS_WAIT_MAX_NS : wait;
+}
+
+static bool scope_governs(const struct ref_scope *s, __u32 kind, __u32 fm, __u32 dm)
+{
+	int i;
+
+	if (!s || !s->limited)
+		return false;
+	for (i = 0; i < BLKQOS_NR_LIMITS; i++)
+		if (limit_of(&s->cfg, i)->rate && governs(i, kind, fm, dm))
+			return true;
+	return false;
+}
+
+static void scope_pay(struct ref_scope *s, __u32 kind, __u64 bytes, __u32 fm, __u32 dm, __u64 now);
+
+/*
+ * The VBD's own limits first; then its turn on the domain, if it holds one
+ * (wait for it, or take it once it has come); else the domain's levels,
+ * where a refusal takes the turn and pays the estimate at once.
+ */
+__u64 ref_admit(struct ref_model *m, __u32 domid, __u32 devid, __u32 kind, __u64 est_bytes,
+		__u64 now)
+{
+	struct ref_scope *v = find(m->vbd, domid, devid, true);
+	struct ref_scope *d = find(m->dom, domid, 0, false);
+	int dir = kind != BLKQOS_KIND_READ;
 	__u32 fm, dm;
-	__u64 a, b, wait;
+	__u64 wait;
 
 	modes(m, domid, devid, &fm, &dm);
-	a = scope_wait(find(m->vbd, domid, devid, false), kind, fm, dm, now);
-	b = scope_wait(find(m->dom, domid, 0, false), kind, fm, dm, now);
-	wait = a > b ? a : b;
-	return wait > BLKQOS_WAIT_MAX_NS ? BLKQOS_WAIT_MAX_NS : wait;
+	wait = scope_wait(v, kind, fm, dm, now);
+	if (wait)
+		return capped(wait);
+	if (v->turn_at[dir] && scope_governs(d, kind, fm, dm)) {
+		if (v->turn_at[dir] > now)
+			return capped(v->turn_at[dir] - now);
+		v->turn_at[dir] = 0;
+		v->turn_taken[dir] = true;
+		return 0;
+	}
+	wait = scope_wait(d, kind, fm, dm, now);
+	if (!wait)
+		return 0;
+	if (!v->turn_at[dir]) {
+		v->turn_at[dir] = now + wait;
+		v->turn_est[dir] = est_bytes;
+		scope_pay(d, kind, est_bytes, fm, dm, now);
+	} else if (v->turn_at[dir] > now) {
+		wait = v->turn_at[dir] - now;
+	}
+	return capped(wait);
 }
 
 static void scope_pay(struct ref_scope *s, __u32 kind, __u64 bytes, __u32 fm, __u32 dm, __u64 now)
@@ -212,15 +257,61 @@ static void scope_pay(struct ref_scope *s, __u32 kind, __u64 bytes, __u32 fm, __
 	}
 }
 
+static unsigned __int128 ops_of(const struct ref_scope *s, __u32 kind, __u64 bytes)
+{
+	if ((kind == BLKQOS_KIND_READ || kind == BLKQOS_KIND_WRITE) && s->cfg.iops_size &&
+	    bytes > s->cfg.iops_size)
+		return (bytes + (unsigned __int128)s->cfg.iops_size - 1) / s->cfg.iops_size;
+	return 1;
+}
+
+static void refund_one(struct ref_bucket *b, __int128 size, __int128 refund)
+{
+	if (b->fresh || !refund)
+		return;
+	b->level += refund;
+	if (b->level > size)
+		b->level = size;
+}
+
+/* A request paid est in advance moved bytes: the difference goes back. */
+static void scope_refund(struct ref_scope *s, __u32 kind, __u64 est, __u64 bytes, __u32 fm,
+			 __u32 dm)
+{
+	int i;
+
+	if (!s || !s->limited || est <= bytes || est > BLKQOS_COST_MAX)
+		return;
+	for (i = 0; i < BLKQOS_NR_LIMITS; i++) {
+		const struct blkqos_limit *l = limit_of(&s->cfg, i);
+		__int128 refund = (__int128)(i >= BLKQOS_LIM_BPS ? est - bytes :
+					     (__u64)(ops_of(s, kind, est) - ops_of(s, kind, bytes))) *
+				  1000000000;
+
+		if (!l->rate || !governs(i, kind, fm, dm))
+			continue;
+		refund_one(&s->sustained[i], sustained_size(l), refund);
+		if (l->peak)
+			refund_one(&s->peak[i], peak_bucket_size(l), refund);
+	}
+}
+
 void ref_charge(struct ref_model *m, __u32 domid, __u32 devid, __u32 kind, __u64 bytes, __u64 now)
 {
+	struct ref_scope *v = find(m->vbd, domid, devid, true);
+	int dir = kind != BLKQOS_KIND_READ;
 	struct blkqos_kind_stats *ks;
 	__u32 fm, dm;
 
 	modes(m, domid, devid, &fm, &dm);
-	scope_pay(find(m->vbd, domid, devid, false), kind, bytes, fm, dm, now);
-	scope_pay(find(m->dom, domid, 0, false), kind, bytes, fm, dm, now);
-	ks = &stats_of(m, domid, devid)->read + kind;
+	scope_pay(v, kind, bytes, fm, dm, now);
+	/* A request that took a turn paid its domain charge with it. */
+	if (v->turn_taken[dir]) {
+		v->turn_taken[dir] = false;
+		scope_refund(find(m->dom, domid, 0, false), kind, v->turn_est[dir], bytes, fm, dm);
+	} else
+		scope_pay(find(m->dom, domid, 0, false), kind, bytes, fm, dm, now);
+	ks = &v->stats.read + kind;
 	ks->ops++;
 	ks->bytes += bytes;
 }
@@ -243,6 +334,11 @@ bool ref_level(struct ref_model *m, bool domain, __u32 domid, __u32 devid, int l
 		return false;
 	*level = (long long)b->level;
 	return true;
+}
+
+const struct ref_scope *ref_vbd(struct ref_model *m, __u32 domid, __u32 devid)
+{
+	return find(m->vbd, domid, devid, false);
 }
 
 const struct blkqos_stats *ref_stats(struct ref_model *m, __u32 domid, __u32 devid)

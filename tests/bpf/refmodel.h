@@ -25,6 +25,10 @@ struct ref_scope {
 	struct blkqos_limits cfg;
 	struct ref_bucket sustained[BLKQOS_NR_LIMITS], peak[BLKQOS_NR_LIMITS];
 	struct blkqos_stats stats;
+	/* VBD scope: its turns on the domain, per direction (0 reads, 1 the rest) */
+	__u64 turn_at[2];	/* 0: none */
+	bool turn_taken[2];
+	__u64 turn_est[2];	/* the size its turn was charged for */
 };
 
 struct ref_model {
@@ -36,12 +40,15 @@ void ref_init(struct ref_model *m);
 /* Set limits (NULL = remove). Only rate/burst/peak/iops_size/modes are read. */
 void ref_set_vbd(struct ref_model *m, __u32 domid, __u32 devid, const struct blkqos_limits *l);
 void ref_set_dom(struct ref_model *m, __u32 domid, const struct blkqos_limits *l);
-/* Returns the wait in ns, 0 = admitted. */
-__u64 ref_admit(struct ref_model *m, __u32 domid, __u32 devid, __u32 kind, __u64 now);
+/* Returns the wait in ns, 0 = admitted, for a request of at most est_bytes. */
+__u64 ref_admit(struct ref_model *m, __u32 domid, __u32 devid, __u32 kind, __u64 est_bytes,
+		__u64 now);
 void ref_charge(struct ref_model *m, __u32 domid, __u32 devid, __u32 kind, __u64 bytes, __u64 now);
 /* The model's level of one bucket, false if it has none (unlimited or untouched). */
 bool ref_level(struct ref_model *m, bool domain, __u32 domid, __u32 devid, int limit, bool peak,
 	       long long *level);
+/* A VBD's scope (its turns), NULL if the model has none. */
+const struct ref_scope *ref_vbd(struct ref_model *m, __u32 domid, __u32 devid);
 const struct blkqos_stats *ref_stats(struct ref_model *m, __u32 domid, __u32 devid);
 
 #endif
