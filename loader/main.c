@@ -264,6 +264,7 @@ static int cmd_run(int argc, char **argv)
 	};
 	const char *rules = NULL;
 	bool attach = true, once = false, have_backend = false, seen_initial = false;
+	unsigned long pass = 0;
 	unsigned int backend = 0;
 	enum blkqos_mode_request want = BLKQOS_WANT_AUTO;
 	struct blkqos_loaded l;
@@ -385,8 +386,9 @@ static int cmd_run(int argc, char **argv)
 	pfd[1] = (struct pollfd){ .fd = sfd, .events = POLLIN };
 	log_info("following xenstore (SIGTERM stops; the limits stay in force)");
 	for (;;) {
+		unsigned long scans = stock_scans(s.stock);
+		unsigned int n = 0;
 		char **ev;
-		unsigned int n;
 
 		int wait_ms = stock_retry_ms(s.stock);
 
@@ -420,8 +422,13 @@ static int cmd_run(int argc, char **argv)
 			}
 			sync_path(&s, ev[XS_WATCH_PATH]);
 			free(ev);
+			n++;
 		}
-		(void)n;
+		pass++;
+		/* what a pass cost: tests count scans per pass (stock mode) */
+		if (n || stock_scans(s.stock) != scans)
+			log_debug("loop pass %lu: %u xenstore events, %lu /proc scans", pass, n,
+				  stock_scans(s.stock) - scans);
 		/* EINVAL: libxenstore closed the connection (its reader saw EOF) */
 		if (errno != EAGAIN && errno != 0 && errno != EINTR) {
 			log_warn("xenstore connection lost: %s; the maps stay as they are, "

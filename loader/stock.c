@@ -53,6 +53,7 @@ struct stock {
 	char vbd_root[64];
 	bool any_task;
 	unsigned int pending;		/* entries with retry_at set */
+	unsigned long scans;		/* scans of /proc so far (-v logs them per loop pass) */
 	struct stock_vbd *bucket[NR_BUCKETS];
 };
 
@@ -203,6 +204,7 @@ static int scan_tasks(struct stock *st, struct cg_task **tasks)
 {
 	int n = cg_list_ring_tasks("/proc", !st->any_task, tasks);
 
+	st->scans++;
 	if (n < 0)
 		log_warn("/proc: cannot look for ring threads: %s (looked again later)",
 			 strerror(-n));
@@ -498,6 +500,11 @@ void stock_set_xs(struct stock *st, struct xs_handle *xs)
 {
 	if (st)
 		st->xs = xs;
+}
+
+unsigned long stock_scans(const struct stock *st)
+{
+	return st ? st->scans : 0;
 }
 
 int stock_retry_ms(const struct stock *st)

@@ -54,6 +54,8 @@ void stock_domain_gone(struct stock *st, unsigned int domid);
 /* ms until a VBD waiting for its ring threads is looked at again; -1: none waits. */
 int stock_retry_ms(const struct stock *st);
 void stock_retry(struct stock *st);
+/* Scans of /proc for ring threads so far (the loop logs them per pass with -v). */
+unsigned long stock_scans(const struct stock *st);
 
 /* Remove every group (blkqos unload). Returns 0 or a negative errno (logged). */
 int stock_remove_all(void);

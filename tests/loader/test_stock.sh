@@ -282,6 +282,46 @@ for r in $(seq 0 64); do stub_stop $GUEST.xvde-$r; done
 xenstore-rm $V/$GUEST/$XVDE
 poll_eq "65 rings: unplug removes the group" no is_dir "$GE"
 
+# ---- a connect storm: one /proc scan per loop pass, not one per event -------------
+# NS VBDs reach Connected while the loader is stopped, so that their events
+# come in together: each VBD needs a look for its ring thread, and the looks
+# of a loop pass share one scan of /proc (slow in a dom0 with many tasks),
+# whatever the number of events; -v logs what each pass cost.
+stop_loader TERM
+if start_loader -v; then ok "storm: the loader starts again, with -v"
+else notok "storm: the loader starts again" "'following xenstore'" "$(tail -3 "$LOG" | tr '\n' ' ')"; fi
+NS=16
+storm_devids=""
+for i in $(seq 5 $((5 + NS - 1))); do	# xvdf, xvdg, ...: devid 51712 + 16 * index
+	d=$((51712 + 16 * i)) abc=abcdefghijklmnopqrstuvwxyz
+	name=xvd${abc:i:1}
+	storm_devids="$storm_devids $d:$name"
+	stub_start $GUEST.$name-0
+done
+mark
+kill -STOP "$LPID"
+for dn in $storm_devids; do vbd ${dn%:*} ${dn#*:} 4 $V/$GUEST/${dn%:*}/qos/write-iops 47; done
+kill -CONT "$LPID"
+storm_inside() {
+	local dn n=0
+	for dn in $storm_devids; do
+		[ "$(in_group "${STUB_PID[$GUEST.${dn#*:}-0]}" "$SLICE/dom-$GUEST/vbd-$GUEST-${dn%:*}")" = yes ] && n=$((n + 1))
+	done
+	echo $n
+}
+wait_eq 10 $NS storm_inside
+check_eq "storm: all $NS ring threads are moved in" $NS "$(storm_inside)"
+# "loop pass P: E xenstore events, S /proc scans", one line per pass that did anything
+read -r passes events scans most <<<"$(since | sed -n 's/.*loop pass [0-9]*: \([0-9]*\) xenstore events, \([0-9]*\) \/proc scans.*/\1 \2/p' |
+	awk '{ p++; e += $1; s += $2; if ($2 > m) m = $2 } END { print p + 0, e + 0, s + 0, m + 0 }')"
+echo "# storm: $NS VBDs, $events xenstore events in $passes passes, $scans /proc scans (at most $most in a pass)"
+if [ "$events" -ge "$NS" ] && [ "$most" -le 1 ]; then ok "storm: at most one /proc scan per loop pass ($most), over $events events"
+else notok "storm: at most one /proc scan per loop pass" "at most 1 per pass, over $NS or more events" \
+	"$most in one pass, $scans in $passes passes, $events events"; fi
+for dn in $storm_devids; do stub_stop $GUEST.${dn#*:}-0; xenstore-rm $V/$GUEST/${dn%:*}; done
+storm_groups() { local dn n=0; for dn in $storm_devids; do [ -d "$SLICE/dom-$GUEST/vbd-$GUEST-${dn%:*}" ] && n=$((n + 1)); done; echo $n; }
+poll_eq "storm: unplug removes their groups" 0 storm_groups
+
 # ---- the loader dies: the throttle stays; a restart carries on -------------------
 stop_loader KILL
 check_eq "after kill -9: the limit stays in the throttle" "80 0 0 2000000" "$(limits "$G")"
