@@ -388,9 +388,10 @@ static int cmd_run(int argc, char **argv)
 	for (;;) {
 		unsigned long scans = stock_scans(s.stock);
 		unsigned int n = 0;
+		int watch_err;
 		char **ev;
 
-		int wait_ms = stock_retry_ms(s.stock);
+		int wait_ms = stock_look_ms(s.stock);
 
 		/* libxenstore does not wake the watch fd when the connection
 		 * drops: look at least once a second (a local check) */
@@ -403,7 +404,6 @@ static int cmd_run(int argc, char **argv)
 			ret = EXIT_FAIL;
 			break;
 		}
-		stock_retry(s.stock);
 		if (pfd[1].revents) {
 			log_info("stopping; limits stay in force (blkqos unload removes them)");
 			ret = 0;
@@ -424,16 +424,19 @@ static int cmd_run(int argc, char **argv)
 			free(ev);
 			n++;
 		}
+		watch_err = errno;	/* why xs_check_watch() returned NULL */
+		/* after the events: they only marked VBDs, one scan serves them all */
+		stock_look(s.stock);
 		pass++;
 		/* what a pass cost: tests count scans per pass (stock mode) */
 		if (n || stock_scans(s.stock) != scans)
 			log_debug("loop pass %lu: %u xenstore events, %lu /proc scans", pass, n,
 				  stock_scans(s.stock) - scans);
 		/* EINVAL: libxenstore closed the connection (its reader saw EOF) */
-		if (errno != EAGAIN && errno != 0 && errno != EINTR) {
+		if (watch_err != EAGAIN && watch_err != 0 && watch_err != EINTR) {
 			log_warn("xenstore connection lost: %s; the maps stay as they are, "
-				 "reconnecting", errno == EINVAL ? "closed by xenstored" :
-				 strerror(errno));
+				 "reconnecting", watch_err == EINVAL ? "closed by xenstored" :
+				 strerror(watch_err));
 			xs_close(xs);
 			s.xs = NULL;
 			stock_set_xs(s.stock, NULL);
