@@ -100,7 +100,9 @@ static const char usage_stats[] =
 "Per VBD: limits (VBD and domain), current bucket levels in tokens (ops or\n"
 "bytes), ops and bytes by kind, deferrals and time deferred. In stock mode\n"
 "the buckets are unused, ops count bios, and deferrals count the bios the\n"
-"block throttle held (it does not say for how long).\n"
+"block throttle held (it does not say for how long); unthrottled counts, of\n"
+"those bios, the ones a ring thread submitted before the loader moved it into\n"
+"its VBD's group (the throttle never saw them).\n"
 "DEV is a name (xvda) or a device id (51712). --interval repeats every S s.\n"
 "The same data: bpftool map dump pinned " BLKQOS_PIN_DIR "/vbd_stats (etc.)\n";
 
@@ -265,6 +267,7 @@ static int cmd_run(int argc, char **argv)
 	const char *rules = NULL;
 	bool attach = true, once = false, have_backend = false, seen_initial = false;
 	unsigned long pass = 0;
+	bool any_task = false;
 	unsigned int backend = 0;
 	enum blkqos_mode_request want = BLKQOS_WANT_AUTO;
 	struct blkqos_loaded l;
@@ -325,6 +328,13 @@ static int cmd_run(int argc, char **argv)
 	ret = xs_or_die(&xs);
 	if (ret)
 		goto cleanup_lock;
+	/* Test builds only (-DBLKQOS_TEST_BUILD): a host without Xen has no
+	 * blkback kthreads to move nor to count; production takes kernel
+	 * threads only. */
+#ifdef BLKQOS_TEST_BUILD
+	any_task = getenv("BLKQOS_TEST_RING_ANY_TASK") != NULL;
+	blkqos_bpf_user_rings(any_task);
+#endif
 	ret = blkqos_load(&l, attach, want);
 	if (ret)
 		goto cleanup_xs;
@@ -339,12 +349,7 @@ static int cmd_run(int argc, char **argv)
 		log_info("stock mode cannot enforce: bursts, peaks, iops-size, flush/discard modes, "
 			 "a domain limit over several VBDs; a total iops/bps applies per direction "
 			 "(named per VBD below)");
-		bool any_task = false;
-
-		/* Test builds only (-DBLKQOS_TEST_BUILD): a host without Xen has no
-		 * blkback kthreads to move; production takes kernel threads only. */
 #ifdef BLKQOS_TEST_BUILD
-		any_task = getenv("BLKQOS_TEST_RING_ANY_TASK") != NULL;
 		if (any_task)
 			log_warn("test build: BLKQOS_TEST_RING_ANY_TASK: any process named like a "
 				 "ring thread is taken for one");

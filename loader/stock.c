@@ -54,6 +54,8 @@ struct stock_vbd {
 	unsigned long state;		/* backend state as last read */
 	unsigned long rings;		/* rings blkback offers, as last read (Connected) */
 	char dev[32];			/* the backend's dev key, as last read (Connected) */
+	struct blkqos_stock_dev devkey;	/* its stock_devs key, once registered (dev != 0) */
+	__u32 slot;			/* its vbd_stats slot, as registered */
 	int nthreads;			/* ring threads moved in, as last found */
 	unsigned int tries;		/* looks done while threads are missing */
 	__u64 retry_at;			/* CLOCK_MONOTONIC ns of the next look; 0: none */
@@ -76,8 +78,8 @@ struct stock *stock_init(struct xs_handle *xs, struct blkqos_maps *maps, const c
 {
 	struct stock *st;
 
-	if (maps->stock_groups_fd < 0) {
-		snprintf(err, errlen, "the stock_groups map is not open");
+	if (maps->stock_groups_fd < 0 || maps->stock_devs_fd < 0) {
+		snprintf(err, errlen, "the stock_groups or stock_devs map is not open");
 		return NULL;
 	}
 	if (cg_init(CG_AUTO, NULL, err, errlen))
@@ -153,6 +155,31 @@ static __u64 group_id(unsigned int domid, unsigned int devid)
 
 	cg_vbd_path(domid, devid, dir, sizeof(dir));
 	return stat(dir, &sb) ? 0 : (__u64)sb.st_ino;
+}
+
+/* The VBD's stock_devs entry goes, unless another VBD of the domain took the key since. */
+static void forget_dev(struct stock *st, struct stock_vbd *e)
+{
+	__u32 slot;
+
+	if (!e->devkey.dev)
+		return;
+	if (!bpf_map_lookup_elem(st->maps->stock_devs_fd, &e->devkey, &slot) && slot == e->slot)
+		bpf_map_delete_elem(st->maps->stock_devs_fd, &e->devkey);
+	e->devkey.dev = 0;
+}
+
+/* Every stock_devs entry of the domain (those of an earlier run too). */
+static void forget_domain_devs(struct stock *st, unsigned int domid)
+{
+	struct blkqos_stock_dev k, *prev = NULL;
+
+	while (!bpf_map_get_next_key(st->maps->stock_devs_fd, prev, &k)) {
+		prev = &k;
+		/* after a delete, start over: the deleted key leads nowhere */
+		if (k.domid == domid && !bpf_map_delete_elem(st->maps->stock_devs_fd, &k))
+			prev = NULL;
+	}
 }
 
 /* A look at the next pass, for a VBD whose backend changed: a fresh count of tries. */
@@ -318,6 +345,25 @@ static bool read_backend(struct stock *st, struct stock_vbd *e, const char *dir)
 }
 
 /*
+ * The VBD's backing device and domain in stock_devs: the bios of its ring
+ * threads from outside its group count (as unthrottled) until they are in.
+ */
+static void register_dev(struct stock *st, struct stock_vbd *e, __u32 slot)
+{
+	struct blkqos_stock_dev key = { .dev = blkqos_kdev(e->maj, e->min), .domid = e->domid };
+
+	if (e->devkey.dev && (e->devkey.dev != key.dev || e->slot != slot))
+		forget_dev(st, e);
+	if (bpf_map_update_elem(st->maps->stock_devs_fd, &key, &slot, BPF_ANY)) {
+		log_warn("vbd %u/%u: cannot register its device for accounting: %s", e->domid,
+			 e->devid, strerror(errno));
+		return;
+	}
+	e->devkey = key;
+	e->slot = slot;
+}
+
+/*
  * Bring the VBD's group in line. backend: its xenstore state or device
  * changed, so read them again and, once Connected, mark it for a look for
  * its ring threads at the loop's next pass (no scan here: a burst of events
@@ -393,6 +439,7 @@ static void vbd_sync(struct stock *st, unsigned int domid, unsigned int devid, b
 	if (!e->cgid || bpf_map_update_elem(st->maps->stock_groups_fd, &e->cgid, &g, BPF_ANY))
 		log_warn("vbd %u/%u: cannot register its group for accounting: %s", domid, devid,
 			 strerror(errno));
+	register_dev(st, e, v.slot);
 }
 
 /*
@@ -514,6 +561,7 @@ void stock_vbd_gone(struct stock *st, unsigned int domid, unsigned int devid)
 	forget_group(st, domid, devid, e ? e->cgid : 0);
 	if (!e)
 		return;
+	forget_dev(st, e);
 	no_look(st, e);
 	*p = e->next;
 	free(e);
@@ -530,6 +578,7 @@ void stock_domain_gone(struct stock *st, unsigned int domid)
 	for (i = 0; i < n; i++)
 		stock_vbd_gone(st, domid, devids[i]);
 	free(devids);
+	forget_domain_devs(st, domid);
 	/* Groups left by an earlier run that never saw this domain. */
 	snprintf(path, sizeof(path), "%s/dom-%u", cg_slice_path(), domid);
 	dir = opendir(path);
