@@ -24,6 +24,9 @@
 #
 # Scenario variables (see tests/e2e/scenarios/*.sh):
 #   LIMITS  lines "DEV KEY=VALUE..." or "domain KEY=VALUE..." (blkqos set)
+#   RULES   the same lines, as a rules file for the guest's name instead
+#           (blkqos run --rules): they also reach a VBD detached and
+#           attached again, whose backend dir (and qos node) is new
 #   LIVE    bash snippet for the running phase; helpers below are available
 #           ($E2E_MODE says the mode)
 #   CPU_DEVS "DEV[:LIMIT_IOPS] ...": report each VBD's ring thread CPU per
@@ -44,6 +47,7 @@
 set -u
 . "$E2E_SCENARIO"
 LIMITS=${LIMITS:-}
+RULES=${RULES:-}
 LIVE=${LIVE:-}
 CPU_DEVS=${CPU_DEVS:-}
 STOCK_IOMAX=${STOCK_IOMAX:-}
@@ -410,7 +414,14 @@ boot)
 	;;
 created)
 	save_devids
-	start_loader || { say "check loader-start FAIL blkqos run did not reach \"following xenstore\": $(tail -n 2 "$LOG" | tr '\n' '|')"; exit 1; }
+	rules=()
+	if [ -n "$RULES" ]; then
+		while read -r dev kv; do
+			[ -n "$dev" ] && echo "$E2E_GUEST $dev $kv"
+		done <<< "$RULES" > /run/blkqos.rules
+		rules=(--rules /run/blkqos.rules)
+	fi
+	start_loader "${rules[@]}" || { say "check loader-start FAIL blkqos run did not reach \"following xenstore\": $(tail -n 2 "$LOG" | tr '\n' '|')"; exit 1; }
 	say "loader $(grep 'mode:' "$LOG")"
 	check mode 'grep -q "mode: $E2E_MODE" "$LOG"' "want mode: $E2E_MODE; log: $(grep -o 'mode: [^;]*' "$LOG")"
 	if [ "$E2E_MODE" = stock ]; then
@@ -430,7 +441,7 @@ created)
 	# give the watch a moment, then show what is in force
 	for _ in $(seq 50); do
 		n=$(blkqos stats "$E2E_DOMID" --json | grep -o '"rate":' | wc -l)
-		[ "$n" -gt 0 ] || [ -z "$LIMITS" ] && break
+		[ "$n" -gt 0 ] || [ -z "$LIMITS$RULES" ] && break
 		sleep 0.1
 	done
 	say "stats-created $(blkqos stats "$E2E_DOMID" --json | tr -d '\n')"
