@@ -532,7 +532,8 @@ static int cmd_stats(int argc, char **argv)
 		return EXIT_FAIL;
 	ret = blkqos_open_pinned(m);
 	if (ret) {
-		log_err("nothing pinned in %s: start 'blkqos run' first", BLKQOS_PIN_DIR);
+		if (ret == EXIT_NOT_LOADED)	/* else it said why */
+			log_err("nothing pinned in %s: start 'blkqos run' first", BLKQOS_PIN_DIR);
 		free(m);
 		return ret;
 	}
@@ -703,15 +704,18 @@ static int wait_in_force(const struct scope_kvs *p, __u64 t0)
 {
 	struct blkqos_maps *m = calloc(1, sizeof(*m));
 	__u64 deadline = t0 + (__u64)(p->timeout_s * 1e9);
-	int ret = EXIT_FAIL;
+	int ret;
 
 	if (!m)
 		return EXIT_FAIL;
-	if (blkqos_open_pinned(m)) {
-		log_err("nothing pinned in %s: is 'blkqos run' running?", BLKQOS_PIN_DIR);
+	ret = blkqos_open_pinned(m);
+	if (ret) {
+		if (ret == EXIT_NOT_LOADED)	/* else it said why */
+			log_err("nothing pinned in %s: is 'blkqos run' running?", BLKQOS_PIN_DIR);
 		free(m);
-		return EXIT_NOT_LOADED;
+		return ret;
 	}
+	ret = EXIT_FAIL;	/* until the values are in force */
 	/* For scripts timing a change made by another process: polling starts now. */
 	printf("waiting\n");
 	fflush(stdout);
