@@ -56,7 +56,7 @@ blkqos: $(LOADER_SRCS) $(LOADER_HDRS) $(SKEL)
 
 # --- tests ---------------------------------------------------------------
 
-TEST_COMMON := tests/bpf/harness.c tests/bpf/refmodel.c loader/limits.c loader/maps.c
+TEST_COMMON := tests/bpf/harness.c tests/bpf/refmodel.c loader/limits.c loader/maps.c loader/log.c
 
 $(BIN)/test_engine: tests/bpf/test_engine.c $(TEST_COMMON) tests/bpf/*.h $(SKEL) | $(BIN)
 	$(call msg,CC,$@)

@@ -151,10 +151,16 @@
  *   (bi_blkg), also when the throttle dispatches it later from a workqueue.
  *   A bio that reaches the queue from a workqueue worker was held by the
  *   throttle: it counts as a deferral (how long it waited is not known here).
+ *   A bio from outside every VBD group, submitted by a ring thread (a kernel
+ *   thread "<domid>.<dev>-<ring>") to the backing device of a VBD of that
+ *   domain (stock_devs), is that VBD's too, and counts as unthrottled: the
+ *   loader had not moved the thread yet.
  * Races accepted (stock mode):
  *   - A ring thread runs unthrottled from its creation until the loader has
  *     found and moved it (blkback starts it after announcing Connected; the
- *     loader scans /proc every 50 ms): 0.35-1.9 s in the emulated dom0.
+ *     loader scans /proc on that event, then again for 10 s): 0.35-1.9 s
+ *     measured in the emulated dom0. Its bios meanwhile count as the
+ *     VBD's "unthrottled" (below).
  *   - ops are bios, not ring requests: a request blkback splits into several
  *     bios (more segments than one bio holds) counts more than once.
  */
@@ -321,6 +327,33 @@ int BPF_PROG(blkqos_dispatch, struct xen_blkif_ring *ring, unsigned short domid,
 /* --- stock mode: accounting only (see the top) --- */
 
 #define PF_WQ_WORKER	0x00000020	/* include/linux/sched.h */
+#define PF_KTHREAD	0x00200000
+
+/* Set by the loader's test build only: a user process may stand in for a ring thread. */
+const volatile bool stock_user_rings = false;
+
+/*
+ * The domain of the ring thread that is the current task (blkback names
+ * them "<domid>.<dev>-<ring>", domids below 32768), or -1 if it is not one.
+ */
+static __always_inline long ring_thread_domid(struct task_struct *task)
+{
+	long domid = 0;
+	int i;
+
+	if (!(task->flags & PF_KTHREAD) && !stock_user_rings)
+		return -1;
+	for (i = 0; i < 6; i++) {
+		char c = task->comm[i];
+
+		if (c == '.')
+			return i ? domid : -1;
+		if (c < '0' || c > '9')
+			return -1;
+		domid = domid * 10 + (c - '0');
+	}
+	return -1;
+}
 
 static __always_inline __u32 bio_kind(__u32 opf, __u32 size)
 {
@@ -353,27 +386,50 @@ int BPF_PROG(blkqos_stock_account, struct bio *bio)
 	struct blkcg_gq *blkg = bio->bi_blkg;
 	__u64 cgid = blkg ? blkg->blkcg->css.cgroup->kn->id : 0;
 	const struct blkqos_stock_group *g = bpf_map_lookup_elem(&stock_groups, &cgid);
-	struct task_struct *task;
+	struct task_struct *task = bpf_get_current_task_btf();
+	__u32 kind, size, slot, dev = bio->bi_bdev->bd_dev;
 	struct blkqos_kind_stats *ks;
 	struct blkqos_stats *st;
-	__u32 kind, size, slot;
+	bool unthrottled = false;
 
-	if (!g || bio->bi_bdev->bd_dev != g->dev)
-		return 0;
+	if (g && dev == g->dev) {
+		slot = g->slot;
+	} else {
+		/*
+		 * Not from a VBD's group: a ring thread the loader has not
+		 * moved yet, submitting to its VBD's backing device, passes
+		 * the throttle unseen. Only the submitting task can tell (the
+		 * throttle queues nothing for it).
+		 */
+		struct blkqos_stock_dev key = { .dev = dev };
+		long domid = ring_thread_domid(task);
+		const __u32 *vslot;
+
+		if (domid < 0)
+			return 0;
+		key.domid = domid;
+		vslot = bpf_map_lookup_elem(&stock_devs, &key);
+		if (!vslot)
+			return 0;
+		slot = *vslot;
+		unthrottled = true;
+	}
 	size = bio->bi_iter.bi_size;
 	kind = bio_kind(bio->bi_opf, size);
 	if (kind >= BLKQOS_NR_KINDS)
 		return 0;
-	slot = g->slot;
 	st = bpf_map_lookup_elem(&vbd_stats, &slot);
 	if (!st)
 		return 0;
 	ks = &st->read + kind;
 	ks->ops++;
 	ks->bytes += size;
-	task = bpf_get_current_task_btf();
-	if (task->flags & PF_WQ_WORKER)
+	if (unthrottled) {
+		st->unthrottled.ops++;
+		st->unthrottled.bytes += size;
+	} else if (task->flags & PF_WQ_WORKER) {
 		st->deferrals++;
+	}
 	return 0;
 }
 

@@ -58,6 +58,14 @@ struct {
 	__type(value, struct blkqos_stock_group);
 } stock_groups SEC(".maps");
 
+/* Stock mode: a VBD's backing device and domain -> its stats slot (unthrottled bios). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, BLKQOS_MAX_VBDS);
+	__type(key, struct blkqos_stock_dev);
+	__type(value, __u32);
+} stock_devs SEC(".maps");
+
 /* Bit i set: the limit with enum blkqos_limit_id i governs the request. */
 #define LIM(id)		(1u << (id))
 #define READ_LIMITS	(LIM(BLKQOS_LIM_IOPS) | LIM(BLKQOS_LIM_READ_IOPS) | \

@@ -194,6 +194,12 @@ struct blkqos_stats {
 	struct blkqos_kind_stats discard;
 	__u64 deferrals;	/* requests parked (stock mode: bios the throttle held) */
 	__u64 deferred_ns;	/* the time they spent parked (bpf mode only) */
+	/*
+	 * Stock mode: of the bios above, those a ring thread of the VBD
+	 * submitted from outside its group (before the loader moved it), which
+	 * the throttle never saw. Last, so that older fields keep their place.
+	 */
+	struct blkqos_kind_stats unthrottled;
 };
 
 /*
@@ -207,6 +213,19 @@ struct blkqos_stats {
 struct blkqos_stock_group {
 	__u32 slot;		/* index in vbd_stats */
 	__u32 dev;		/* backing device, kernel dev_t: major << 20 | minor */
+};
+
+/*
+ * Key of the stock_devs map (value: the VBD's slot in vbd_stats): a VBD's
+ * backing device (as in struct blkqos_stock_group) and its domain, which a
+ * ring thread's name starts with ("<domid>.<dev>-<ring>"). It says whose a
+ * bio is that a ring thread submits while it is not yet in the VBD's group.
+ * Two VBDs of one domain on one device share a key: the last registered
+ * counts them.
+ */
+struct blkqos_stock_dev {
+	__u32 dev;		/* kernel dev_t: major << 20 | minor */
+	__u32 domid;
 };
 
 static inline __u32 blkqos_kdev(__u32 major, __u32 minor)

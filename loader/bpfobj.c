@@ -16,7 +16,7 @@
 #include "log.h"
 
 static const char *const map_names[] = { "vbds", "doms", "vbd_buckets", "dom_buckets", "vbd_stats",
-					 "stock_groups" };
+					 "stock_groups", "stock_devs" };
 #define NR_MAPS (sizeof(map_names) / sizeof(map_names[0]))
 #define LINK_ADMIT	BLKQOS_PIN_DIR "/link_admit"
 #define LINK_DISPATCH	BLKQOS_PIN_DIR "/link_dispatch"
@@ -133,6 +133,13 @@ static struct bpf_map *map_by_name(struct blkqos_bpf *skel, const char *name)
 	return bpf_object__find_map_by_name(skel->obj, name);
 }
 
+static bool user_rings;
+
+void blkqos_bpf_user_rings(bool on)
+{
+	user_rings = on;
+}
+
 /* Open, pin maps, enable the programs of a mode, load. NULL on failure (errno set). */
 static struct blkqos_bpf *open_and_load(enum blkqos_mode mode, int *err)
 {
@@ -154,6 +161,7 @@ static struct blkqos_bpf *open_and_load(enum blkqos_mode mode, int *err)
 	bpf_program__set_autoload(skel->progs.blkqos_dispatch,
 				  mode == BLKQOS_MODE_FMOD_RET || mode == BLKQOS_MODE_FENTRY_KFUNC);
 	bpf_program__set_autoload(skel->progs.blkqos_stock_account, mode == BLKQOS_MODE_STOCK);
+	skel->rodata->stock_user_rings = user_rings;
 	*err = blkqos_bpf__load(skel);
 	if (*err) {
 		blkqos_bpf__destroy(skel);
@@ -250,6 +258,7 @@ static int open_maps(struct blkqos_maps *m, struct blkqos_bpf *skel)
 				   bpf_map__fd(skel->maps.vbd_stats));
 
 	m->stock_groups_fd = bpf_map__fd(skel->maps.stock_groups);
+	m->stock_devs_fd = bpf_map__fd(skel->maps.stock_devs);
 	return err;
 }
 
@@ -364,6 +373,7 @@ int blkqos_open_pinned(struct blkqos_maps *m)
 		return EXIT_FAIL;
 	}
 	m->stock_groups_fd = fd[5];
+	m->stock_devs_fd = fd[6];
 	return 0;
 }
 
@@ -376,6 +386,8 @@ void blkqos_close_pinned(struct blkqos_maps *m)
 	close(m->vbd_stats_fd);
 	if (m->stock_groups_fd >= 0)
 		close(m->stock_groups_fd);
+	if (m->stock_devs_fd >= 0)
+		close(m->stock_devs_fd);
 }
 
 int blkqos_unload(void)

@@ -51,6 +51,13 @@ struct blkqos_loaded {
 	struct blkqos_maps maps;
 };
 
+/*
+ * Test builds only (before blkqos_load): the accounting program takes a
+ * user process named like a ring thread for one, as the test build's
+ * stock mode does with BLKQOS_TEST_RING_ANY_TASK.
+ */
+void blkqos_bpf_user_rings(bool on);
+
 /* Mount bpffs at /sys/fs/bpf if it is not there. */
 int blkqos_ensure_bpffs(void);
 

@@ -100,7 +100,9 @@ static const char usage_stats[] =
 "Per VBD: limits (VBD and domain), current bucket levels in tokens (ops or\n"
 "bytes), ops and bytes by kind, deferrals and time deferred. In stock mode\n"
 "the buckets are unused, ops count bios, and deferrals count the bios the\n"
-"block throttle held (it does not say for how long).\n"
+"block throttle held (it does not say for how long); unthrottled counts, of\n"
+"those bios, the ones a ring thread submitted before the loader moved it into\n"
+"its VBD's group (the throttle never saw them).\n"
 "DEV is a name (xvda) or a device id (51712). --interval repeats every S s.\n"
 "The same data: bpftool map dump pinned " BLKQOS_PIN_DIR "/vbd_stats (etc.)\n";
 
@@ -250,6 +252,13 @@ static struct xs_handle *xs_reconnect(const char *vbd_root, int sfd)
 	}
 }
 
+/*
+ * Event handling a look for ring threads that is due may wait for (stock
+ * mode): a thread runs unthrottled until found, and in a slow dom0 a burst
+ * of events (VBDs connecting) takes far longer to handle than this.
+ */
+#define EVENTS_PER_LOOK_NS	(20 * 1000000ULL)
+
 static int cmd_run(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -264,6 +273,8 @@ static int cmd_run(int argc, char **argv)
 	};
 	const char *rules = NULL;
 	bool attach = true, once = false, have_backend = false, seen_initial = false;
+	unsigned long pass = 0;
+	bool any_task = false;
 	unsigned int backend = 0;
 	enum blkqos_mode_request want = BLKQOS_WANT_AUTO;
 	struct blkqos_loaded l;
@@ -324,6 +335,13 @@ static int cmd_run(int argc, char **argv)
 	ret = xs_or_die(&xs);
 	if (ret)
 		goto cleanup_lock;
+	/* Test builds only (-DBLKQOS_TEST_BUILD): a host without Xen has no
+	 * blkback kthreads to move nor to count; production takes kernel
+	 * threads only. */
+#ifdef BLKQOS_TEST_BUILD
+	any_task = getenv("BLKQOS_TEST_RING_ANY_TASK") != NULL;
+	blkqos_bpf_user_rings(any_task);
+#endif
 	ret = blkqos_load(&l, attach, want);
 	if (ret)
 		goto cleanup_xs;
@@ -338,12 +356,7 @@ static int cmd_run(int argc, char **argv)
 		log_info("stock mode cannot enforce: bursts, peaks, iops-size, flush/discard modes, "
 			 "a domain limit over several VBDs; a total iops/bps applies per direction "
 			 "(named per VBD below)");
-		bool any_task = false;
-
-		/* Test builds only (-DBLKQOS_TEST_BUILD): a host without Xen has no
-		 * blkback kthreads to move; production takes kernel threads only. */
 #ifdef BLKQOS_TEST_BUILD
-		any_task = getenv("BLKQOS_TEST_RING_ANY_TASK") != NULL;
 		if (any_task)
 			log_warn("test build: BLKQOS_TEST_RING_ANY_TASK: any process named like a "
 				 "ring thread is taken for one");
@@ -385,10 +398,14 @@ static int cmd_run(int argc, char **argv)
 	pfd[1] = (struct pollfd){ .fd = sfd, .events = POLLIN };
 	log_info("following xenstore (SIGTERM stops; the limits stay in force)");
 	for (;;) {
+		unsigned long scans = stock_scans(s.stock);
+		unsigned int n = 0;
+		__u64 drain_end;
+		int watch_err;
+		bool cut;
 		char **ev;
-		unsigned int n;
 
-		int wait_ms = stock_retry_ms(s.stock);
+		int wait_ms = stock_look_ms(s.stock);
 
 		/* libxenstore does not wake the watch fd when the connection
 		 * drops: look at least once a second (a local check) */
@@ -401,13 +418,14 @@ static int cmd_run(int argc, char **argv)
 			ret = EXIT_FAIL;
 			break;
 		}
-		stock_retry(s.stock);
 		if (pfd[1].revents) {
 			log_info("stopping; limits stay in force (blkqos unload removes them)");
 			ret = 0;
 			break;
 		}
-		while ((ev = xs_check_watch(xs))) {
+		drain_end = blkqos_mono_ns() + EVENTS_PER_LOOK_NS;
+		cut = false;
+		while (!cut && (ev = xs_check_watch(xs))) {
 			/*
 			 * xenstored fires every new watch once at once; sync_all()
 			 * above already covered that first event of the root.
@@ -420,13 +438,24 @@ static int cmd_run(int argc, char **argv)
 			}
 			sync_path(&s, ev[XS_WATCH_PATH]);
 			free(ev);
+			n++;
+			/* a storm of events does not hold back a look that is due:
+			 * the rest are handled at the next pass, after it */
+			cut = blkqos_mono_ns() >= drain_end && stock_look_ms(s.stock) == 0;
 		}
-		(void)n;
+		watch_err = cut ? 0 : errno;	/* why xs_check_watch() returned NULL */
+		/* after the events: they only marked VBDs, one scan serves them all */
+		stock_look(s.stock);
+		pass++;
+		/* what a pass cost: tests count scans per pass (stock mode) */
+		if (n || stock_scans(s.stock) != scans)
+			log_debug("loop pass %lu: %u xenstore events, %lu /proc scans", pass, n,
+				  stock_scans(s.stock) - scans);
 		/* EINVAL: libxenstore closed the connection (its reader saw EOF) */
-		if (errno != EAGAIN && errno != 0 && errno != EINTR) {
+		if (watch_err != EAGAIN && watch_err != 0 && watch_err != EINTR) {
 			log_warn("xenstore connection lost: %s; the maps stay as they are, "
-				 "reconnecting", errno == EINVAL ? "closed by xenstored" :
-				 strerror(errno));
+				 "reconnecting", watch_err == EINVAL ? "closed by xenstored" :
+				 strerror(watch_err));
 			xs_close(xs);
 			s.xs = NULL;
 			stock_set_xs(s.stock, NULL);
@@ -517,7 +546,8 @@ static int cmd_stats(int argc, char **argv)
 		return EXIT_FAIL;
 	ret = blkqos_open_pinned(m);
 	if (ret) {
-		log_err("nothing pinned in %s: start 'blkqos run' first", BLKQOS_PIN_DIR);
+		if (ret == EXIT_NOT_LOADED)	/* else it said why */
+			log_err("nothing pinned in %s: start 'blkqos run' first", BLKQOS_PIN_DIR);
 		free(m);
 		return ret;
 	}
@@ -688,15 +718,18 @@ static int wait_in_force(const struct scope_kvs *p, __u64 t0)
 {
 	struct blkqos_maps *m = calloc(1, sizeof(*m));
 	__u64 deadline = t0 + (__u64)(p->timeout_s * 1e9);
-	int ret = EXIT_FAIL;
+	int ret;
 
 	if (!m)
 		return EXIT_FAIL;
-	if (blkqos_open_pinned(m)) {
-		log_err("nothing pinned in %s: is 'blkqos run' running?", BLKQOS_PIN_DIR);
+	ret = blkqos_open_pinned(m);
+	if (ret) {
+		if (ret == EXIT_NOT_LOADED)	/* else it said why */
+			log_err("nothing pinned in %s: is 'blkqos run' running?", BLKQOS_PIN_DIR);
 		free(m);
-		return EXIT_NOT_LOADED;
+		return ret;
 	}
+	ret = EXIT_FAIL;	/* until the values are in force */
 	/* For scripts timing a change made by another process: polling starts now. */
 	printf("waiting\n");
 	fflush(stdout);

@@ -7,6 +7,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "limits.h"
+#include "log.h"
 #include "maps.h"
 
 __u64 blkqos_mono_ns(void)
@@ -26,11 +27,38 @@ __u64 blkqos_next_epoch(void)
 	return last;
 }
 
+/*
+ * Does the map hold values of this build's size? Pinned maps of another
+ * blkqos version may not (struct blkqos_stats grew): reading them would
+ * overrun the buffers sized here.
+ */
+static int value_size_is(int fd, const char *name, __u32 want)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+
+	if (bpf_obj_get_info_by_fd(fd, &info, &len))
+		return -errno;
+	if (info.value_size == want)
+		return 0;
+	log_err("map %s holds %u-byte values, this blkqos %u-byte ones: made by another "
+		"version (blkqos unload, then run again)", name, info.value_size, want);
+	return -EPROTO;
+}
+
 int blkqos_maps_init(struct blkqos_maps *m, int vbds_fd, int doms_fd, int vbd_buckets_fd,
 		     int dom_buckets_fd, int vbd_stats_fd)
 {
 	struct blkqos_vbd_key k, *prev = NULL;
 	__u32 d, *dprev = NULL;
+	int err;
+
+	if ((err = value_size_is(vbds_fd, "vbds", sizeof(struct blkqos_vbd))) ||
+	    (err = value_size_is(doms_fd, "doms", sizeof(struct blkqos_dom))) ||
+	    (err = value_size_is(vbd_buckets_fd, "vbd_buckets", sizeof(struct blkqos_buckets))) ||
+	    (err = value_size_is(dom_buckets_fd, "dom_buckets", sizeof(struct blkqos_buckets))) ||
+	    (err = value_size_is(vbd_stats_fd, "vbd_stats", sizeof(struct blkqos_stats))))
+		return err;
 
 	memset(m, 0, sizeof(*m));
 	m->vbds_fd = vbds_fd;
@@ -39,6 +67,7 @@ int blkqos_maps_init(struct blkqos_maps *m, int vbds_fd, int doms_fd, int vbd_bu
 	m->dom_buckets_fd = dom_buckets_fd;
 	m->vbd_stats_fd = vbd_stats_fd;
 	m->stock_groups_fd = -1;
+	m->stock_devs_fd = -1;
 	m->ncpus = libbpf_num_possible_cpus();
 	if (m->ncpus <= 0)
 		return -EINVAL;
@@ -382,6 +411,8 @@ int blkqos_maps_vbd_stats(struct blkqos_maps *m, __u32 slot, struct blkqos_stats
 		out->discard.bytes += per[i].discard.bytes;
 		out->deferrals += per[i].deferrals;
 		out->deferred_ns += per[i].deferred_ns;
+		out->unthrottled.ops += per[i].unthrottled.ops;
+		out->unthrottled.bytes += per[i].unthrottled.bytes;
 	}
 cleanup:
 	free(per);

@@ -116,12 +116,17 @@ int stats_print(FILE *out, struct blkqos_maps *m, const struct stats_filter *f, 
 			fprintf(out, ",\"read\":{\"ops\":%llu,\"bytes\":%llu},"
 				"\"write\":{\"ops\":%llu,\"bytes\":%llu},"
 				"\"flush\":{\"ops\":%llu},\"discard\":{\"ops\":%llu,\"bytes\":%llu},"
-				"\"deferrals\":%llu,\"deferred_ns\":%llu}",
+				"\"deferrals\":%llu,\"deferred_ns\":%llu",
 				(unsigned long long)s.read.ops, (unsigned long long)s.read.bytes,
 				(unsigned long long)s.write.ops, (unsigned long long)s.write.bytes,
 				(unsigned long long)s.flush.ops, (unsigned long long)s.discard.ops,
 				(unsigned long long)s.discard.bytes, (unsigned long long)s.deferrals,
 				(unsigned long long)s.deferred_ns);
+			if (f->stock)
+				fprintf(out, ",\"unthrottled\":{\"ops\":%llu,\"bytes\":%llu}",
+					(unsigned long long)s.unthrottled.ops,
+					(unsigned long long)s.unthrottled.bytes);
+			fputc('}', out);
 		} else {
 			fprintf(out, "dom %u %s (devid %u)\n", k.domid, dev, k.devid);
 			print_limits_text(out, "vbd", &v.limits, &vb, now);
@@ -134,7 +139,10 @@ int stats_print(FILE *out, struct blkqos_maps *m, const struct stats_filter *f, 
 				(unsigned long long)s.discard.bytes);
 			if (f->stock)
 				fprintf(out, "    throttled %llu bios (stock mode: the wait is not "
-					"measured)\n", (unsigned long long)s.deferrals);
+					"measured) | unthrottled %llu bios %llu bytes (a ring thread "
+					"not yet in its group)\n", (unsigned long long)s.deferrals,
+					(unsigned long long)s.unthrottled.ops,
+					(unsigned long long)s.unthrottled.bytes);
 			else
 				fprintf(out, "    deferred %llu times, %.3f s in total\n",
 					(unsigned long long)s.deferrals, s.deferred_ns / 1e9);

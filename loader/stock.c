@@ -19,17 +19,29 @@
 #define XENBUS_CONNECTED 4
 
 /*
- * After Connected, look for the ring threads again: soon, then every 50 ms
- * for 10 s. They run unthrottled until found, so the interval bounds that
- * time; a scan of /proc costs about a millisecond.
+ * A backend event only marks its VBD for a look; the loop's next pass looks
+ * for the ring threads of every VBD marked or due, from one scan of /proc
+ * (about a millisecond on a host, far more in an emulated dom0). blkback
+ * starts the threads just after it writes Connected, so a look that finds
+ * none yet looks again at the next pass, LOOKS_AT_ONCE times, then after 5,
+ * 10 and 20 ms, then every 50 ms for 10 s. A thread runs unthrottled until
+ * found: the interval bounds that time.
  */
+#define LOOKS_AT_ONCE	3
 #define RETRY_EVERY_MS	50
-#define NR_RETRIES	(3 + 10000 / RETRY_EVERY_MS)
+#define NR_RETRIES	(LOOKS_AT_ONCE + 3 + 10000 / RETRY_EVERY_MS)
 
-static unsigned int retry_delay_ms(unsigned int tries)
+static unsigned int retry_delay_ms(unsigned int tries, bool none_yet)
 {
 	static const unsigned int first[3] = { 5, 10, 20 };
 
+	if (tries < LOOKS_AT_ONCE) {
+		if (none_yet)
+			return 0;
+		tries = 0;
+	} else {
+		tries -= LOOKS_AT_ONCE;
+	}
 	return tries < 3 ? first[tries] : RETRY_EVERY_MS;
 }
 
@@ -40,9 +52,13 @@ struct stock_vbd {
 	unsigned int disk;		/* backing whole disk (kernel dev_t); 0 unknown */
 	unsigned int maj, min;		/* physical-device as last read (disk != 0) */
 	unsigned long state;		/* backend state as last read */
+	unsigned long rings;		/* rings blkback offers, as last read (Connected) */
+	char dev[32];			/* the backend's dev key, as last read (Connected) */
+	struct blkqos_stock_dev devkey;	/* its stock_devs key, once registered (dev != 0) */
+	__u32 slot;			/* its vbd_stats slot, as registered */
 	int nthreads;			/* ring threads moved in, as last found */
-	unsigned int tries;		/* retries done while threads are missing */
-	__u64 retry_at;			/* CLOCK_MONOTONIC ns; 0: none pending */
+	unsigned int tries;		/* looks done while threads are missing */
+	__u64 retry_at;			/* CLOCK_MONOTONIC ns of the next look; 0: none */
 	char physdev_bad[64];		/* a bad physical-device value, reported once */
 	char unsupported[512];		/* what was last reported as not enforced */
 };
@@ -53,6 +69,7 @@ struct stock {
 	char vbd_root[64];
 	bool any_task;
 	unsigned int pending;		/* entries with retry_at set */
+	unsigned long scans;		/* scans of /proc so far (-v logs them per loop pass) */
 	struct stock_vbd *bucket[NR_BUCKETS];
 };
 
@@ -61,8 +78,8 @@ struct stock *stock_init(struct xs_handle *xs, struct blkqos_maps *maps, const c
 {
 	struct stock *st;
 
-	if (maps->stock_groups_fd < 0) {
-		snprintf(err, errlen, "the stock_groups map is not open");
+	if (maps->stock_groups_fd < 0 || maps->stock_devs_fd < 0) {
+		snprintf(err, errlen, "the stock_groups or stock_devs map is not open");
 		return NULL;
 	}
 	if (cg_init(CG_AUTO, NULL, err, errlen))
@@ -140,19 +157,61 @@ static __u64 group_id(unsigned int domid, unsigned int devid)
 	return stat(dir, &sb) ? 0 : (__u64)sb.st_ino;
 }
 
-static void set_retry(struct stock *st, struct stock_vbd *e, bool want)
+/* The VBD's stock_devs entry goes, unless another VBD of the domain took the key since. */
+static void forget_dev(struct stock *st, struct stock_vbd *e)
 {
-	if (want && e->tries < NR_RETRIES) {
+	__u32 slot;
+
+	if (!e->devkey.dev)
+		return;
+	if (!bpf_map_lookup_elem(st->maps->stock_devs_fd, &e->devkey, &slot) && slot == e->slot)
+		bpf_map_delete_elem(st->maps->stock_devs_fd, &e->devkey);
+	e->devkey.dev = 0;
+}
+
+/* Every stock_devs entry of the domain (those of an earlier run too). */
+static void forget_domain_devs(struct stock *st, unsigned int domid)
+{
+	struct blkqos_stock_dev k, *prev = NULL;
+
+	while (!bpf_map_get_next_key(st->maps->stock_devs_fd, prev, &k)) {
+		prev = &k;
+		/* after a delete, start over: the deleted key leads nowhere */
+		if (k.domid == domid && !bpf_map_delete_elem(st->maps->stock_devs_fd, &k))
+			prev = NULL;
+	}
+}
+
+/* A look at the next pass, for a VBD whose backend changed: a fresh count of tries. */
+static void look_now(struct stock *st, struct stock_vbd *e)
+{
+	if (!e->retry_at)
+		st->pending++;
+	e->retry_at = blkqos_mono_ns();
+	e->tries = 0;
+}
+
+/* Another look after one that found fewer threads than rings; false if none is left. */
+static bool look_again(struct stock *st, struct stock_vbd *e, bool none_yet)
+{
+	if (e->tries < NR_RETRIES) {
 		if (!e->retry_at)
 			st->pending++;
-		e->retry_at = blkqos_mono_ns() + retry_delay_ms(e->tries++) * 1000000ULL;
-		return;
+		e->retry_at = blkqos_mono_ns() + retry_delay_ms(e->tries++, none_yet) * 1000000ULL;
+		return true;
 	}
 	if (e->retry_at)
 		st->pending--;
 	e->retry_at = 0;
-	if (!want)
-		e->tries = 0;
+	return false;
+}
+
+static void no_look(struct stock *st, struct stock_vbd *e)
+{
+	if (e->retry_at)
+		st->pending--;
+	e->retry_at = 0;
+	e->tries = 0;
 }
 
 /*
@@ -170,19 +229,17 @@ static unsigned long rings_offered(struct stock *st, const char *dir)
 
 /*
  * Ring threads of a Connected VBD among tasks (a scan of /proc), into *pids
- * (free it). Returns how many were found.
+ * (free it). name: the backend's dev key without /dev/. Returns how many
+ * were found.
  */
-static int ring_threads(unsigned int domid, const char *dev, const struct cg_task *tasks,
+static int ring_threads(unsigned int domid, const char *name, const struct cg_task *tasks,
 			int ntasks, pid_t **pids)
 {
-	const char *name;
 	int i, found = 0;
 
 	*pids = NULL;
-	if (!dev || ntasks <= 0)
+	if (!name || ntasks <= 0)
 		return 0;
-	/* blkback names them after the backend's dev key, without /dev/ */
-	name = strncmp(dev, "/dev/", 5) ? dev : dev + 5;
 	for (i = 0; i < ntasks; i++)
 		if (cg_task_is_ring_of(&tasks[i], domid, name))
 			found++;
@@ -203,13 +260,14 @@ static int scan_tasks(struct stock *st, struct cg_task **tasks)
 {
 	int n = cg_list_ring_tasks("/proc", !st->any_task, tasks);
 
+	st->scans++;
 	if (n < 0)
 		log_warn("/proc: cannot look for ring threads: %s (looked again later)",
 			 strerror(-n));
 	return n;
 }
 
-/* A scan of /proc shared by the VBDs whose retry is due. */
+/* A scan of /proc shared by the VBDs due for a look. */
 struct scan {
 	struct cg_task *tasks;
 	int n;
@@ -287,12 +345,32 @@ static bool read_backend(struct stock *st, struct stock_vbd *e, const char *dir)
 }
 
 /*
- * Bring the VBD's group in line. backend: its xenstore state or device
- * changed, so read them again and look for ring threads; otherwise (limits
- * changed) what was read last time serves, and only the limits are written.
+ * The VBD's backing device and domain in stock_devs: the bios of its ring
+ * threads from outside its group count (as unthrottled) until they are in.
  */
-static void vbd_sync(struct stock *st, unsigned int domid, unsigned int devid, bool backend,
-		     const struct scan *scan)
+static void register_dev(struct stock *st, struct stock_vbd *e, __u32 slot)
+{
+	struct blkqos_stock_dev key = { .dev = blkqos_kdev(e->maj, e->min), .domid = e->domid };
+
+	if (e->devkey.dev && (e->devkey.dev != key.dev || e->slot != slot))
+		forget_dev(st, e);
+	if (bpf_map_update_elem(st->maps->stock_devs_fd, &key, &slot, BPF_ANY)) {
+		log_warn("vbd %u/%u: cannot register its device for accounting: %s", e->domid,
+			 e->devid, strerror(errno));
+		return;
+	}
+	e->devkey = key;
+	e->slot = slot;
+}
+
+/*
+ * Bring the VBD's group in line. backend: its xenstore state or device
+ * changed, so read them again and, once Connected, mark it for a look for
+ * its ring threads at the loop's next pass (no scan here: a burst of events
+ * costs one scan); otherwise (limits changed) what was read last time
+ * serves, and only the limits are written.
+ */
+static void vbd_sync(struct stock *st, unsigned int domid, unsigned int devid, bool backend)
 {
 	struct stock_vbd **p = entry_slot(st, domid, devid), *e = *p;
 	char dir[256], err[512], why[512];
@@ -300,15 +378,12 @@ static void vbd_sync(struct stock *st, unsigned int domid, unsigned int devid, b
 	struct blkqos_stock_group g;
 	struct blkqos_dom dom;
 	struct blkqos_vbd v;
-	unsigned long expected = 1;
 	unsigned int nr, disk;
 	bool one_disk;
-	pid_t *pids = NULL;
-	int npids = 0;
 
 	if (blkqos_maps_vbd_get(st->maps, domid, devid, &v)) {
-		if (e)		/* not in the maps (refused, or going): no retry */
-			set_retry(st, e, false);
+		if (e)		/* not in the maps (refused, or going): no look */
+			no_look(st, e);
 		return;
 	}
 	nr = blkqos_maps_dom_get(st->maps, domid, &dom) ? 1 : dom.nr_vbds;
@@ -323,7 +398,7 @@ static void vbd_sync(struct stock *st, unsigned int domid, unsigned int devid, b
 	snprintf(dir, sizeof(dir), "%s/%u/%u", st->vbd_root, domid, devid);
 	backend = backend || !e->disk;
 	if (backend && !read_backend(st, e, dir)) {
-		set_retry(st, e, false);	/* its physical-device event comes */
+		no_look(st, e);		/* its physical-device event comes */
 		return;
 	}
 	one_disk = dom_on_one_disk(st, domid, nr, &disk);
@@ -336,46 +411,27 @@ static void vbd_sync(struct stock *st, unsigned int domid, unsigned int devid, b
 	}
 	snprintf(e->unsupported, sizeof(e->unsupported), "%s", why);
 
-	if (backend && e->state == XENBUS_CONNECTED) {
-		struct scan own = { NULL, 0 };
-		char *dev = read_key(st, dir, "dev");
+	if (backend) {
+		if (e->state == XENBUS_CONNECTED) {
+			char *dev = read_key(st, dir, "dev");
 
-		if (!scan) {	/* an event of this VBD: a scan of its own */
-			own.n = scan_tasks(st, &own.tasks);
-			scan = &own;
+			/* blkback names the threads after it, without /dev/ */
+			snprintf(e->dev, sizeof(e->dev), "%s",
+				 !dev ? "" : strncmp(dev, "/dev/", 5) ? dev : dev + 5);
+			free(dev);
+			e->rings = rings_offered(st, dir);
+			look_now(st, e);
+		} else {
+			e->nthreads = 0;	/* a reconnect starts new threads */
+			no_look(st, e);
 		}
-		expected = rings_offered(st, dir);
-		npids = ring_threads(domid, dev, scan->tasks, scan->n, &pids);
-		free(own.tasks);
-		free(dev);
 	}
 	cg_merge_domain(&v.limits, &v.dom_limits, nr, &eff);
-	if (cg_vbd_apply(domid, devid, e->maj, e->min, &eff, pids, npids, err, sizeof(err))) {
+	if (cg_vbd_apply(domid, devid, e->maj, e->min, &eff, NULL, 0, err, sizeof(err))) {
 		log_err("vbd %u/%u: %s (the last setting stays)", domid, devid, err);
-		free(pids);
 		return;
 	}
-	free(pids);
 	dom_apply(domid, &v.dom_limits, one_disk, disk);
-	if (backend) {
-		if (npids != e->nthreads && npids)
-			log_info("vbd %u/%u: %d ring thread%s in its group", domid, devid, npids,
-				 npids == 1 ? "" : "s");
-		e->nthreads = npids;
-		/* Look again until as many as blkback offers are found, for a
-		 * bounded time: a guest may use fewer rings. */
-		if (e->state == XENBUS_CONNECTED && (unsigned long)npids < expected) {
-			set_retry(st, e, true);
-			if (!e->retry_at && !npids)
-				log_warn("vbd %u/%u: Connected, but no ring thread found in %u s: it "
-					 "is not limited", domid, devid, NR_RETRIES * RETRY_EVERY_MS / 1000);
-			else if (!e->retry_at)
-				log_info("vbd %u/%u: %d of the %lu rings blkback offers have a thread "
-					 "(the guest uses fewer)", domid, devid, npids, expected);
-		} else {
-			set_retry(st, e, false);
-		}
-	}
 
 	g.slot = v.slot;
 	g.dev = blkqos_kdev(e->maj, e->min);
@@ -383,16 +439,53 @@ static void vbd_sync(struct stock *st, unsigned int domid, unsigned int devid, b
 	if (!e->cgid || bpf_map_update_elem(st->maps->stock_groups_fd, &e->cgid, &g, BPF_ANY))
 		log_warn("vbd %u/%u: cannot register its group for accounting: %s", domid, devid,
 			 strerror(errno));
+	register_dev(st, e, v.slot);
+}
+
+/*
+ * A look for a Connected VBD's ring threads among the scan's tasks: those
+ * found go into its group; fewer than blkback offers (a guest may use
+ * fewer) are looked for again, for a bounded time.
+ */
+static void vbd_look(struct stock *st, struct stock_vbd *e, const struct scan *scan)
+{
+	unsigned int domid = e->domid, devid = e->devid;
+	char err[512];
+	pid_t *pids = NULL;
+	int npids;
+
+	npids = ring_threads(domid, e->dev[0] ? e->dev : NULL, scan->tasks, scan->n, &pids);
+	if (npids && cg_vbd_move(domid, devid, pids, npids, err, sizeof(err))) {
+		log_err("vbd %u/%u: %s (looked again later)", domid, devid, err);
+		free(pids);
+		look_again(st, e, false);
+		return;
+	}
+	free(pids);
+	if (npids != e->nthreads && npids)
+		log_info("vbd %u/%u: %d ring thread%s in its group", domid, devid, npids,
+			 npids == 1 ? "" : "s");
+	e->nthreads = npids;
+	if ((unsigned long)npids >= e->rings)
+		no_look(st, e);
+	else if (look_again(st, e, !npids))
+		;
+	else if (!npids)
+		log_warn("vbd %u/%u: Connected, but no ring thread found in %u s: it is not "
+			 "limited", domid, devid, NR_RETRIES * RETRY_EVERY_MS / 1000);
+	else
+		log_info("vbd %u/%u: %d of the %lu rings blkback offers have a thread (the guest "
+			 "uses fewer)", domid, devid, npids, e->rings);
 }
 
 void stock_vbd(struct stock *st, unsigned int domid, unsigned int devid)
 {
-	vbd_sync(st, domid, devid, false, NULL);
+	vbd_sync(st, domid, devid, false);
 }
 
 void stock_vbd_backend(struct stock *st, unsigned int domid, unsigned int devid)
 {
-	vbd_sync(st, domid, devid, true, NULL);
+	vbd_sync(st, domid, devid, true);
 }
 
 /*
@@ -468,7 +561,8 @@ void stock_vbd_gone(struct stock *st, unsigned int domid, unsigned int devid)
 	forget_group(st, domid, devid, e ? e->cgid : 0);
 	if (!e)
 		return;
-	set_retry(st, e, false);
+	forget_dev(st, e);
+	no_look(st, e);
 	*p = e->next;
 	free(e);
 }
@@ -484,6 +578,7 @@ void stock_domain_gone(struct stock *st, unsigned int domid)
 	for (i = 0; i < n; i++)
 		stock_vbd_gone(st, domid, devids[i]);
 	free(devids);
+	forget_domain_devs(st, domid);
 	/* Groups left by an earlier run that never saw this domain. */
 	snprintf(path, sizeof(path), "%s/dom-%u", cg_slice_path(), domid);
 	dir = opendir(path);
@@ -500,7 +595,12 @@ void stock_set_xs(struct stock *st, struct xs_handle *xs)
 		st->xs = xs;
 }
 
-int stock_retry_ms(const struct stock *st)
+unsigned long stock_scans(const struct stock *st)
+{
+	return st ? st->scans : 0;
+}
+
+int stock_look_ms(const struct stock *st)
 {
 	__u64 now, first = 0;
 	struct stock_vbd *e;
@@ -517,43 +617,41 @@ int stock_retry_ms(const struct stock *st)
 }
 
 /*
- * Every VBD whose retry is due, from one scan of /proc: the cost of a tick
- * does not grow with the number of VBDs waiting, and xenstore events are
- * handled between ticks, so no domain's wait delays another's updates.
+ * Every VBD marked or due for a look, from one scan of /proc: the cost of a
+ * pass does not grow with the VBDs waiting nor with the events that marked
+ * them, and the loop handles xenstore events between passes, so no domain's
+ * wait delays another's updates.
  */
-void stock_retry(struct stock *st)
+void stock_look(struct stock *st)
 {
-	struct due { unsigned int domid, devid; } *due;
 	struct scan sc = { NULL, 0 };
-	unsigned int n = 0, i;
 	__u64 now = blkqos_mono_ns();
-	struct stock_vbd *e;
+	struct stock_vbd **due, *e;
+	unsigned int n = 0, i;
 	int b;
 
 	if (!st || !st->pending)
 		return;
 	due = calloc(st->pending, sizeof(*due));
 	if (!due) {
-		log_warn("stock mode: out of memory for %u retries (tried again)", st->pending);
+		log_warn("stock mode: out of memory for %u looks (tried again)", st->pending);
 		return;
 	}
+	/* Looks do not add, remove nor free entries: pointers stay valid. */
 	for (b = 0; b < NR_BUCKETS; b++)
 		for (e = st->bucket[b]; e; e = e->next)
-			if (e->retry_at && e->retry_at <= now && n < st->pending) {
-				due[n].domid = e->domid;
-				due[n].devid = e->devid;
-				n++;
-			}
-	sc.n = n ? scan_tasks(st, &sc.tasks) : 0;
+			if (e->retry_at && e->retry_at <= now && n < st->pending)
+				due[n++] = e;
+	if (n) {
+		sc.n = scan_tasks(st, &sc.tasks);
+		log_debug("stock: /proc scan %lu: %d candidate tasks, for %u VBD%s", st->scans,
+			  sc.n, n, n == 1 ? "" : "s");
+	}
 	for (i = 0; i < n; i++) {
-		struct stock_vbd *d = *entry_slot(st, due[i].domid, due[i].devid);
-
-		if (sc.n < 0) {		/* no scan: the retry stays due (bounded) */
-			if (d)
-				set_retry(st, d, true);
-			continue;
-		}
-		vbd_sync(st, due[i].domid, due[i].devid, true, &sc);
+		if (sc.n < 0)		/* no scan: looked at again (bounded) */
+			look_again(st, due[i], false);
+		else
+			vbd_look(st, due[i], &sc);
 	}
 	free(sc.tasks);
 	free(due);

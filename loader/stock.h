@@ -7,12 +7,15 @@
  * and its cgroup id in the stock_groups map so BPF counts its bios. What the
  * throttle cannot do is reported once per VBD and change.
  *
- * blkback announces Connected before it starts the ring threads, so a VBD
- * with fewer threads than the rings blkback offers (its own
- * multi-queue-max-queues; never the guest's multi-queue-num-queues, which
- * the guest may rewrite) is looked at again a little later, for a bounded
- * time (stock_retry_ms / stock_retry from the loader's poll loop: one scan
- * of /proc serves every VBD due).
+ * A backend event of a Connected VBD marks it for a look for its ring
+ * threads; the loader's poll loop looks once per pass, after the pass's
+ * events, for every VBD due (stock_look_ms / stock_look: one scan of /proc
+ * serves them all, however many events marked them). blkback announces
+ * Connected before it starts the ring threads, so a VBD with fewer threads
+ * than the rings blkback offers (its own multi-queue-max-queues; never the
+ * guest's multi-queue-num-queues, which the guest may rewrite) is looked at
+ * again, at once while none is found, then a little later, for a bounded
+ * time.
  */
 #ifndef BLKQOS_STOCK_H
 #define BLKQOS_STOCK_H
@@ -51,9 +54,12 @@ void stock_vbd_gone(struct stock *st, unsigned int domid, unsigned int devid);
 /* The domain is gone: remove the groups of all its VBDs. */
 void stock_domain_gone(struct stock *st, unsigned int domid);
 
-/* ms until a VBD waiting for its ring threads is looked at again; -1: none waits. */
-int stock_retry_ms(const struct stock *st);
-void stock_retry(struct stock *st);
+/* ms until a VBD waiting for its ring threads is looked at again; 0: now; -1: none waits. */
+int stock_look_ms(const struct stock *st);
+/* Look for the ring threads of every VBD due, from one scan of /proc: once a loop pass. */
+void stock_look(struct stock *st);
+/* Scans of /proc for ring threads so far (the loop logs them per pass with -v). */
+unsigned long stock_scans(const struct stock *st);
 
 /* Remove every group (blkqos unload). Returns 0 or a negative errno (logged). */
 int stock_remove_all(void);

@@ -12,6 +12,8 @@ module with cgroup io.max). EXPECT lines:
   CASE bps NAME X [TOL%]             LOADGEN bytes/s
   CASE read_iops|write_iops NAME X   reads or writes per second
   CASE sum_iops N1,N2 X              sum of the LOADGEN iops
+  CASE mean_iops N1,N2 X [TOL%]      their ops over their seconds: loadgens run
+                                     one after another
   CASE window_iops NAME T0 T1 X      ops/s from SAMPLE lines with t_ms in (T0, T1]
   CASE window_ops NAME T0 T1 X       ops in that window
   CASE max_sample NAME T0 T1 X       no single SAMPLE above X ops
@@ -155,6 +157,16 @@ def main():
                 errp = 100.0 * (got - want) / want
                 report(case, want, got, 'ops/s',
                        all(n in loadgen for n in names) and abs(errp) <= tol, errp, names)
+            elif metric == 'mean_iops':
+                names, want = p[2].split(','), float(p[3])
+                tol = float(p[4]) if len(p) > 4 else 5.0
+                ds = [loadgen[n] for n in names if n in loadgen]
+                secs = sum(float(d['seconds']) for d in ds)
+                got = sum(int(d['ops']) for d in ds) / secs if secs else 0.0
+                errp = 100.0 * (got - want) / want
+                report(case, want, got, 'ops/s',
+                       len(ds) == len(names) and all(int(d['errors']) == 0 for d in ds)
+                       and abs(errp) <= tol, errp, names)
             elif metric in ('window_iops', 'window_ops', 'max_sample', 'min_window_iops'):
                 name = p[2]
                 t0, t1, want = t(p[3], name), t(p[4], name), float(p[5])
