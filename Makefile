@@ -72,15 +72,15 @@ DKMS_NAME := $(shell sed -n 's/^PACKAGE_NAME="\(.*\)"/\1/p' kernel/dkms.conf)
 DKMS_VER  := $(shell sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' kernel/dkms.conf)
 DKMS_DIR  ?= /usr/src/$(DKMS_NAME)-$(DKMS_VER)
 
-$(BUILD)/blkqos.service: systemd/blkqos.service | $(BUILD)
-	$(call msg,GEN,$@)
-	$(Q)sed 's|/usr/sbin/blkqos|$(SBINDIR)/blkqos|; s|/etc/blkqos.rules|$(SYSCONFDIR)/blkqos.rules|' $< >$@
-
-install: blkqos $(BUILD)/blkqos.service
+# (the unit is made at each install: it names this PREFIX's binary)
+install: blkqos
 	$(call msg,INSTALL,$(DESTDIR)$(SBINDIR)/blkqos)
 	$(Q)$(INSTALL) -D -m 755 blkqos $(DESTDIR)$(SBINDIR)/blkqos
 	$(call msg,INSTALL,$(DESTDIR)$(UNITDIR)/blkqos.service)
-	$(Q)$(INSTALL) -D -m 644 $(BUILD)/blkqos.service $(DESTDIR)$(UNITDIR)/blkqos.service
+	$(Q)$(INSTALL) -d $(DESTDIR)$(UNITDIR)
+	$(Q)sed 's|/usr/sbin/blkqos|$(SBINDIR)/blkqos|; s|/etc/blkqos.rules|$(SYSCONFDIR)/blkqos.rules|' \
+		systemd/blkqos.service >$(DESTDIR)$(UNITDIR)/blkqos.service
+	$(Q)chmod 644 $(DESTDIR)$(UNITDIR)/blkqos.service
 	$(Q)$(INSTALL) -D -m 644 systemd/blkqos.tmpfiles $(DESTDIR)$(TMPFILESDIR)/blkqos.conf
 	$(call msg,INSTALL,$(DESTDIR)$(MANDIR)/man8/blkqos.8 man5/blkqos.rules.5)
 	$(Q)$(INSTALL) -D -m 644 man/blkqos.8 $(DESTDIR)$(MANDIR)/man8/blkqos.8
@@ -148,7 +148,11 @@ XENSTORED_TEST := tests/xenstored/test_xenstored.sh
 test-run: blkqos $(BIN)/test_engine $(UNIT_TESTS) $(FUZZ_TARGETS) $(LOADER_TEST_BINS) $(CGROUP_TESTS)
 	$(Q)tests/run-tests.sh $(UNIT_TESTS) $(BIN)/test_engine "$(MAKE) --no-print-directory fuzz-smoke" \
 		"$(BIN)/test_cgroup -n" \
-		$(XENSTORED_TEST) $(LOADER_TESTS) "$(KERNEL_CHECK)" "$(E2E_IN_TEST)"
+		$(XENSTORED_TEST) $(LOADER_TESTS) $(PKG_TESTS) "$(KERNEL_CHECK)" "$(E2E_IN_TEST)"
+
+# The man pages against --help; make install; the Debian packages built, linted and
+# installed in a fresh Debian 12 root with the DKMS build (about N min).
+PKG_TESTS := tests/pkg/test_man.sh tests/pkg/test_install.sh tests/pkg/test_packages.sh
 
 # The part of the end-to-end suite `make test` runs (about 9 minutes of
 # emulation): rate accuracy of every limit kind, each direction held to its
