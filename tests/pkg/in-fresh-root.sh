@@ -74,7 +74,9 @@ check_eq "man blkqos renders (its COMMANDS and SERVICE)" 2 \
 	"$(MANWIDTH=80 man -P cat blkqos 2>/dev/null | grep -cE '^(COMMANDS|SERVICE)$')"
 check_eq "man 5 blkqos.rules renders (its key table)" 1 \
 	"$(MANWIDTH=80 man -P cat 5 blkqos.rules 2>/dev/null | grep -cE '^ +qos/write-bps-peak +bytes/s')"
-check_eq "whatis knows it (mandb ran)" 1 "$(whatis blkqos 2>/dev/null | grep -c '^blkqos (8)')"
+# what whatis and apropos index: the NAME line
+check_eq "lexgrog reads blkqos(8)'s NAME (whatis, apropos)" 1 \
+	"$(lexgrog /usr/share/man/man8/blkqos.8.gz 2>/dev/null | grep -c '"blkqos - per-guest disk I/O limits')"
 
 # ---- remove, purge ---------------------------------------------------------------
 apt-get remove -y -q blkqos >"$LOGDIR/apt.log" 2>&1
