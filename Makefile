@@ -150,10 +150,12 @@ test-run: blkqos $(BIN)/test_engine $(UNIT_TESTS) $(FUZZ_TARGETS) $(LOADER_TEST_
 		"$(BIN)/test_cgroup -n" \
 		$(XENSTORED_TEST) $(LOADER_TESTS) $(PKG_TESTS) "$(KERNEL_CHECK)" "$(E2E_IN_TEST)"
 
-# The man pages against --help; make install; the Debian packages built, linted and
+# The man pages against --help; make install; the unit's system call filter
+# against the loader's calls; the Debian packages built, linted and
 # installed in a fresh Debian 12 root with the DKMS build (about 2 min
 # with the downloads cached, under the e2e lock).
-PKG_TESTS := tests/pkg/test_man.sh tests/pkg/test_install.sh tests/pkg/test_packages.sh
+PKG_TESTS := tests/pkg/test_man.sh tests/pkg/test_install.sh tests/pkg/test_syscalls.sh \
+	tests/pkg/test_packages.sh
 
 # The part of the end-to-end suite `make test` runs (about 9 minutes of
 # emulation): rate accuracy of every limit kind, each direction held to its
