@@ -62,6 +62,8 @@ check_eq "Type=notify" notify "$(show Type)"
 check_eq "Restart=on-failure" on-failure "$(show Restart)"
 check_eq "after xenstored, before xendomains" "xen.service xenstored.service proc-xen.mount / xendomains.service" \
 	"$(show After) / $(show Before)"
+check_eq "xen-blkback is loaded first (outside the sandbox), so that run sees the hook" \
+	"-+/sbin/modprobe xen-blkback" "$(show ExecStartPre)"
 check_eq "ExecStart is the packaged binary with the packaged rules" \
 	"/usr/sbin/blkqos run --rules /etc/blkqos.rules" "$(show ExecStart)"
 # what systemd makes of the sandbox, line by line (an unknown one is a warning)
