@@ -32,7 +32,8 @@ SKEL	:= $(BUILD)/blkqos.skel.h
 LOADER_SRCS := $(wildcard loader/*.c)
 LOADER_HDRS := $(wildcard loader/*.h) include/blkqos.h
 
-.PHONY: all clean test test-run bench bench-run deps help regen-vmlinux e2e demo
+.PHONY: all clean test test-run bench bench-run deps help regen-vmlinux e2e demo \
+	install install-dkms deb
 all: blkqos
 
 $(BUILD):
@@ -52,7 +53,73 @@ $(SKEL): $(BPF_OBJ)
 
 blkqos: $(LOADER_SRCS) $(LOADER_HDRS) $(SKEL)
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) -o $@ $(LOADER_SRCS) $(LIBS)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $(LOADER_SRCS) $(LIBS)
+
+# --- install -------------------------------------------------------------
+# make install [DESTDIR=...] [PREFIX=/usr/local]: the loader, its service,
+# man pages, and /etc/blkqos.rules (comments only) unless there is one.
+# The unit and tmpfiles directories are systemd's own (pkg-config).
+PREFIX	?= /usr/local
+SBINDIR	?= $(PREFIX)/sbin
+MANDIR	?= $(PREFIX)/share/man
+SYSCONFDIR ?= /etc
+UNITDIR	?= $(or $(shell $(PKG_CONFIG) --variable=systemdsystemunitdir systemd 2>/dev/null),/lib/systemd/system)
+TMPFILESDIR ?= $(or $(shell $(PKG_CONFIG) --variable=tmpfilesdir systemd 2>/dev/null),/usr/lib/tmpfiles.d)
+INSTALL	?= install
+# The DKMS source of the patched xen-blkback (kernel/dkms.conf's name and
+# version): what blkqos-dkms ships in /usr/src.
+DKMS_NAME := $(shell sed -n 's/^PACKAGE_NAME="\(.*\)"/\1/p' kernel/dkms.conf)
+DKMS_VER  := $(shell sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' kernel/dkms.conf)
+DKMS_DIR  ?= /usr/src/$(DKMS_NAME)-$(DKMS_VER)
+
+# (the unit is made at each install: it names this PREFIX's binary)
+install: blkqos
+	$(call msg,INSTALL,$(DESTDIR)$(SBINDIR)/blkqos)
+	$(Q)$(INSTALL) -D -m 755 blkqos $(DESTDIR)$(SBINDIR)/blkqos
+	$(call msg,INSTALL,$(DESTDIR)$(UNITDIR)/blkqos.service)
+	$(Q)$(INSTALL) -d $(DESTDIR)$(UNITDIR)
+	$(Q)sed 's|/usr/sbin/blkqos|$(SBINDIR)/blkqos|; s|/etc/blkqos.rules|$(SYSCONFDIR)/blkqos.rules|' \
+		systemd/blkqos.service >$(DESTDIR)$(UNITDIR)/blkqos.service
+	$(Q)chmod 644 $(DESTDIR)$(UNITDIR)/blkqos.service
+	$(Q)$(INSTALL) -D -m 644 systemd/blkqos.tmpfiles $(DESTDIR)$(TMPFILESDIR)/blkqos.conf
+	$(call msg,INSTALL,$(DESTDIR)$(MANDIR)/man8/blkqos.8 man5/blkqos.rules.5)
+	$(Q)$(INSTALL) -D -m 644 man/blkqos.8 $(DESTDIR)$(MANDIR)/man8/blkqos.8
+	$(Q)$(INSTALL) -D -m 644 man/blkqos.rules.5 $(DESTDIR)$(MANDIR)/man5/blkqos.rules.5
+	$(Q)if [ -e $(DESTDIR)$(SYSCONFDIR)/blkqos.rules ]; then \
+		printf '  %-8s %s\n' KEEP "$(DESTDIR)$(SYSCONFDIR)/blkqos.rules (exists)"; \
+	else \
+		printf '  %-8s %s\n' INSTALL "$(DESTDIR)$(SYSCONFDIR)/blkqos.rules"; \
+		$(INSTALL) -D -m 644 etc/blkqos.rules $(DESTDIR)$(SYSCONFDIR)/blkqos.rules; \
+	fi
+
+# The module's source as DKMS builds it (kernel/ less its build output, the
+# self-test and the upstream series; only the patches of each series).
+install-dkms:
+	$(call msg,INSTALL,$(DESTDIR)$(DKMS_DIR))
+	$(Q)rm -rf $(DESTDIR)$(DKMS_DIR) && mkdir -p $(DESTDIR)$(DKMS_DIR)
+	$(Q)cd kernel && for f in Makefile dkms.conf *.sh *.py; do \
+		$(INSTALL) -D -m $$([ -x $$f ] && echo 755 || echo 644) $$f $(DESTDIR)$(DKMS_DIR)/$$f || exit 1; \
+	done
+	$(Q)cd kernel && for f in patches/*/*.patch; do \
+		$(INSTALL) -D -m 644 $$f $(DESTDIR)$(DKMS_DIR)/$$f || exit 1; \
+	done
+
+# --- Debian packages -------------------------------------------------------
+# make deb: blkqos and blkqos-dkms, unsigned, built by dpkg-buildpackage in
+# a copy of this tree (build/deb/blkqos-VERSION, without build output) so
+# that the tree stays clean; the .debs land in build/deb/.
+DEB_VER	:= $(shell dpkg-parsechangelog -l debian/changelog -S Version 2>/dev/null)
+DEB_OUT	:= $(BUILD)/deb
+deb:
+	$(Q)[ -n "$(DEB_VER)" ] || { echo "make deb: dpkg-parsechangelog (dpkg-dev) found no version in debian/changelog" >&2; exit 1; }
+	$(call msg,DEB,$(DEB_OUT)/blkqos_$(DEB_VER)_*.deb blkqos-dkms_$(DEB_VER)_all.deb)
+	$(Q)rm -rf $(DEB_OUT) && mkdir -p $(DEB_OUT)/blkqos-$(DEB_VER)
+	$(Q)tar --exclude=./build --exclude=./kernel/build --exclude=./tests/bin \
+		--exclude=./blkqos --exclude=./.git --exclude='*.o' -cf - . | \
+		tar -C $(DEB_OUT)/blkqos-$(DEB_VER) -xf -
+	$(Q)cd $(DEB_OUT)/blkqos-$(DEB_VER) && dpkg-buildpackage -us -uc -b >../build.log 2>&1 || { \
+		tail -n 30 ../build.log >&2; echo "make deb: failed, log: $(DEB_OUT)/build.log" >&2; exit 1; }
+	$(Q)rm -rf $(DEB_OUT)/blkqos-$(DEB_VER)
 
 # --- tests ---------------------------------------------------------------
 
@@ -81,7 +148,14 @@ XENSTORED_TEST := tests/xenstored/test_xenstored.sh
 test-run: blkqos $(BIN)/test_engine $(UNIT_TESTS) $(FUZZ_TARGETS) $(LOADER_TEST_BINS) $(CGROUP_TESTS)
 	$(Q)tests/run-tests.sh $(UNIT_TESTS) $(BIN)/test_engine "$(MAKE) --no-print-directory fuzz-smoke" \
 		"$(BIN)/test_cgroup -n" \
-		$(XENSTORED_TEST) $(LOADER_TESTS) "$(KERNEL_CHECK)" "$(E2E_IN_TEST)"
+		$(XENSTORED_TEST) $(LOADER_TESTS) $(PKG_TESTS) "$(KERNEL_CHECK)" "$(E2E_IN_TEST)"
+
+# The man pages against --help; make install; the unit's system call filter
+# against the loader's calls; the Debian packages built, linted and
+# installed in a fresh Debian 12 root with the DKMS build (about 2 min
+# with the downloads cached, under the e2e lock).
+PKG_TESTS := tests/pkg/test_man.sh tests/pkg/test_install.sh tests/pkg/test_syscalls.sh \
+	tests/pkg/test_packages.sh
 
 # The part of the end-to-end suite `make test` runs (about 9 minutes of
 # emulation): rate accuracy of every limit kind, each direction held to its
@@ -134,4 +208,6 @@ help:
 	@echo "make e2e      end-to-end scenarios on emulated Xen (SCENARIO=path for one;"
 	@echo "              E2E_MODES=\"bpf stock\" also with the stock xen-blkback, side by side)"
 	@echo "make deps     apt-get install what the build needs (Debian 12)"
+	@echo "make install  the loader, service, man pages (DESTDIR=, PREFIX=/usr/local)"
+	@echo "make deb      Debian packages blkqos and blkqos-dkms into build/deb/"
 	@echo "V=1           show the commands; CLANG=clang-16 picks another clang"

@@ -28,7 +28,7 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 	(void)level;
 	if (!blkqos_verbose)
 		return 0;
-	return vfprintf(stderr, fmt, ap);
+	return log_vdebug_raw(fmt, ap);
 }
 
 const char *blkqos_mode_name(enum blkqos_mode mode)

@@ -21,6 +21,7 @@
 #include "devname.h"
 #include "limits.h"
 #include "log.h"
+#include "notify.h"
 #include "parse.h"
 #include "stats.h"
 #include "stock.h"
@@ -259,6 +260,24 @@ static struct xs_handle *xs_reconnect(const char *vbd_root, int sfd)
  */
 #define EVENTS_PER_LOOK_NS	(20 * 1000000ULL)
 
+/*
+ * Tell the service manager (Type=notify) that the first full sync is done:
+ * the limits xenstore holds are in force. Returns whether it was told.
+ */
+static bool notify_ready(const struct blkqos_loaded *l, const struct sync *s)
+{
+	char msg[256];
+	int ret;
+
+	snprintf(msg, sizeof(msg), "READY=1\nSTATUS=mode: %s; %lu VBDs and domains synced, "
+		 "%lu problems", blkqos_mode_name(l->mode), s->syncs, s->errors);
+	ret = notify_send(msg);
+	if (ret < 0)
+		log_warn("NOTIFY_SOCKET: cannot tell the service manager we are ready: %s",
+			 strerror(-ret));
+	return ret > 0;
+}
+
 static int cmd_run(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -275,6 +294,7 @@ static int cmd_run(int argc, char **argv)
 	bool attach = true, once = false, have_backend = false, seen_initial = false;
 	unsigned long pass = 0;
 	bool any_task = false;
+	bool ready = false;
 	unsigned int backend = 0;
 	enum blkqos_mode_request want = BLKQOS_WANT_AUTO;
 	struct blkqos_loaded l;
@@ -397,6 +417,7 @@ static int cmd_run(int argc, char **argv)
 	pfd[0] = (struct pollfd){ .fd = xs_fileno(xs), .events = POLLIN };
 	pfd[1] = (struct pollfd){ .fd = sfd, .events = POLLIN };
 	log_info("following xenstore (SIGTERM stops; the limits stay in force)");
+	ready = notify_ready(&l, &s);
 	for (;;) {
 		unsigned long scans = stock_scans(s.stock);
 		unsigned int n = 0;
@@ -477,6 +498,8 @@ static int cmd_run(int argc, char **argv)
 		errno = 0;
 	}
 cleanup:
+	if (ready)
+		notify_send("STOPPING=1");
 	if (sfd >= 0)
 		close(sfd);
 	stock_fini(s.stock);

@@ -27,7 +27,8 @@ PKGS="make gcc clang llvm pkg-config libbpf-dev bpftool libelf-dev zlib1g-dev \
 libxen-dev xenstore-utils xen-utils-$XENVER libcmocka-dev python3 jq \
 pahole bc flex bison libssl-dev \
 kmod cpio xz-utils libclang-rt-14-dev build-essential patch binutils perl \
-qemu-system-x86 gawk dpkg"
+qemu-system-x86 gawk dpkg \
+debhelper dh-dkms dkms lintian fakeroot dpkg-dev debootstrap man-db bsdextrautils systemd strace"
 
 installed() {
 	dpkg-query -W -f='${Status} ${Version}' "$1" 2>/dev/null |

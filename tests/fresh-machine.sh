@@ -96,6 +96,8 @@ bind /run/lock /run/lock
 mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf 2>/dev/null || true
 bind "$CACHE/archives" /var/cache/apt/archives
 bind "$TOP" /src
+# a fresh-machine.sh inside (tests/pkg/test_packages.sh) reuses this cache
+bind "$CACHE" /var/cache/blkqos-fresh
 mkdir -p "$TOP/build/debs"
 bind "$CACHE/debs" /src/build/debs
 
