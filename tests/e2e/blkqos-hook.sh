@@ -28,6 +28,9 @@
 #           ($E2E_MODE says the mode)
 #   CPU_DEVS "DEV[:LIMIT_IOPS] ...": report each VBD's ring thread CPU per
 #           request; with a limit, check it costs under CPU_MAX % (default 10)
+#   RULES   lines "NAME DEV|domain KEY=VALUE..." (blkqos run --rules): the
+#           limits follow the domain by name (see follow_domid for a guest
+#           that changes domid)
 #   LOADER_OPTS  options before "run" (e.g. -v: debug lines in the log)
 #   SHOW_LOADER_LOG=1  print every loader log line at done (hook loader-all)
 #   STOCK_IOMAX  lines "DEV KEY=VALUE...": in stock mode the VBD's ring
@@ -44,6 +47,7 @@
 set -u
 . "$E2E_SCENARIO"
 LIMITS=${LIMITS:-}
+RULES=${RULES:-}
 LIVE=${LIVE:-}
 CPU_DEVS=${CPU_DEVS:-}
 STOCK_IOMAX=${STOCK_IOMAX:-}
@@ -65,7 +69,8 @@ check() {	# check NAME CONDITION DETAIL...
 start_loader() {
 	# one log per start (phases are separate processes: count the logs)
 	LOG=/run/blkqos-run$(($(ls /run/blkqos-run*.log 2>/dev/null | wc -l) + 1)).log
-	setsid blkqos ${LOADER_OPTS:-} run "$@" > "$LOG" 2>&1 < /dev/null &
+	[ -z "$RULES" ] || printf '%s\n' "$RULES" > /run/blkqos.rules
+	setsid blkqos ${LOADER_OPTS:-} run ${RULES:+--rules /run/blkqos.rules} "$@" > "$LOG" 2>&1 < /dev/null &
 	echo $! > /run/blkqos.pid
 	# attached and synced when it says it follows xenstore
 	for _ in $(seq 150); do
@@ -95,10 +100,32 @@ wait_loadgen() {
 # Record mark $1: ms since loadgen $2 started, as seen from dom0. The start
 # line reached dom0 late (console lag), so the true guest time of the mark is
 # this or up to the lag later: windows after a mark start 2.5 s after it.
+# The guest's CLOCK_MONOTONIC stops while it is suspended (xl save/restore,
+# the last round of xl migrate): the time it may have been, counted by
+# guest_stopped, comes off, so that a mark stays a lower bound.
 mark() {
-	local t0
+	local t0 off
 	t0=$(cat "/run/start.$2" 2>/dev/null || up)
-	echo "@E2E hook mark $1 t_ms=$(awk -v a="$t0" -v b="$(up)" 'BEGIN{printf "%d", (b - a) * 1000}')"
+	off=$(cat /run/guest-stopped.ms 2>/dev/null || echo 0)
+	echo "@E2E hook mark $1 t_ms=$(awk -v a="$t0" -v b="$(up)" -v o="$off" 'BEGIN{printf "%d", (b - a) * 1000 - o}')"
+}
+guest_stopped() {	# MS: the guest may have been suspended that long
+	echo $(( $(cat /run/guest-stopped.ms 2>/dev/null || echo 0) + $1 )) > /run/guest-stopped.ms
+}
+
+# The guest lives on in another domain (xl restore, xl migrate): the helpers
+# here follow it, and so does dom0-init (/run/e2e-domid).
+follow_domid() {	# DOMID
+	E2E_DOMID=$1
+	echo "$1" > /run/e2e-domid
+}
+domid_named() {	# NAME -> the domid of the domain of that name (no xl: cheap)
+	local d n
+	for d in $(xenstore-list /local/domain 2>/dev/null); do
+		n=$(xenstore-read "/local/domain/$d/name" 2>/dev/null) && [ "$n" = "$1" ] &&
+			{ echo "$d"; return 0; }
+	done
+	return 1
 }
 
 # A counter from one VBD's JSON stats: json_field "$(vbd_json xvda)" read ops
@@ -430,7 +457,7 @@ created)
 	# give the watch a moment, then show what is in force
 	for _ in $(seq 50); do
 		n=$(blkqos stats "$E2E_DOMID" --json | grep -o '"rate":' | wc -l)
-		[ "$n" -gt 0 ] || [ -z "$LIMITS" ] && break
+		[ "$n" -gt 0 ] || [ -z "$LIMITS$RULES" ] && break
 		sleep 0.1
 	done
 	say "stats-created $(blkqos stats "$E2E_DOMID" --json | tr -d '\n')"
