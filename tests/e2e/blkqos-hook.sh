@@ -24,13 +24,14 @@
 #
 # Scenario variables (see tests/e2e/scenarios/*.sh):
 #   LIMITS  lines "DEV KEY=VALUE..." or "domain KEY=VALUE..." (blkqos set)
-#   RULES   the same lines, as a rules file for the guest's name instead
-#           (blkqos run --rules): they also reach a VBD detached and
-#           attached again, whose backend dir (and qos node) is new
 #   LIVE    bash snippet for the running phase; helpers below are available
 #           ($E2E_MODE says the mode)
 #   CPU_DEVS "DEV[:LIMIT_IOPS] ...": report each VBD's ring thread CPU per
 #           request; with a limit, check it costs under CPU_MAX % (default 10)
+#   RULES   lines "NAME DEV|domain KEY=VALUE..." (blkqos run --rules): the
+#           limits follow the domain by name (see follow_domid for a guest
+#           that changes domid), and reach a VBD detached and attached
+#           again, whose backend dir (and qos node) is new
 #   LOADER_OPTS  options before "run" (e.g. -v: debug lines in the log)
 #   SHOW_LOADER_LOG=1  print every loader log line at done (hook loader-all)
 #   STOCK_IOMAX  lines "DEV KEY=VALUE...": in stock mode the VBD's ring
@@ -69,7 +70,8 @@ check() {	# check NAME CONDITION DETAIL...
 start_loader() {
 	# one log per start (phases are separate processes: count the logs)
 	LOG=/run/blkqos-run$(($(ls /run/blkqos-run*.log 2>/dev/null | wc -l) + 1)).log
-	setsid blkqos ${LOADER_OPTS:-} run "$@" > "$LOG" 2>&1 < /dev/null &
+	[ -z "$RULES" ] || printf '%s\n' "$RULES" > /run/blkqos.rules
+	setsid blkqos ${LOADER_OPTS:-} run ${RULES:+--rules /run/blkqos.rules} "$@" > "$LOG" 2>&1 < /dev/null &
 	echo $! > /run/blkqos.pid
 	# attached and synced when it says it follows xenstore
 	for _ in $(seq 150); do
@@ -99,10 +101,32 @@ wait_loadgen() {
 # Record mark $1: ms since loadgen $2 started, as seen from dom0. The start
 # line reached dom0 late (console lag), so the true guest time of the mark is
 # this or up to the lag later: windows after a mark start 2.5 s after it.
+# The guest's CLOCK_MONOTONIC stops while it is suspended (xl save/restore,
+# the last round of xl migrate): the time it may have been, counted by
+# guest_stopped, comes off, so that a mark stays a lower bound.
 mark() {
-	local t0
+	local t0 off
 	t0=$(cat "/run/start.$2" 2>/dev/null || up)
-	echo "@E2E hook mark $1 t_ms=$(awk -v a="$t0" -v b="$(up)" 'BEGIN{printf "%d", (b - a) * 1000}')"
+	off=$(cat /run/guest-stopped.ms 2>/dev/null || echo 0)
+	echo "@E2E hook mark $1 t_ms=$(awk -v a="$t0" -v b="$(up)" -v o="$off" 'BEGIN{printf "%d", (b - a) * 1000 - o}')"
+}
+guest_stopped() {	# MS: the guest may have been suspended that long
+	echo $(( $(cat /run/guest-stopped.ms 2>/dev/null || echo 0) + $1 )) > /run/guest-stopped.ms
+}
+
+# The guest lives on in another domain (xl restore, xl migrate): the helpers
+# here follow it, and so does dom0-init (/run/e2e-domid).
+follow_domid() {	# DOMID
+	E2E_DOMID=$1
+	echo "$1" > /run/e2e-domid
+}
+domid_named() {	# NAME -> the domid of the domain of that name (no xl: cheap)
+	local d n
+	for d in $(xenstore-list /local/domain 2>/dev/null); do
+		n=$(xenstore-read "/local/domain/$d/name" 2>/dev/null) && [ "$n" = "$1" ] &&
+			{ echo "$d"; return 0; }
+	done
+	return 1
 }
 
 # A counter from one VBD's JSON stats: json_field "$(vbd_json xvda)" read ops
@@ -414,14 +438,7 @@ boot)
 	;;
 created)
 	save_devids
-	rules=()
-	if [ -n "$RULES" ]; then
-		while read -r dev kv; do
-			[ -n "$dev" ] && echo "$E2E_GUEST $dev $kv"
-		done <<< "$RULES" > /run/blkqos.rules
-		rules=(--rules /run/blkqos.rules)
-	fi
-	start_loader "${rules[@]}" || { say "check loader-start FAIL blkqos run did not reach \"following xenstore\": $(tail -n 2 "$LOG" | tr '\n' '|')"; exit 1; }
+	start_loader || { say "check loader-start FAIL blkqos run did not reach \"following xenstore\": $(tail -n 2 "$LOG" | tr '\n' '|')"; exit 1; }
 	say "loader $(grep 'mode:' "$LOG")"
 	check mode 'grep -q "mode: $E2E_MODE" "$LOG"' "want mode: $E2E_MODE; log: $(grep -o 'mode: [^;]*' "$LOG")"
 	if [ "$E2E_MODE" = stock ]; then

@@ -292,7 +292,9 @@ build_dom0() {
 	# real tools that the hotplug scripts need
 	cp "$ROOT/bin/bash" "$stage/bin/bash"
 	cp "$ROOT/usr/bin/flock" "$stage/bin/flock"
-	for x in xl xenstored xenconsoled xen-init-dom0 xenstore-control; do
+	# libxl-save-helper: libxl runs it to write or read a domain's memory
+	# (xl save, restore, migrate, migrate-receive)
+	for x in xl xenstored xenconsoled xen-init-dom0 xenstore-control libxl-save-helper; do
 		cp "$ROOT/$XB/$x" "$stage/$XB/$x"
 	done
 	ln -s "xen-$XENVER" "$stage/usr/lib/xen"	# dom0-init.sh's PATH

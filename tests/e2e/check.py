@@ -32,7 +32,9 @@ puts the modes side by side by case name).
 T0/T1 are ms, MARK[+ms] where MARK comes from "hook mark MARK t_ms=..", or
 cross:MARK:OLD:NEW[+ms], the first sample from MARK on whose rate (over it
 and the next two samples) is nearer NEW than OLD (where a live change shows
-in the guest).
+in the guest), or gap:MARK[+ms], the first sample from MARK on with
+completions after at least 300 ms of samples without any (where the disk
+came back after the guest was suspended: xl save/restore, xl migrate).
 Every "hook check NAME ok|FAIL" becomes a case too. Prints one line per case:
   E2E [MODE:]SCENARIO/CASE configured=<x> achieved=<y> unit=<u> error_pct=<e> [lat_us=P50/P99/MAX] PASS|FAIL
 and exits 1 if any case failed. lat_us is the guest-measured latency (submit
@@ -96,6 +98,24 @@ def main():
                 if abs(rate - new) < abs(rate - old):
                     return ts + int(m.group(4) or 0)
             raise ValueError('no change from %s to %s after %s' % (m.group(2), m.group(3), m.group(1)))
+        # gap:MARK[+ms]: a suspended guest's disk stalls (frozen, then
+        # blkfront reconnecting: 0.3-0.5 s, then a few completions, then
+        # another 0.3 s seen after xl restore); at a throttled rate of 30/s
+        # or more (3 per 100 ms sample) 300 ms without a completion happens
+        # only then.
+        m = re.fullmatch(r'gap:(\w+)([+-]\d+)?', expr)
+        if m:
+            start, empty, prev = marks[m.group(1)], 0, None
+            for ts, ops in samples.get(name, []):
+                if ts >= start:
+                    if ops:
+                        if empty >= 300:
+                            return ts + int(m.group(2) or 0)
+                        empty = 0
+                    elif prev is not None:
+                        empty += ts - prev
+                prev = ts
+            raise ValueError('no gap of 300 ms after %s' % m.group(1))
         m = re.fullmatch(r'([A-Za-z_]\w*)?([+-]?\d+)?', expr)
         if not m or not (m.group(1) or m.group(2)):
             raise ValueError('bad time ' + expr)

@@ -20,6 +20,10 @@
 #   running  in the background right after unpause; killed 5 s after the guest ends
 #   done     after the guest is gone (may check E2E_RESULTS)
 # A non-zero exit of boot/created/done fails the run.
+# A running hook that moves the guest to a new domid (xl save + restore,
+# xl migrate) writes the new domid to /run/e2e-domid and holds
+# /run/e2e-moving while the guest has no domain or two; the done hook gets
+# the last domid as E2E_DOMID.
 
 export PATH=/usr/lib/xen/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 export HOME=/root
@@ -162,6 +166,7 @@ step xl-create
 xl create -p /run/guest.cfg || fail "xl create"
 E2E_DOMID=$(xl domid "$GUEST_NAME") || fail "no domid"
 export E2E_DOMID
+echo "$E2E_DOMID" > /run/e2e-domid
 E2E_VBD_PATHS=""
 for v in $(xenstore-list "/local/domain/0/backend/vbd/$E2E_DOMID" 2>/dev/null); do
 	E2E_VBD_PATHS="$E2E_VBD_PATHS /local/domain/0/backend/vbd/$E2E_DOMID/$v"
@@ -171,11 +176,28 @@ step "created domid=$E2E_DOMID"
 
 run_hook created || { xl destroy "$GUEST_NAME"; fail "hook created"; }
 
-# forward the guest console (xenconsoled log) to our console
+# forward the guest console (xenconsoled log) to our console. xenconsoled
+# names a log after the domain's name at its birth: a guest restored or
+# migrated (born "<name>--incoming") by the hook writes a new one, so every
+# guest log that appears is followed.
 conslog=/var/log/xen/console/guest-$GUEST_NAME.log
 for _ in $(seq 100); do [ -e "$conslog" ] && break; sleep 0.1; done
 mkfifo /run/fwd.fifo
-tail -n +1 -F "$conslog" > /run/fwd.fifo 2>/dev/null &
+follow_logs() {
+	local f seen=" " pids=""
+	trap 'kill $pids 2>/dev/null; exit 0' TERM
+	while :; do
+		for f in /var/log/xen/console/guest-*.log; do
+			[ -e "$f" ] || continue
+			case "$seen" in *" $f "*) continue ;; esac
+			seen="$seen$f "
+			tail -n +1 -F "$f" > /run/fwd.fifo 2>/dev/null &
+			pids="$pids $!"
+		done
+		sleep 0.5
+	done
+}
+follow_logs &
 tail_pid=$!
 while IFS= read -r line; do
 	line=${line%$'\r'}
@@ -198,19 +220,26 @@ running_pid=$!
 # ---- wait for the guest to go away
 deadline=$(( ${T_START%.*} + GUEST_TIMEOUT ))
 timed_out=0
+# The guest is the domain in /run/e2e-domid: a hook that gives it a new
+# domid (xl restore, xl migrate) writes it there, and holds /run/e2e-moving
+# while the guest is between two domains (saved, or migrating).
 # (xenstore-exists is much cheaper than xl under emulation; libxl removes the
 # domain's xenstore dir when the domain is destroyed)
-while xenstore-exists "/local/domain/$E2E_DOMID" 2>/dev/null; do
+guest_alive() {
+	read -r E2E_DOMID < /run/e2e-domid
+	xenstore-exists "/local/domain/$E2E_DOMID" 2>/dev/null || [ -e /run/e2e-moving ]
+}
+while guest_alive; do
 	now=$(up)
 	if [ "${now%.*}" -ge "$deadline" ]; then
 		timed_out=1
 		echo "@E2E dom0 guest timeout after ${GUEST_TIMEOUT}s"
-		xl destroy "$GUEST_NAME"
+		xl destroy "$E2E_DOMID"
 		break
 	fi
 	sleep 1
 done
-step "guest-gone elapsed=$(awk "BEGIN{print $(up) - $T_START}")"
+step "guest-gone domid=$E2E_DOMID elapsed=$(awk "BEGIN{print $(up) - $T_START}")"
 
 # let the forwarder drain the log
 for _ in $(seq 20); do

@@ -12,7 +12,7 @@
 # A plain SCENARIO runs in every mode of E2E_MODES, the modes one after the
 # other (similar host load for the pair); MODE:SCENARIO in that mode only.
 # Default scenarios: limits direction burst domain live lifecycle teardown
-# fairness cpu reconnect. multiqueue is opt-in: its 2-vCPU guest corrupts dom0's user
+# fairness cpu reconnect migrate. multiqueue is opt-in: its 2-vCPU guest corrupts dom0's user
 # memory in this QEMU emulation (stock xen-blkback too; see the scenario).
 # Outputs in build/e2e/out/<mode>/<scenario>/. Prints
 # "E2E <mode>:<scenario>/<case> configured=.. achieved=.. unit=.. error_pct=..
@@ -26,7 +26,7 @@ TOP=$(cd "$E2E_DIR/../.." && pwd)
 cd "$TOP"
 modes=${E2E_MODES:-bpf}
 args=("$@")
-[ ${#args[@]} -eq 0 ] && args=(limits direction burst domain live lifecycle teardown fairness cpu reconnect)
+[ ${#args[@]} -eq 0 ] && args=(limits direction burst domain live lifecycle teardown fairness cpu reconnect migrate)
 
 valid_mode() {
 	case "$1" in

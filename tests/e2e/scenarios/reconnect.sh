@@ -20,7 +20,7 @@ DISKS="xvda:64M"
 GUEST_TIMEOUT=300
 DOM0_SCRIPT=../blkqos-hook.sh
 RULES='
-xvda iops=40
+e2eguest xvda iops=40
 '
 WORKLOAD='
 back() { [ -e /sys/block/xvda/size ] && [ "$(cat /sys/block/xvda/size)" -gt 0 ]; }
