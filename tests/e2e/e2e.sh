@@ -60,8 +60,13 @@ for r in "${runs[@]}"; do [ "${r%% *}" = bpf ] && need_ko=1; done
 make -s blkqos || exit 2
 if [ $need_ko = 1 ]; then
 	echo "e2e: building the patched xen-blkback ($DIST)"
-	make -s -C kernel DIST="$DIST" || exit 2
-	make -s -C kernel DIST="$DIST" check > /dev/null || { echo "e2e: module check failed" >&2; exit 2; }
+	# a first build (for another release: debootstrap, its deps) is minutes
+	# of CPU: under the lock of the emulated runs, as run.sh takes it
+	lock=()
+	[ "${E2E_LOCK:-1}" = 1 ] && lock=(flock "${E2E_LOCK_FILE:-/run/lock/blkqos-e2e.lock}")
+	"${lock[@]}" make -s -C kernel DIST="$DIST" || exit 2
+	"${lock[@]}" make -s -C kernel DIST="$DIST" check > /dev/null ||
+		{ echo "e2e: module check failed" >&2; exit 2; }
 fi
 
 acc=$E2E_B/accuracy.txt
