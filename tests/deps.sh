@@ -1,6 +1,8 @@
 #!/bin/sh
 # Install the Debian 12 packages that building and testing blkqos need.
-# Fast no-op when they are all present; run as root.
+# Fast no-op when they are all present; run as root.  (debootstrap and zstd:
+# DIST=debian13 builds the module in a trixie chroot and boots its zstd
+# vmlinuz; tests/e2e/dist.sh.)
 #
 # The kernel packages are not pinned: kernel/resolve-kernel.sh names the ABI
 # the distribution's metapackages point at today (KVER=... pins one), and the
@@ -27,8 +29,8 @@ PKGS="make gcc clang llvm pkg-config libbpf-dev bpftool libelf-dev zlib1g-dev \
 libxen-dev xenstore-utils xen-utils-$XENVER libcmocka-dev python3 jq \
 pahole bc flex bison libssl-dev \
 kmod cpio xz-utils libclang-rt-14-dev build-essential patch binutils perl \
-qemu-system-x86 gawk dpkg \
-debhelper dh-dkms dkms lintian fakeroot dpkg-dev debootstrap man-db bsdextrautils systemd strace"
+qemu-system-x86 gawk dpkg debootstrap zstd \
+debhelper dh-dkms dkms lintian fakeroot dpkg-dev man-db bsdextrautils systemd strace"
 
 installed() {
 	dpkg-query -W -f='${Status} ${Version}' "$1" 2>/dev/null |

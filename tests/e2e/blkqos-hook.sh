@@ -200,7 +200,7 @@ show_now() {
 ring_pid() {	# DEV [RING] -> pid of the ring thread <domid>.<dev>-<ring> (ring 0)
 	local p c
 	for p in /proc/[0-9]*; do	# read, not cat: no fork per process
-		read -r c < "$p/comm" 2>/dev/null && [ "$c" = "$E2E_DOMID.$1-${2:-0}" ] &&
+		read -r c 2>/dev/null < "$p/comm" && [ "$c" = "$E2E_DOMID.$1-${2:-0}" ] &&
 			{ echo "${p#/proc/}"; return 0; }
 	done
 	return 1
@@ -209,7 +209,7 @@ ring_pid() {	# DEV [RING] -> pid of the ring thread <domid>.<dev>-<ring> (ring 0
 ring_names() {	# the guest's ring threads, for messages: "1.xvda-0 1.xvda-1 ..."
 	local p c
 	for p in /proc/[0-9]*; do
-		read -r c < "$p/comm" 2>/dev/null && case "$c" in "$E2E_DOMID".*-[0-9]*) echo -n "$c " ;; esac
+		read -r c 2>/dev/null < "$p/comm" && case "$c" in "$E2E_DOMID".*-[0-9]*) echo -n "$c " ;; esac
 	done
 }
 
@@ -311,7 +311,7 @@ iomax_watch() {	# DEV "KEY=VALUE..." OUT
 iomax_check() {	# NAME OUT T0_US WHAT
 	local name=$1 out=$2 t0=$3 what=$4 t line ms
 	for _ in $(seq 150); do [ -s "$out" ] && break; sleep 0.1; done
-	read -r t line < "$out" 2>/dev/null
+	read -r t line 2>/dev/null < "$out"
 	ms=$(awk -v a="$t0" -v b="$t" 'BEGIN { if (b ~ /^[0-9]+$/) printf "%.1f", (b - a) / 1e3; else print "never" }')
 	check "$name" '[ "$ms" != never ] && awk -v m="$ms" "BEGIN { exit !(m <= 100) }"' \
 		"io.max holds it $ms ms after $what (10 ms polls; last line seen: ${line:-none})"
@@ -497,7 +497,7 @@ running)
 	wait
 	;;
 done)
-	say "stats-last $(tr -d '\n' < /run/stats.last 2>/dev/null)"
+	say "stats-last $(tr -d "\n" 2>/dev/null < /run/stats.last)"
 	[ -n "$CPU_DEVS" ] && report_cpu $CPU_DEVS
 	say "stats-done $(blkqos stats --json | tr -d '\n')"
 	check entries-removed '! blkqos stats --json | grep -q "\"domid\":$E2E_DOMID,"' "no map entry left for the gone guest"

@@ -5,7 +5,12 @@
 #   build.sh initramfs SCENARIO OUTDIR
 #                               build OUTDIR/guest.cpio and OUTDIR/dom0.cpio for a scenario
 #
-# Outputs under build/ at the repo top (git-ignored):
+# DIST=debian12 (default) or debian13: the release whose Xen, dom0 kernel and
+# tools are fetched (dist.sh); its packages are resolved and downloaded with
+# that release's apt lists (in its chroot on a host of another release).
+#
+# Outputs under build/ at the repo top (git-ignored); for DIST=debian13,
+# build/debs-debian13/ and build/e2e/debian13/ instead:
 #   build/debs/            downloaded .deb files (cache; reused if already there)
 #   build/e2e/root/        all packages extracted with dpkg-deb -x
 #   build/e2e/xen          the hypervisor (gunzipped, for qemu -kernel)
@@ -23,11 +28,16 @@ set -euo pipefail
 
 E2E_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 TOP=$(cd "$E2E_DIR/../.." && pwd)
-B=$TOP/build/e2e
-DEBS=$TOP/build/debs
+. "$E2E_DIR/dist.sh"
+B=$E2E_B
+DEBS=$E2E_DEBS
 ROOT=$B/root
-# the kernel and Xen of the distribution's metapackages (KVER=, XENVER= pin)
-eval "$("$TOP/kernel/resolve-kernel.sh")" || exit 2
+# the kernel and Xen of the distribution's metapackages (KVER=, XENVER= pin);
+# its one line once per run, from prepare
+say=--sh
+[ "${1:-}" = prepare ] && say=--say
+resolved=$(in_dist "$TOP/kernel/resolve-kernel.sh" $say) || exit 2
+eval "$resolved"
 EPOCH=1700000000	# fixed mtime for reproducible cpio archives
 
 PKGS="xen-hypervisor-$XENVER-amd64 linux-image-$KVER xen-utils-$XENVER xen-utils-common
@@ -66,9 +76,10 @@ fetch() {
 	local tmp
 	tmp=$(mktemp -d "$DEBS/.dl.XXXXXX")
 	chmod 755 "$tmp"
-	# apt's _apt user must be able to write there
-	chown _apt "$tmp" 2>/dev/null || chmod 777 "$tmp"
-	if ! (cd "$tmp" && apt-get download -q $missing >&2); then
+	# apt's _apt user must be able to write there (the _apt of the release's
+	# chroot when in one)
+	if ! in_dist sh -c 'cd "$1" && shift && { chown _apt . 2>/dev/null || chmod 777 .; } &&
+		exec apt-get download -q "$@"' download "$tmp" $missing >&2; then
 		rm -rf "$tmp"
 		die "apt-get download failed (tests/deps.sh refreshes the apt lists; is the mirror reachable?)"
 	fi
@@ -102,14 +113,11 @@ kernel_images() {
 		mv "$B/xen.tmp" "$B/xen"
 	fi
 	if [ ! -s "$B/vmlinux.gz" ] || [ ! -s "$B/vmlinux" ]; then
-		local z="$ROOT/boot/vmlinuz-$KVER" off
-		# the bzImage payload is xz: find its magic FD 37 7A 58 5A 00
-		off=$(LC_ALL=C grep -obUaP '\xfd7zXZ\x00' "$z" | head -n 1 | cut -d: -f1)
-		[ -n "$off" ] || die "no xz payload in $z"
-		log "vmlinux: unxz at offset $off, gzip -1"
-		# xz complains about the data after the stream: the ELF is checked below
-		tail -c +$((off + 1)) "$z" | xz -dcq > "$B/vmlinux.tmp" 2>/dev/null || true
-		readelf -h "$B/vmlinux.tmp" 2>/dev/null | grep -q 'EXEC' || die "no ELF vmlinux in $z"
+		# the bzImage payload: xz (Debian 12) or zstd (Debian 13)
+		log "vmlinux: the ELF from vmlinuz-$KVER, gzip -1"
+		VMLINUZ=$ROOT/boot/vmlinuz-$KVER "$TOP/kernel/extract-vmlinux.sh" "$KVER" \
+			"$B/vmlinux.tmp" >&2 || die "no ELF vmlinux in $ROOT/boot/vmlinuz-$KVER"
+		readelf -h "$B/vmlinux.tmp" 2>/dev/null | grep -q 'EXEC' || die "vmlinux-$KVER is no executable"
 		gzip -1 -n -c "$B/vmlinux.tmp" > "$B/vmlinux.gz.tmp"
 		mv "$B/vmlinux.tmp" "$B/vmlinux"
 		mv "$B/vmlinux.gz.tmp" "$B/vmlinux.gz"
@@ -134,6 +142,19 @@ prepare() {
 }
 
 # ---------------------------------------------------------------- initramfs
+
+# pkgfile PATH: an extracted file by its path before or after the /usr merge
+# (Debian 13 ships /usr/bin/bash, /usr/lib/modules)
+pkgfile() {
+	local f
+	for f in "$ROOT/$1" "$ROOT/usr/$1"; do
+		if [ -e "$f" ]; then
+			echo "$f"
+			return 0
+		fi
+	done
+	die "$1 is in none of the extracted packages"
+}
 
 # library search: the extracted packages first, then the host
 LIBDIRS="$ROOT/lib/x86_64-linux-gnu $ROOT/usr/lib/x86_64-linux-gnu
@@ -181,7 +202,7 @@ is_dyn_elf() {
 install_busybox() {
 	local stage=$1
 	mkdir -p "$stage/bin" "$stage/sbin" "$stage/usr/bin" "$stage/usr/sbin"
-	cp "$ROOT/bin/busybox" "$stage/bin/busybox"
+	cp "$(pkgfile bin/busybox)" "$stage/bin/busybox"
 	ln -s busybox "$stage/bin/sh"
 }
 
@@ -194,11 +215,22 @@ mk_cpio() {
 	mv "$out.tmp" "$out"
 }
 
+# modfile NAME: the module's file, .ko or compressed (Debian 13: .ko.xz)
 modfile() {
 	local f
-	f=$(find "$ROOT/lib/modules/$KVER/kernel" -name "$1.ko" | head -n 1)
+	f=$(find "$MODDIR/kernel" \( -name "$1.ko" -o -name "$1.ko.xz" -o -name "$1.ko.zst" \) |
+		head -n 1)
 	[ -n "$f" ] || die "module $1 not found"
 	echo "$f"
+}
+
+# copy_mod SRC DST: DST is a plain .ko (busybox insmod reads no compressed one)
+copy_mod() {
+	case "$1" in
+	*.ko.xz) xz -dc "$1" > "$2" ;;
+	*.ko.zst) zstd -qdc "$1" > "$2" ;;
+	*) cp "$1" "$2" ;;
+	esac
 }
 
 # add_modules STAGE NAME...: copy modules + dependencies, write /lib/modules/load-order
@@ -215,8 +247,10 @@ add_modules() {
 		for dep in $(modinfo -F depends "$src" | tr ',' ' '); do
 			_add_mod "$dep" "$(modfile "$(_modname_file "$dep")")"
 		done
-		rel=${src#$ROOT/lib/modules/$KVER/}
+		rel=${src#$MODDIR/}
 		[ "$rel" = "$src" ] && rel=kernel/extra/$(basename "$src")
+		rel=${rel%.xz}
+		rel=${rel%.zst}
 		case "$name" in
 		xen-blkback)
 			rel=kernel/drivers/block/xen-blkback/xen-blkback.ko
@@ -227,7 +261,7 @@ add_modules() {
 			;;
 		esac
 		mkdir -p "$(dirname "$mdir/$rel")"
-		cp "$src" "$mdir/$rel"
+		copy_mod "$src" "$mdir/$rel"
 		echo "$name" >> "$stage/lib/modules/load-order.tmp"
 		echo "/lib/modules/$KVER/$rel" >> "$stage/lib/modules/load-order"
 	}
@@ -240,15 +274,15 @@ add_modules() {
 		_add_mod "$name" "$f"
 	done
 	rm -f "$stage/lib/modules/load-order.tmp"
-	cp "$ROOT/lib/modules/$KVER/modules.builtin" "$ROOT/lib/modules/$KVER/modules.order" \
-		"$ROOT/lib/modules/$KVER/modules.builtin.modinfo" "$mdir/"
+	cp "$MODDIR/modules.builtin" "$MODDIR/modules.order" "$MODDIR/modules.builtin.modinfo" \
+		"$mdir/"
 	depmod -b "$stage" "$KVER"
 }
 
 # module names in 'depends' use '_' or '-' freely: find the file
 _modname_file() {
 	local n=$1
-	if [ -n "$(find "$ROOT/lib/modules/$KVER/kernel" -name "$n.ko" | head -n 1)" ]; then
+	if [ -n "$(find "$MODDIR/kernel" -name "$n.ko*" | head -n 1)" ]; then
 		echo "$n"
 	else
 		echo "${n//_/-}"
@@ -290,8 +324,8 @@ build_dom0() {
 	ln -s ../run "$stage/var/run"
 	install_busybox "$stage"
 	# real tools that the hotplug scripts need
-	cp "$ROOT/bin/bash" "$stage/bin/bash"
-	cp "$ROOT/usr/bin/flock" "$stage/bin/flock"
+	cp "$(pkgfile bin/bash)" "$stage/bin/bash"
+	cp "$(pkgfile bin/flock)" "$stage/bin/flock"
 	# libxl-save-helper: libxl runs it to write or read a domain's memory
 	# (xl save, restore, migrate, migrate-receive)
 	for x in xl xenstored xenconsoled xen-init-dom0 xenstore-control libxl-save-helper; do
@@ -357,6 +391,7 @@ initramfs() {
 	local scen=$1 outdir=$2
 	[ -f "$scen" ] || die "scenario $scen: no such file"
 	scen=$(cd "$(dirname "$scen")" && pwd)/$(basename "$scen")
+	MODDIR=$(dirname "$(pkgfile "lib/modules/$KVER/modules.order")")
 	mkdir -p "$outdir"
 	load_scenario "$scen"
 	build_guest "$scen" "$outdir/guest.cpio" "$outdir"

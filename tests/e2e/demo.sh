@@ -7,11 +7,13 @@
 set -uo pipefail
 E2E_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 TOP=$(cd "$E2E_DIR/../.." && pwd)
+. "$E2E_DIR/dist.sh"	# DIST=debian13: Debian 13's Xen and kernel
+export DIST
 echo "blkqos demo: booting Xen, dom0 and a guest under QEMU (software emulation:"
 echo "a few minutes on 2 cores). Progress lines follow."
 "$E2E_DIR/e2e.sh" bpf:demo
 rc=$?
-out=$TOP/build/e2e/out/bpf/demo
+out=$E2E_B/out/bpf/demo
 echo
 echo "== what dom0 showed at the end (blkqos stats; bpftool map dump pinned /sys/fs/bpf/blkqos/vbd_stats)"
 sed -n 's/^hook show-stats //p' "$out/results.txt"
@@ -25,5 +27,5 @@ awk '
 	lim = v["name"] ~ /unlimited/ ? "none" : v["name"] ~ /100/ ? "iops=100" : "iops=100 -> 200 live"
 	printf "%-16s %-22s %s IOPS (%s ops in %s s, errors %s)\n", v["name"], lim, v["iops"], v["ops"], v["seconds"], v["errors"] }
 ' "$out/results.txt"
-grep '^E2E bpf:demo/' "$TOP/build/e2e/accuracy.txt" | sed 's/^/  /'
+grep '^E2E bpf:demo/' "$E2E_B/accuracy.txt" | sed 's/^/  /'
 exit $rc

@@ -14,6 +14,9 @@
 # Default scenarios: limits direction burst domain live lifecycle teardown
 # fairness cpu reconnect migrate. multiqueue is opt-in: its 2-vCPU guest corrupts dom0's user
 # memory in this QEMU emulation (stock xen-blkback too; see the scenario).
+# DIST=debian12 (default) or debian13 picks the Debian release booted, its
+# Xen, dom0 kernel and the patched module for that kernel (dist.sh); the
+# outputs of debian13 are under build/e2e/debian13/ instead of build/e2e/.
 # Outputs in build/e2e/out/<mode>/<scenario>/. Prints
 # "E2E <mode>:<scenario>/<case> configured=.. achieved=.. unit=.. error_pct=..
 # [lat_us=p50/p99/max] PASS|FAIL" lines and keeps them in
@@ -24,6 +27,8 @@ set -uo pipefail
 E2E_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 TOP=$(cd "$E2E_DIR/../.." && pwd)
 cd "$TOP"
+. "$E2E_DIR/dist.sh"
+export DIST
 modes=${E2E_MODES:-bpf}
 args=("$@")
 [ ${#args[@]} -eq 0 ] && args=(limits direction burst domain live lifecycle teardown fairness cpu reconnect migrate)
@@ -54,13 +59,23 @@ need_ko=0
 for r in "${runs[@]}"; do [ "${r%% *}" = bpf ] && need_ko=1; done
 make -s blkqos || exit 2
 if [ $need_ko = 1 ]; then
-	echo "e2e: building the patched xen-blkback"
-	make -s -C kernel || exit 2
-	make -s -C kernel check > /dev/null || { echo "e2e: module check failed" >&2; exit 2; }
+	echo "e2e: building the patched xen-blkback ($DIST)"
+	# a first build (for another release: debootstrap, its deps) is minutes
+	# of CPU: under the lock of the emulated runs, as run.sh takes it; a
+	# module newer than its sources is a no-op make, not worth a place in
+	# the queue
+	lock=()
+	if [ "${E2E_LOCK:-1}" = 1 ] && { [ ! -f "$E2E_KO" ] ||
+		[ -n "$(find kernel/patches kernel/Makefile kernel/*.sh -newer "$E2E_KO" | head -n 1)" ]; }; then
+		lock=(flock "${E2E_LOCK_FILE:-/run/lock/blkqos-e2e.lock}")
+	fi
+	"${lock[@]}" make -s -C kernel DIST="$DIST" || exit 2
+	"${lock[@]}" make -s -C kernel DIST="$DIST" check > /dev/null ||
+		{ echo "e2e: module check failed" >&2; exit 2; }
 fi
 
-acc=$TOP/build/e2e/accuracy.txt
-mkdir -p "$TOP/build/e2e"
+acc=$E2E_B/accuracy.txt
+mkdir -p "$E2E_B"
 : > "$acc.new"
 rc=0
 failed() { [ $rc = 2 ] || rc=$1; }	# a harness error (2) wins over a failure (1)
@@ -75,15 +90,15 @@ for r in "${runs[@]}"; do
 		continue
 	fi
 	name=$(basename "$f" .sh)
-	out=$TOP/build/e2e/out/$mode/$name
+	out=$E2E_B/out/$mode/$name
 	mkdir -p "$out"
 	# the hook reads the mode it is to check from this file in dom0
 	echo "$mode" > "$out/mode"
 	extra="$TOP/blkqos:/usr/sbin/blkqos /usr/sbin/bpftool:/usr/sbin/bpftool $out/mode:/etc/blkqos-e2e-mode"
 	case " $ran_modes " in *" $mode "*) ;; *) ran_modes="$ran_modes $mode" ;; esac
-	echo "e2e: scenario $name, mode $mode"
+	echo "e2e: scenario $name, mode $mode, $DIST"
 	if [ "$mode" = bpf ]; then
-		E2E_BLKBACK_KO=$TOP/kernel/build/xen-blkback.ko E2E_DOM0_EXTRA=$extra E2E_OUT=$out \
+		E2E_BLKBACK_KO=$E2E_KO E2E_DOM0_EXTRA=$extra E2E_OUT=$out \
 			"$E2E_DIR/run.sh" "$f"
 	else
 		# Debian's module from the linux-image package, as on any stock dom0
@@ -105,16 +120,16 @@ for r in "${runs[@]}"; do
 done
 mv "$acc.new" "$acc"
 ran_modes=${ran_modes# }
-if python3 "$E2E_DIR/table.py" "$acc" --modes "${ran_modes// /,}" > "$TOP/build/e2e/table.md.new"; then
-	mv "$TOP/build/e2e/table.md.new" "$TOP/build/e2e/table.md"
+if python3 "$E2E_DIR/table.py" "$acc" --modes "${ran_modes// /,}" > "$E2E_B/table.md.new"; then
+	mv "$E2E_B/table.md.new" "$E2E_B/table.md"
 	if [ "${ran_modes// /}" != "$ran_modes" ]; then
 		echo
-		echo "e2e: modes side by side (build/e2e/table.md)"
-		cat "$TOP/build/e2e/table.md"
+		echo "e2e: modes side by side (${E2E_B#$TOP/}/table.md)"
+		cat "$E2E_B/table.md"
 		echo
 	fi
 else
-	rm -f "$TOP/build/e2e/table.md.new"
+	rm -f "$E2E_B/table.md.new"
 fi
 echo "e2e: $(grep -c ' PASS' "$acc") passed, $(grep -c ' FAIL' "$acc") failed (lines in $acc)"
 exit $rc

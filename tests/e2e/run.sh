@@ -5,8 +5,10 @@
 #
 # SCENARIO: a file, or a name under tests/e2e/scenarios/ (default: smoke).
 # Environment (all optional):
+#   DIST=debian12|debian13  the Debian release booted (default debian12; dist.sh)
 #   E2E_TIMEOUT=SECONDS     bound on the whole QEMU run (default 480)
-#   E2E_OUT=DIR             output dir (default build/e2e/out/<scenario>)
+#   E2E_OUT=DIR             output dir (default build/e2e/out/<scenario>,
+#                           build/e2e/<dist>/out/<scenario> for another DIST)
 #   E2E_BLKBACK_KO=path     replace dom0's xen-blkback.ko
 #   E2E_DOM0_EXTRA="host:guest ..."   extra files in dom0 (ELF libs added)
 #   E2E_DOM0_SCRIPT=path    dom0 hook (see dom0-init.sh for phases and env)
@@ -27,7 +29,8 @@ set -uo pipefail
 
 E2E_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 TOP=$(cd "$E2E_DIR/../.." && pwd)
-B=$TOP/build/e2e
+. "$E2E_DIR/dist.sh"
+B=$E2E_B
 
 scen=${1:-smoke}
 if [ ! -f "$scen" ]; then
@@ -63,7 +66,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'echo "e2e: interrupted"; exit 130' INT TERM
 
-say "scenario $sname ($scen)"
+say "scenario $sname ($scen), $DIST"
 # one emulated run at a time on this machine, whichever checkout or chroot it
 # comes from: parallel runs share 2 cores, which would ruin both runs' timings
 LOCK=${E2E_LOCK_FILE:-/run/lock/blkqos-e2e.lock}
