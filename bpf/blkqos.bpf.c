@@ -158,9 +158,9 @@
  * Races accepted (stock mode):
  *   - A ring thread runs unthrottled from its creation until the loader has
  *     found and moved it (blkback starts it after announcing Connected; the
- *     loader scans /proc on that event, then again for 10 s): 0.35-1.9 s
- *     measured in the emulated dom0. Its bios meanwhile count as the
- *     VBD's "unthrottled" (below).
+ *     loader scans /proc on that event, then again for 10 s; the README
+ *     has the times measured). Its bios meanwhile count as the VBD's
+ *     "unthrottled" (below).
  *   - ops are bios, not ring requests: a request blkback splits into several
  *     bios (more segments than one bio holds) counts more than once.
  */
