@@ -98,6 +98,78 @@ wait_loadgen() {
 	return 1
 }
 
+# Phases told apart by the VBD's own request count, not by the guest's
+# console: a loadgen's result (a hundred sample lines) reaches dom0 up to
+# 10 s late under emulation, so a START line after one is no clock. blkback
+# counts the requests it dispatches in sysfs. The loops below fork nothing
+# (a fork costs 0.1-0.5 s in this emulated dom0): they read sysfs and
+# /proc/uptime with builtins and nap on a FIFO nobody writes. Phases that
+# must be told apart are separated by a pause in the workload.
+vbd_stat_dir() {	# DEV -> blkback's statistics directory of the VBD
+	echo "/sys/bus/xen-backend/devices/vbd-$E2E_DOMID-$(dev_devid "$1")/statistics"
+}
+io_count() {	# STATDIR: IO_COUNT = the requests dispatched from its rings
+	local rd wr
+	{ read -r rd < "$1/rd_req" && read -r wr < "$1/wr_req"; } 2>/dev/null || return 1
+	IO_COUNT=$((rd + wr))
+}
+uptime_ms() {	# UPTIME_MS = dom0's uptime in ms
+	local u
+	read -r u _ < /proc/uptime
+	UPTIME_MS=$((10#${u/./}0))
+}
+nap() {	# a tenth of a second, without a fork
+	[ -p /run/nap.fifo ] || mkfifo /run/nap.fifo
+	[ -n "${NAP_FD:-}" ] || exec {NAP_FD}<> /run/nap.fifo
+	read -r -t 0.1 -u "$NAP_FD" _ || :
+}
+wait_io_count() {	# DEV N: until N requests are dispatched (past a boot's)
+	local dir
+	dir=$(vbd_stat_dir "$1")
+	for _ in $(seq 1200); do
+		io_count "$dir" || return 1
+		[ "$IO_COUNT" -ge "$2" ] && return 0
+		nap
+	done
+	return 1
+}
+wait_io_pause() {	# DEV MS: until no request is dispatched for MS ms
+	local dir last since
+	dir=$(vbd_stat_dir "$1")
+	io_count "$dir" || return 1
+	last=$IO_COUNT
+	uptime_ms
+	since=$UPTIME_MS
+	for _ in $(seq 1200); do
+		nap
+		io_count "$dir" || return 1
+		uptime_ms
+		if [ "$IO_COUNT" != "$last" ]; then
+			last=$IO_COUNT since=$UPTIME_MS
+		elif [ $((UPTIME_MS - since)) -ge "$2" ]; then
+			return 0
+		fi
+	done
+	return 1
+}
+# Until the VBD's requests start again; the moment is loadgen $2's start for
+# mark (a lower bound again: the guest started it up to a nap before).
+wait_io_start() {	# DEV NAME
+	local dir first
+	dir=$(vbd_stat_dir "$1")
+	io_count "$dir" || return 1
+	first=$IO_COUNT
+	for _ in $(seq 1200); do
+		io_count "$dir" || return 1
+		if [ "$IO_COUNT" != "$first" ]; then
+			up > "/run/start.$2"
+			return 0
+		fi
+		nap
+	done
+	return 1
+}
+
 # Record mark $1: ms since loadgen $2 started, as seen from dom0. The start
 # line reached dom0 late (console lag), so the true guest time of the mark is
 # this or up to the lag later: windows after a mark start 2.5 s after it.

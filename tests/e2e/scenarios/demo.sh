@@ -1,5 +1,7 @@
 # make demo: one guest, one disk, 4 KiB random reads at QD16: unlimited,
 # then limited to 100 IOPS, then raised live to 200 IOPS while I/O runs.
+# dom0 follows the phases by the disk's request count (the pauses between
+# them), not by the guest's console, which lags behind a phase's results.
 DISKS="xvda:64M"
 GUEST_TIMEOUT=300
 DOM0_SCRIPT=../blkqos-hook.sh
@@ -8,12 +10,17 @@ WORKLOAD='
 loadgen --name 1-unlimited --dev /dev/xvda --rw randread --bs 4k --qd 16 --ramp 1 --seconds 8
 sleep 5
 loadgen --name 2-limited-100 --dev /dev/xvda --rw randread --bs 4k --qd 16 --ramp 1 --seconds 8
+sleep 3
 loadgen --name 3-live-change --dev /dev/xvda --rw randread --bs 4k --qd 16 --seconds 16
 '
 LIVE='
-wait_result "^LOADGEN name=1-unlimited"
+follow() { "$@" || check follow-phases false "dom0 lost the phases at: $*"; }
+follow wait_io_count xvda 1000
+follow wait_io_pause xvda 1000
 echo "@E2E hook demo set iops=100: $(blkqos set "$E2E_DOMID" xvda iops=100 --wait | tail -n 1)"
-wait_loadgen 3-live-change
+follow wait_io_start xvda 2-limited-100
+follow wait_io_pause xvda 1000
+follow wait_io_start xvda 3-live-change
 sleep 6
 mark change 3-live-change
 echo "@E2E hook demo set iops=200: $(blkqos set "$E2E_DOMID" xvda iops=200 --wait | tail -n 1)"
