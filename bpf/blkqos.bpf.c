@@ -138,7 +138,8 @@
  *   also says how long the request was parked.
  *   blkqos_test_*: SEC("syscall") entries running the same code on a
  *   synthetic clock, for the tests and the benchmark.
- *   blkqos_stock_account: stock mode only (below).
+ *   blkqos_stock_account, blkqos_stock_ring_new, blkqos_stock_ring_rename:
+ *   stock mode only (below).
  *   All but blkqos_test_* are '?'-sections: the object loads on kernels without
  *   the patched xen_blkback, and the loader enables what the probe found.
  *
@@ -155,12 +156,18 @@
  *   thread "<domid>.<dev>-<ring>") to the backing device of a VBD of that
  *   domain (stock_devs), is that VBD's too, and counts as unthrottled: the
  *   loader had not moved the thread yet.
+ *   The loader learns of a ring thread as it is born: the task tracepoint
+ *   that sees it get its name (task_newtask where the kernel names a kthread
+ *   as it creates it, task_rename where it renames it after) sends its pid
+ *   and name through the ring_births ring buffer, before the thread has run.
  * Races accepted (stock mode):
  *   - A ring thread runs unthrottled from its creation until the loader has
- *     found and moved it (blkback starts it after announcing Connected; the
- *     loader scans /proc on that event, then again for 10 s; the README
- *     has the times measured). Its bios meanwhile count as the VBD's
- *     "unthrottled" (below).
+ *     moved it: blkback wakes it at once, and the loader wakes on the ring
+ *     buffer, so the thread may take the requests already on its ring first
+ *     (the README has what a reconnecting guest gets). Its bios meanwhile
+ *     count as the VBD's "unthrottled". A full ring buffer drops births:
+ *     the loader's looks at /proc (on Connected, then again for 10 s) find
+ *     those threads, later.
  *   - ops are bios, not ring requests: a request blkback splits into several
  *     bios (more segments than one bio holds) counts more than once.
  */
@@ -333,18 +340,16 @@ int BPF_PROG(blkqos_dispatch, struct xen_blkif_ring *ring, unsigned short domid,
 const volatile bool stock_user_rings = false;
 
 /*
- * The domain of the ring thread that is the current task (blkback names
- * them "<domid>.<dev>-<ring>", domids below 32768), or -1 if it is not one.
+ * The domain of a ring thread named comm (blkback names them
+ * "<domid>.<dev>-<ring>", domids below 32768), or -1 if it is not one.
  */
-static __always_inline long ring_thread_domid(struct task_struct *task)
+static __always_inline long comm_domid(const char *comm)
 {
 	long domid = 0;
 	int i;
 
-	if (!(task->flags & PF_KTHREAD) && !stock_user_rings)
-		return -1;
 	for (i = 0; i < 6; i++) {
-		char c = task->comm[i];
+		char c = comm[i];
 
 		if (c == '.')
 			return i ? domid : -1;
@@ -353,6 +358,44 @@ static __always_inline long ring_thread_domid(struct task_struct *task)
 		domid = domid * 10 + (c - '0');
 	}
 	return -1;
+}
+
+static __always_inline bool may_be_ring_thread(const struct task_struct *task)
+{
+	return (task->flags & PF_KTHREAD) || stock_user_rings;
+}
+
+static __always_inline long ring_thread_domid(struct task_struct *task)
+{
+	return may_be_ring_thread(task) ? comm_domid(task->comm) : -1;
+}
+
+/* A task now named comm that may be a ring thread goes to the loader. */
+static __always_inline void ring_birth(struct task_struct *task, const char *comm)
+{
+	struct blkqos_ring_birth b = { .pid = task->pid };
+
+	if (!may_be_ring_thread(task) ||
+	    bpf_probe_read_kernel_str(b.comm, sizeof(b.comm), comm) < 0 ||
+	    comm_domid(b.comm) < 0)
+		return;
+	bpf_ringbuf_output(&ring_births, &b, sizeof(b), 0);
+}
+
+/* 6.12 and later name a kthread as they create it: comm is set by now. */
+SEC("?tp_btf/task_newtask")
+int BPF_PROG(blkqos_stock_ring_new, struct task_struct *task, __u64 clone_flags)
+{
+	ring_birth(task, task->comm);
+	return 0;
+}
+
+/* 6.1 creates it as "kthreadd", then renames it. */
+SEC("?tp_btf/task_rename")
+int BPF_PROG(blkqos_stock_ring_rename, struct task_struct *task, const char *comm)
+{
+	ring_birth(task, comm);
+	return 0;
 }
 
 static __always_inline __u32 bio_kind(__u32 opf, __u32 size)

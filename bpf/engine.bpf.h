@@ -66,6 +66,12 @@ struct {
 	__type(value, __u32);
 } stock_devs SEC(".maps");
 
+/* Stock mode: ring threads as blkback names them (struct blkqos_ring_birth). */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 64 * 1024);
+} ring_births SEC(".maps");
+
 /* Bit i set: the limit with enum blkqos_limit_id i governs the request. */
 #define LIM(id)		(1u << (id))
 #define READ_LIMITS	(LIM(BLKQOS_LIM_IOPS) | LIM(BLKQOS_LIM_READ_IOPS) | \

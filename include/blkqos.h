@@ -228,6 +228,17 @@ struct blkqos_stock_dev {
 	__u32 domid;
 };
 
+/*
+ * Stock mode: a ring thread is born (the ring_births ring buffer). blkback
+ * names it "<domid>.<dev>-<ring>" as it creates it, before the thread has
+ * taken a request: the loader moves it into its VBD's group at once instead
+ * of waiting for its next look at /proc.
+ */
+struct blkqos_ring_birth {
+	__u32 pid;
+	char comm[16];		/* TASK_COMM_LEN: what the kernel keeps of the name */
+};
+
 static inline __u32 blkqos_kdev(__u32 major, __u32 minor)
 {
 	return major << 20 | minor;

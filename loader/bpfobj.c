@@ -16,11 +16,13 @@
 #include "log.h"
 
 static const char *const map_names[] = { "vbds", "doms", "vbd_buckets", "dom_buckets", "vbd_stats",
-					 "stock_groups", "stock_devs" };
+					 "stock_groups", "stock_devs", "ring_births" };
 #define NR_MAPS (sizeof(map_names) / sizeof(map_names[0]))
 #define LINK_ADMIT	BLKQOS_PIN_DIR "/link_admit"
 #define LINK_DISPATCH	BLKQOS_PIN_DIR "/link_dispatch"
 #define LINK_STOCK	BLKQOS_PIN_DIR "/link_stock_account"
+#define LINK_RING_NEW	BLKQOS_PIN_DIR "/link_stock_ring_new"
+#define LINK_RING_RENAME BLKQOS_PIN_DIR "/link_stock_ring_rename"
 
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
@@ -161,6 +163,8 @@ static struct blkqos_bpf *open_and_load(enum blkqos_mode mode, int *err)
 	bpf_program__set_autoload(skel->progs.blkqos_dispatch,
 				  mode == BLKQOS_MODE_FMOD_RET || mode == BLKQOS_MODE_FENTRY_KFUNC);
 	bpf_program__set_autoload(skel->progs.blkqos_stock_account, mode == BLKQOS_MODE_STOCK);
+	bpf_program__set_autoload(skel->progs.blkqos_stock_ring_new, mode == BLKQOS_MODE_STOCK);
+	bpf_program__set_autoload(skel->progs.blkqos_stock_ring_rename, mode == BLKQOS_MODE_STOCK);
 	skel->rodata->stock_user_rings = user_rings;
 	*err = blkqos_bpf__load(skel);
 	if (*err) {
@@ -200,6 +204,20 @@ enum blkqos_mode blkqos_pinned_mode(void)
 	return mode;
 }
 
+/*
+ * A ring thread's birth, seen by the task tracepoint that names it. Without
+ * it the loader still finds threads by looking at /proc, later: a warning.
+ */
+static void attach_ring_birth(struct bpf_program *prog, const char *tp, const char *pin)
+{
+	struct bpf_link *a = bpf_program__attach(prog);
+
+	if (!a || pin_link(a, pin))
+		log_warn("cannot attach to the %s tracepoint: %s; new ring threads are found "
+			 "by looking at /proc, later", tp, a ? "cannot pin it" : strerror(errno));
+	bpf_link__destroy(a);
+}
+
 static int attach_stock(struct blkqos_loaded *l)
 {
 	struct bpf_link *a = bpf_program__attach(l->skel->progs.blkqos_stock_account);
@@ -212,7 +230,12 @@ static int attach_stock(struct blkqos_loaded *l)
 	}
 	err = pin_link(a, LINK_STOCK);
 	bpf_link__destroy(a);
-	return err;
+	if (err)
+		return err;
+	attach_ring_birth(l->skel->progs.blkqos_stock_ring_new, "task_newtask", LINK_RING_NEW);
+	attach_ring_birth(l->skel->progs.blkqos_stock_ring_rename, "task_rename",
+			  LINK_RING_RENAME);
+	return 0;
 }
 
 static int attach(struct blkqos_loaded *l)
@@ -259,6 +282,7 @@ static int open_maps(struct blkqos_maps *m, struct blkqos_bpf *skel)
 
 	m->stock_groups_fd = bpf_map__fd(skel->maps.stock_groups);
 	m->stock_devs_fd = bpf_map__fd(skel->maps.stock_devs);
+	m->ring_births_fd = bpf_map__fd(skel->maps.ring_births);
 	return err;
 }
 
@@ -374,6 +398,7 @@ int blkqos_open_pinned(struct blkqos_maps *m)
 	}
 	m->stock_groups_fd = fd[5];
 	m->stock_devs_fd = fd[6];
+	m->ring_births_fd = fd[7];
 	return 0;
 }
 
@@ -388,6 +413,8 @@ void blkqos_close_pinned(struct blkqos_maps *m)
 		close(m->stock_groups_fd);
 	if (m->stock_devs_fd >= 0)
 		close(m->stock_devs_fd);
+	if (m->ring_births_fd >= 0)
+		close(m->ring_births_fd);
 }
 
 int blkqos_unload(void)
@@ -400,6 +427,8 @@ int blkqos_unload(void)
 	found += unlink(LINK_ADMIT) == 0;
 	found += unlink(LINK_DISPATCH) == 0;
 	found += unlink(LINK_STOCK) == 0;
+	found += unlink(LINK_RING_NEW) == 0;
+	found += unlink(LINK_RING_RENAME) == 0;
 	for (i = 0; i < NR_MAPS; i++) {
 		snprintf(path, sizeof(path), "%s/%s", BLKQOS_PIN_DIR, map_names[i]);
 		found += unlink(path) == 0;

@@ -825,6 +825,24 @@ int cg_list_ring_tasks(const char *procdir, int kthread_only, struct cg_task **o
 	return (int)n;
 }
 
+int cg_read_task(const char *procdir, pid_t pid, int kthread_only, struct cg_task *t)
+{
+	char path[PATH_MAX], comm[64], s[16];
+
+	snprintf(s, sizeof(s), "%d", (int)pid);
+	pathf(path, sizeof(path), "%s/%s/comm", procdir, s);
+	if (read_file(path, comm, sizeof(comm)))
+		return -ENOENT;
+	comm[strcspn(comm, "\n")] = '\0';
+	if (kthread_only && !is_kthread(procdir, s))
+		return -EPERM;
+	if (strlen(comm) >= sizeof(t->comm))
+		return -ENOENT;		/* no comm is that long: not a task's */
+	t->pid = pid;
+	memcpy(t->comm, comm, strlen(comm) + 1);
+	return 0;
+}
+
 bool cg_task_is_ring_of(const struct cg_task *t, unsigned int domid, const char *devname)
 {
 	char want[96];

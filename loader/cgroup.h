@@ -142,6 +142,11 @@ struct cg_task {
 };
 
 int cg_list_ring_tasks(const char *procdir, int kthread_only, struct cg_task **out);
+/*
+ * The task pid of procdir as cg_list_ring_tasks() sees it: -ENOENT if it is
+ * gone, -EPERM if kthread_only and it is not a kernel thread.
+ */
+int cg_read_task(const char *procdir, pid_t pid, int kthread_only, struct cg_task *t);
 /* Is the task a ring thread of the VBD (as cg_find_ring_threads_in() matches)? */
 bool cg_task_is_ring_of(const struct cg_task *t, unsigned int domid, const char *devname);
 

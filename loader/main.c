@@ -17,6 +17,7 @@
 #include <sys/signalfd.h>
 #include <time.h>
 #include <xenstore.h>
+#include <bpf/libbpf.h>
 #include "bpfobj.h"
 #include "devname.h"
 #include "limits.h"
@@ -278,6 +279,20 @@ static bool notify_ready(const struct blkqos_loaded *l, const struct sync *s)
 	return ret > 0;
 }
 
+/* A ring thread's birth, from BPF (stock mode): see stock_ring_born(). */
+static int on_ring_birth(void *ctx, void *data, size_t size)
+{
+	const struct blkqos_ring_birth *b = data;
+	char comm[sizeof(b->comm) + 1];
+
+	if (size < sizeof(*b))
+		return 0;
+	memcpy(comm, b->comm, sizeof(b->comm));
+	comm[sizeof(b->comm)] = '\0';
+	stock_ring_born(ctx, (pid_t)b->pid, comm);
+	return 0;
+}
+
 static int cmd_run(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -300,7 +315,8 @@ static int cmd_run(int argc, char **argv)
 	struct blkqos_loaded l;
 	struct xs_handle *xs = NULL;
 	struct sync s;
-	struct pollfd pfd[2];
+	struct ring_buffer *births = NULL;
+	struct pollfd pfd[3];
 	sigset_t mask;
 	int c, ret, sfd = -1, lock_fd;
 
@@ -391,6 +407,10 @@ static int cmd_run(int argc, char **argv)
 			ret = EXIT_ENV;
 			goto cleanup;
 		}
+		births = ring_buffer__new(l.maps.ring_births_fd, on_ring_birth, s.stock, NULL);
+		if (!births)
+			log_warn("stock mode: cannot read the ring_births ring buffer: %s; new ring "
+				 "threads are found by looking at /proc, later", strerror(errno));
 	}
 	if (rules && (ret = sync_load_rules(&s, rules))) {
 		log_err("--rules %s: %s", rules, strerror(-ret));
@@ -416,6 +436,9 @@ static int cmd_run(int argc, char **argv)
 	sfd = signalfd(-1, &mask, SFD_CLOEXEC);
 	pfd[0] = (struct pollfd){ .fd = xs_fileno(xs), .events = POLLIN };
 	pfd[1] = (struct pollfd){ .fd = sfd, .events = POLLIN };
+	/* poll() skips a negative fd: without the ring buffer, looks only */
+	pfd[2] = (struct pollfd){ .fd = births ? ring_buffer__epoll_fd(births) : -1,
+				  .events = POLLIN };
 	log_info("following xenstore (SIGTERM stops; the limits stay in force)");
 	ready = notify_ready(&l, &s);
 	for (;;) {
@@ -432,7 +455,7 @@ static int cmd_run(int argc, char **argv)
 		 * drops: look at least once a second (a local check) */
 		if (wait_ms < 0 || wait_ms > 1000)
 			wait_ms = 1000;
-		if (poll(pfd, 2, wait_ms) < 0) {
+		if (poll(pfd, 3, wait_ms) < 0) {
 			if (errno == EINTR)
 				continue;
 			log_err("poll: %s", strerror(errno));
@@ -444,6 +467,9 @@ static int cmd_run(int argc, char **argv)
 			ret = 0;
 			break;
 		}
+		/* first: a thread just born has not run yet */
+		if (pfd[2].revents)
+			ring_buffer__consume(births);
 		drain_end = blkqos_mono_ns() + EVENTS_PER_LOOK_NS;
 		cut = false;
 		while (!cut && (ev = xs_check_watch(xs))) {
@@ -502,6 +528,7 @@ cleanup:
 		notify_send("STOPPING=1");
 	if (sfd >= 0)
 		close(sfd);
+	ring_buffer__free(births);
 	stock_fini(s.stock);
 	sync_fini(&s);
 	blkqos_loaded_close(&l);

@@ -68,6 +68,7 @@ int blkqos_maps_init(struct blkqos_maps *m, int vbds_fd, int doms_fd, int vbd_bu
 	m->vbd_stats_fd = vbd_stats_fd;
 	m->stock_groups_fd = -1;
 	m->stock_devs_fd = -1;
+	m->ring_births_fd = -1;
 	m->ncpus = libbpf_num_possible_cpus();
 	if (m->ncpus <= 0)
 		return -EINVAL;

@@ -16,6 +16,7 @@ struct blkqos_maps {
 	int vbds_fd, doms_fd, vbd_buckets_fd, dom_buckets_fd, vbd_stats_fd;
 	int stock_groups_fd;	/* stock mode's cgroup id -> VBD map; -1 if not open */
 	int stock_devs_fd;	/* stock mode's backing device, domid -> VBD map; -1 if not */
+	int ring_births_fd;	/* stock mode's ring buffer of ring threads born; -1 if not */
 	int ncpus;
 	bool vbd_used[BLKQOS_MAX_VBDS];
 	bool dom_used[BLKQOS_MAX_DOMS];

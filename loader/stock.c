@@ -70,6 +70,7 @@ struct stock {
 	bool any_task;
 	unsigned int pending;		/* entries with retry_at set */
 	unsigned long scans;		/* scans of /proc so far (-v logs them per loop pass) */
+	unsigned long births_moved;	/* ring threads moved in at their birth */
 	struct stock_vbd *bucket[NR_BUCKETS];
 };
 
@@ -593,6 +594,69 @@ void stock_set_xs(struct stock *st, struct xs_handle *xs)
 {
 	if (st)
 		st->xs = xs;
+}
+
+/* The ring thread t of one of domid's known VBDs with a group, or NULL. */
+static struct stock_vbd *vbd_of_ring(struct stock *st, unsigned int domid,
+				     const struct cg_task *t)
+{
+	struct stock_vbd *e;
+	char dir[256];
+	int b;
+
+	for (b = 0; b < NR_BUCKETS; b++)
+		for (e = st->bucket[b]; e; e = e->next) {
+			if (e->domid != domid || !e->cgid)
+				continue;
+			if (!e->dev[0]) {	/* first connection: Connected not read yet */
+				char *dev;
+
+				snprintf(dir, sizeof(dir), "%s/%u/%u", st->vbd_root, domid, e->devid);
+				dev = read_key(st, dir, "dev");
+				if (!dev)
+					continue;
+				snprintf(e->dev, sizeof(e->dev), "%s",
+					 strncmp(dev, "/dev/", 5) ? dev : dev + 5);
+				free(dev);
+			}
+			if (cg_task_is_ring_of(t, domid, e->dev))
+				return e;
+		}
+	return NULL;
+}
+
+void stock_ring_born(struct stock *st, pid_t pid, const char *comm)
+{
+	struct stock_vbd *e;
+	struct cg_task t;
+	char err[512];
+	unsigned long domid;
+	char *end;
+
+	if (!st)
+		return;
+	/* the pid again, as /proc has it: it must still be that thread */
+	if (cg_read_task("/proc", pid, !st->any_task, &t) || strncmp(t.comm, comm, sizeof(t.comm)))
+		return;
+	domid = strtoul(t.comm, &end, 10);
+	if (end == t.comm || *end != '.' || domid > 0xffff)
+		return;
+	e = vbd_of_ring(st, domid, &t);
+	if (!e)
+		return;		/* not a VBD this loader knows yet: the looks find it */
+	if (cg_vbd_move(e->domid, e->devid, &pid, 1, err, sizeof(err))) {
+		log_warn("vbd %u/%u: ring thread %s at its birth: %s (looked for again)", e->domid,
+			 e->devid, t.comm, err);
+		return;
+	}
+	st->births_moved++;
+	log_info("vbd %u/%u: ring thread %s (pid %d) in its group at its birth", e->domid,
+		 e->devid, t.comm, (int)pid);
+}
+
+unsigned long stock_births_moved(const struct stock *st)
+{
+	return st ? st->births_moved : 0;
 }
 
 unsigned long stock_scans(const struct stock *st)

@@ -15,12 +15,15 @@
  * than the rings blkback offers (its own multi-queue-max-queues; never the
  * guest's multi-queue-num-queues, which the guest may rewrite) is looked at
  * again, at once while none is found, then a little later, for a bounded
- * time.
+ * time. Sooner than any look, BPF tells of each ring thread as blkback
+ * names it (the ring_births ring buffer; stock_ring_born): it goes into its
+ * VBD's group before it has run, if the loop wakes in time.
  */
 #ifndef BLKQOS_STOCK_H
 #define BLKQOS_STOCK_H
 
 #include <stdbool.h>
+#include <sys/types.h>
 #include <xenstore.h>
 #include "maps.h"
 
@@ -58,6 +61,14 @@ void stock_domain_gone(struct stock *st, unsigned int domid);
 int stock_look_ms(const struct stock *st);
 /* Look for the ring threads of every VBD due, from one scan of /proc: once a loop pass. */
 void stock_look(struct stock *st);
+/*
+ * A task was named pid, comm like a ring thread (the ring_births ring
+ * buffer): into its VBD's group at once if it is one of a known VBD whose
+ * group exists. Anything else waits for the looks.
+ */
+void stock_ring_born(struct stock *st, pid_t pid, const char *comm);
+/* Ring threads moved at their birth so far. */
+unsigned long stock_births_moved(const struct stock *st);
 /* Scans of /proc for ring threads so far (the loop logs them per pass with -v). */
 unsigned long stock_scans(const struct stock *st);
 

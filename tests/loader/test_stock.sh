@@ -53,6 +53,7 @@ declare -A STUB_PID STUB_IN STUB_OUT
 
 # stub_start NAME: a stand-in ring thread named NAME on the loop device
 stub_start() {
+	rm -f "$work/$1.in"
 	mkfifo "$work/$1.in"
 	"$STUB" "$1" "$LOOP" <"$work/$1.in" >"$work/$1.out" 2>&1 &
 	STUB_PID[$1]=$!
@@ -164,6 +165,8 @@ check_eq "stock_groups maps the group's cgroup id to the VBD's slot and device" 
 	"$(bpftool map dump pinned $PIN/vbds -j | jq -r --argjson v $XVDA '.[].formatted | select(.key.devid == $v) | .value.slot') $((MAJ << 20 | MIN))" \
 	"$(bpftool map dump pinned $PIN/stock_groups -j | jq -r --argjson k "$cgid" '.[].formatted | select(.key == $k) | "\(.value.slot) \(.value.dev)"')"
 check_eq "the accounting program is attached and pinned" yes "$([ -e $PIN/link_stock_account ] && echo yes || echo no)"
+check_eq "the ring-birth programs are attached and pinned" "yes yes" \
+	"$([ -e $PIN/link_stock_ring_new ] && echo yes || echo no) $([ -e $PIN/link_stock_ring_rename ] && echo yes || echo no)"
 check_eq "no admission program is pinned in stock mode" no "$([ -e $PIN/link_admit ] && echo yes || echo no)"
 
 # ---- accounting: every bio of the group, counted exactly ----------------------
@@ -243,7 +246,7 @@ vbd $XVDC xvdc 4 $V/$GUEST/$XVDC/qos/write-iops 40
 sleep 0.05
 stub_start $GUEST.xvdc-0
 GC=$SLICE/dom-$GUEST/vbd-$GUEST-$XVDC
-poll_eq "a ring thread that appears after Connected is moved in by a retry" yes \
+poll_eq "a ring thread that appears after Connected is moved in" yes \
 	in_group "${STUB_PID[$GUEST.xvdc-0]}" "$GC"
 check_eq "its limits" "0 40 0 0" "$(limits "$GC")"
 # a reconnect: state goes down and back up with a new thread
@@ -252,6 +255,35 @@ xenstore-write $V/$GUEST/$XVDC/state 6
 stub_start $GUEST.xvdc-1
 xenstore-write $V/$GUEST/$XVDC/state 4
 poll_eq "after a reconnect the new ring thread is moved in" yes in_group "${STUB_PID[$GUEST.xvdc-1]}" "$GC"
+
+# ---- a ring thread goes in at its birth, before any look ---------------------------
+# BPF sees the thread named (task_rename here: the stand-in's prctl) and the
+# loader moves it at once. The second thread has no backend event at all, so
+# no look is due: only its birth can move it (a thread blkback starts while
+# the loader's looks are done, or before they come round).
+XVDF=51792
+GF=$SLICE/dom-$GUEST/vbd-$GUEST-$XVDF
+vbd $XVDF xvdf 4 $V/$GUEST/$XVDF/qos/write-iops 47
+poll_eq "birth: the VBD's group has its limits" "0 47 0 0" limits "$GF"
+stub_start $GUEST.xvdf-0
+poll_eq "birth: its first ring thread is moved in" yes in_group "${STUB_PID[$GUEST.xvdf-0]}" "$GF"
+stub_stop $GUEST.xvdf-0
+mark
+stub_start $GUEST.xvdf-0
+poll_eq "birth: a new ring thread with no backend event (no look due) is moved in" yes \
+	in_group "${STUB_PID[$GUEST.xvdf-0]}" "$GF"
+if wait_log "vbd $GUEST/$XVDF: ring thread $GUEST.xvdf-0 (pid ${STUB_PID[$GUEST.xvdf-0]}) in its group at its birth"; then
+	ok "birth: the log says it went in at its birth"
+else notok "birth: the log says it went in at its birth" "'ring thread $GUEST.xvdf-0 (pid ${STUB_PID[$GUEST.xvdf-0]}) in its group at its birth'" "$(since | tail -2 | tr '\n' ' ')"; fi
+stub_stop $GUEST.xvdf-0
+# a task named like a ring thread of a VBD the loader does not know stays out
+stub_start $GUEST.xvdz-0
+sleep 0.3
+check_eq "birth: a task named for an unknown VBD stays where it is" "$(group_of $$)" \
+	"$(group_of "${STUB_PID[$GUEST.xvdz-0]}")"
+stub_stop $GUEST.xvdz-0
+xenstore-rm $V/$GUEST/$XVDF
+poll_eq "birth: unplug removes the group" no is_dir "$GF"
 
 # ---- the number of rings is the backend's, not what the guest writes ----------------
 # blkback offers 3 rings (its multi-queue-max-queues); the guest connected
