@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The end-to-end accuracy lines of several modes side by side, as markdown.
 
-usage: table.py ACCURACY_FILE... [--modes bpf,stock]
+usage: table.py [LABEL=]ACCURACY_FILE... [--modes bpf,stock]
 
 Reads the "E2E MODE:SCENARIO/CASE configured=.. achieved=.. unit=..
 error_pct=.. [lat_us=P50/P99/MAX] PASS|FAIL" lines of tests/e2e/check.py
@@ -12,6 +12,9 @@ p50/p99/max of the case's loadgen in each mode. A case that is not checked
 in a mode (a mode-restricted EXPECT line, or a scenario not run in that
 mode) shows "-". "hook check" cases (and a run's own failure) are counted
 below the table, and every failed case is listed there. Modes: in order of appearance, or --modes.
+A LABEL (debian12=build/e2e/accuracy.txt debian13=build/e2e/debian13/accuracy.txt)
+makes the file's columns "LABEL MODE": releases side by side; --modes then
+names those columns ("debian12 bpf,debian13 bpf").
 Exit 0, or 2 if no line could be read.
 """
 import re
@@ -49,10 +52,15 @@ def main(argv):
         files.append(argv[i])
         i += 1
     if not files:
-        sys.stderr.write('usage: table.py ACCURACY_FILE... [--modes bpf,stock]\n')
+        sys.stderr.write('usage: table.py [LABEL=]ACCURACY_FILE... [--modes bpf,stock]\n')
         return 2
     rows, order, checks, failed, seen_modes = {}, [], {}, [], []
     for f in files:
+        label, sep, path = f.partition('=')
+        if sep and '/' not in label:
+            f = path
+        else:
+            label = ''
         try:
             text = open(f, errors='replace').read().splitlines()
         except OSError as e:
@@ -63,6 +71,8 @@ def main(argv):
             if not m:
                 continue
             mode = m.group(1) or '-'
+            if label:
+                mode = label + ' ' + mode
             case, unit, verdict = m.group(2), m.group(5), m.group(10)
             if mode not in seen_modes:
                 seen_modes.append(mode)
