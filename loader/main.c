@@ -486,6 +486,9 @@ static int cmd_run(int argc, char **argv)
 			sync_path(&s, ev[XS_WATCH_PATH]);
 			free(ev);
 			n++;
+			/* a birth does not wait for the rest of a burst (no syscall) */
+			if (births)
+				ring_buffer__consume(births);
 			/* a storm of events does not hold back a look that is due:
 			 * the rest are handled at the next pass, after it */
 			cut = blkqos_mono_ns() >= drain_end && stock_look_ms(s.stock) == 0;
