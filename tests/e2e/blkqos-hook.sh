@@ -615,7 +615,7 @@ done)
 	dmesg_check
 	cat /run/blkqos-run*.log | grep -E 'warning|error' | head -5 | while read -r l; do say "loader-log $l"; done
 	# stock mode: how each ring thread got into its group (at its birth, or by a look)
-	[ "$E2E_MODE" = stock ] && grep -h "ring thread" /run/blkqos-run*.log | head -n 40 |
+	[ "$E2E_MODE" = stock ] && grep -hE "^blkqos: vbd [0-9]+/[0-9]+: .*ring thread" /run/blkqos-run*.log | head -n 40 |
 		while read -r l; do say "loader-rings $l"; done
 	[ -n "${SHOW_LOADER_LOG:-}" ] && cat /run/blkqos-run*.log | while read -r l; do say "loader-all $l"; done
 	exit $FAILED
