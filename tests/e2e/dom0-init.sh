@@ -225,9 +225,14 @@ timed_out=0
 # while the guest is between two domains (saved, or migrating).
 # (xenstore-exists is much cheaper than xl under emulation; libxl removes the
 # domain's xenstore dir when the domain is destroyed)
+# /run/e2e-moving first: the hook writes the new domid before it removes
+# that file, so a domid read after seeing no file is the new one. (The
+# other order lost a restored guest once: the old domid read, the hook
+# moving on, then no file seen.)
 guest_alive() {
+	[ -e /run/e2e-moving ] && return 0
 	read -r E2E_DOMID < /run/e2e-domid
-	xenstore-exists "/local/domain/$E2E_DOMID" 2>/dev/null || [ -e /run/e2e-moving ]
+	xenstore-exists "/local/domain/$E2E_DOMID" 2>/dev/null
 }
 while guest_alive; do
 	now=$(up)
