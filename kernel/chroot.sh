@@ -116,8 +116,13 @@ fi
 
 [ $# -gt 0 ] || set -- /bin/bash
 export CH TOP
-exec unshare -m --propagation private sh -c '
+# The mounts stay in a namespace of their own: the mount that holds the
+# chroot is made private there. Not "/" itself, which is no mount point
+# when this runs inside a chroot (tests/fresh-machine.sh: unshare's
+# --propagation private fails there with EINVAL).
+exec unshare -m --propagation unchanged sh -c '
 	set -e
+	mount --make-rprivate "$(findmnt -n -o TARGET -T "$CH")"
 	mkdir -p "$CH$TOP" "$CH/proc" "$CH/dev" "$CH/sys"
 	mount --bind "$TOP" "$CH$TOP"
 	mount -t proc proc "$CH/proc"
