@@ -16,7 +16,7 @@
 #include "log.h"
 
 static const char *const map_names[] = { "vbds", "doms", "vbd_buckets", "dom_buckets", "vbd_stats",
-					 "stock_groups", "stock_devs" };
+					 "stock_groups", "stock_devs", "vbd_hist" };
 #define NR_MAPS (sizeof(map_names) / sizeof(map_names[0]))
 #define LINK_ADMIT	BLKQOS_PIN_DIR "/link_admit"
 #define LINK_DISPATCH	BLKQOS_PIN_DIR "/link_dispatch"
@@ -259,7 +259,7 @@ static int open_maps(struct blkqos_maps *m, struct blkqos_bpf *skel)
 
 	m->stock_groups_fd = bpf_map__fd(skel->maps.stock_groups);
 	m->stock_devs_fd = bpf_map__fd(skel->maps.stock_devs);
-	return err;
+	return err ? err : blkqos_maps_set_hist(m, bpf_map__fd(skel->maps.vbd_hist));
 }
 
 /* The BPF mode: fmod_ret first; kernels without error injection refuse it at load. */
@@ -351,6 +351,17 @@ void blkqos_loaded_close(struct blkqos_loaded *l)
 	l->skel = NULL;
 }
 
+/* The fd of map name among those blkqos_open_pinned() opened, in map_names' order. */
+static int pinned_fd(const int *fd, const char *name)
+{
+	unsigned int i;
+
+	for (i = 0; i < NR_MAPS; i++)
+		if (!strcmp(map_names[i], name))
+			return fd[i];
+	return -1;
+}
+
 int blkqos_open_pinned(struct blkqos_maps *m)
 {
 	int fd[NR_MAPS];
@@ -374,6 +385,11 @@ int blkqos_open_pinned(struct blkqos_maps *m)
 	}
 	m->stock_groups_fd = fd[5];
 	m->stock_devs_fd = fd[6];
+	if (blkqos_maps_set_hist(m, pinned_fd(fd, "vbd_hist"))) {
+		for (i = 0; i < NR_MAPS; i++)
+			close(fd[i]);
+		return EXIT_FAIL;
+	}
 	return 0;
 }
 
@@ -388,6 +404,8 @@ void blkqos_close_pinned(struct blkqos_maps *m)
 		close(m->stock_groups_fd);
 	if (m->stock_devs_fd >= 0)
 		close(m->stock_devs_fd);
+	if (m->vbd_hist_fd >= 0)
+		close(m->vbd_hist_fd);
 }
 
 int blkqos_unload(void)
