@@ -21,7 +21,7 @@ SMOOTH = 10        # samples in the moving average (100 ms each: 1 s)
 
 def parse(path):
     samples = {p: [] for p in PHASES}
-    sets, mark, hist = [], None, None
+    sets, mark, hist = [], {}, None
     for line in open(path, errors="replace"):
         line = line.rstrip("\n")
         m = re.match(r"guest SAMPLE name=(\S+) t_ms=(\d+) ops=(\d+)", line)
@@ -32,9 +32,9 @@ def parse(path):
         if m:
             sets.append((int(m.group(1)), float(m.group(2))))
             continue
-        m = re.match(r"hook mark change t_ms=(\d+)", line)
+        m = re.match(r"hook mark (change|changed) t_ms=(\d+)", line)
         if m:
-            mark = int(m.group(1))
+            mark[m.group(1)] = int(m.group(2))
             continue
         if line.startswith("hook show-hist "):
             try:
@@ -46,9 +46,12 @@ def parse(path):
 
 def write_rates(samples, sets, mark, out):
     """Rates per 100 ms sample and a 1 s moving average, phases back to back;
-    the limit in force over the same time axis. Returns the change's time
-    and the phases' [start, end] in seconds."""
-    t0, spans, limit_pts, change_s = 0.0, [], [], None
+    the limit in force over the same time axis. The live change: dom0 marks
+    when it starts `blkqos set` ("change") and when that said the new limit
+    was in force ("changed", a little after: the mark's own delay); the
+    limit steps at the latter. Returns both times (None if not marked) and
+    the phases' [start, end] in seconds."""
+    t0, spans, limit_pts, change_s, start_s = 0.0, [], [], None, None
     with open(os.path.join(out, "rates.dat"), "w") as f:
         f.write("# t_s iops_100ms iops_1s phase\n")
         for i, p in enumerate(PHASES):
@@ -67,8 +70,11 @@ def write_rates(samples, sets, mark, out):
                 limit_pts += [(t0, sets[0][0]), (end, sets[0][0])]
             if i == 2 and sets:
                 first = sets[0][0]
-                if len(sets) > 1 and mark is not None:
-                    change_s = t0 + (mark + sets[1][1]) / 1000.0
+                if len(sets) > 1 and "change" in mark:
+                    start_s = t0 + mark["change"] / 1000.0
+                    # older runs marked the start only: add the in-force time it printed
+                    change_s = t0 + (mark["changed"] if "changed" in mark else
+                                     mark["change"] + sets[1][1]) / 1000.0
                     limit_pts += [(t0, first), (change_s, first), (change_s, sets[1][0]),
                                   (end, sets[1][0])]
                 else:
@@ -80,7 +86,7 @@ def write_rates(samples, sets, mark, out):
             f.write("%.3f %d\n" % (t, v))
             if i % 2 and i + 1 < len(limit_pts) and limit_pts[i + 1][0] > t + 1e-6:
                 f.write("\n")     # a gap between phases: no line drawn across it
-    return change_s, spans
+    return start_s, change_s, spans
 
 
 def us_label(us):
@@ -119,7 +125,7 @@ def main():
     if not any(samples.values()):
         sys.stderr.write("plot_demo: no SAMPLE lines in %s: nothing to draw\n" % results)
         return 1
-    change_s, spans = write_rates(samples, sets, mark, out)
+    start_s, change_s, spans = write_rates(samples, sets, mark, out)
     hist_title, hist_max = write_hist(hist, out)
     ymax = max(ops * 10 for p in PHASES for _, ops in samples[p]) * 1.15
     gp = ["set terminal svg size 960,760 dynamic enhanced font 'sans,12' background rgb 'white'",
@@ -134,9 +140,11 @@ def main():
         gp.append("set label '%s' at %.2f,%d center" % (p, (a + b) / 2, ymax * 0.94))
     if change_s is not None:
         gp.append("set arrow from %.3f,0 to %.3f,%d nohead dashtype 2 lc rgb '#b03030'"
+                  % (start_s, start_s, ymax * 0.80))
+        gp.append("set arrow from %.3f,0 to %.3f,%d nohead lc rgb '#b03030'"
                   % (change_s, change_s, ymax * 0.88))
-        gp.append("set label 'blkqos set iops=%d in force (dom0 time; the guest's lags)' "
-                  "at %.2f,%d right textcolor rgb '#b03030' offset -0.5,0"
+        gp.append("set label 'live change, as dom0 saw it: blkqos set iops=%d started (dashed), "
+                  "in force (solid)' at %.2f,%d right textcolor rgb '#b03030' offset -0.5,0"
                   % (sets[1][0], change_s, ymax * 0.84))
     gp.append("plot '%s' using 1:2 with lines lw 3 lc rgb '#e8a0a0' "
               "title 'configured limit (iops; none in phase 1)', "
