@@ -129,7 +129,7 @@ def main():
     hist_title, hist_max = write_hist(hist, out)
     ymax = max(ops * 10 for p in PHASES for _, ops in samples[p]) * 1.15
     gp = ["set terminal svg size 960,760 dynamic enhanced font 'sans,12' background rgb 'white'",
-          "set output '%s'" % os.path.join(out, "demo.svg"),
+          "set output 'demo.svg'",
           "set multiplot layout 2,1 title 'make demo: one guest, 4 KiB random reads at QD16, "
           "limited by blkqos in dom0 (emulated Xen host)'",
           "set size 1,0.58", "set origin 0,0.40",
@@ -150,19 +150,20 @@ def main():
               "title 'configured limit (iops; none in phase 1)', "
               "'%s' using 1:2 with lines lc rgb '#9ab8d8' title 'guest: per 100 ms', "
               "'' using 1:3 with lines lw 2 lc rgb '#1f4e8c' title 'guest: 1 s average'"
-              % (os.path.join(out, "limit.dat"), os.path.join(out, "rates.dat")))
+              % ("limit.dat", "rates.dat"))
     gp += ["set size 1,0.40", "set origin 0,0", "unset label", "unset arrow",
            "set title \"%s\" font 'sans,11'" % hist_title.replace('"', "'"),
            "set xlabel 'time held (log2 buckets)'", "set ylabel 'requests'",
            "set yrange [0:%d]" % (hist_max * 1.25 + 1), "set xrange [-0.6:*]", "set style fill solid 0.8",
            "set boxwidth 0.8", "unset key", "set xtics rotate by -30",
            "plot '%s' using 1:2:xtic(3) with boxes lc rgb '#1f4e8c', "
-           "'' using 1:2:2 with labels offset 0,0.7" % os.path.join(out, "hist.dat"),
+           "'' using 1:2:2 with labels offset 0,0.7" % "hist.dat",
            "unset multiplot"]
     script = os.path.join(out, "demo.gp")
     with open(script, "w") as f:
         f.write("\n".join(gp) + "\n")
-    r = subprocess.run(["gnuplot", script], capture_output=True, text=True)
+    # in OUTDIR, so that the SVG names its data files without a path
+    r = subprocess.run(["gnuplot", "demo.gp"], cwd=out, capture_output=True, text=True)
     if r.returncode:
         sys.stderr.write("plot_demo: gnuplot failed: %s\n" % r.stderr.strip())
         return 1
