@@ -220,9 +220,10 @@ static void respond(struct client *c, const char *status, const char *extra, str
 	c->blen = s ? s->len : strlen(text);
 	c->boff = c->hoff = 0;
 	c->hlen = snprintf(c->head, sizeof(c->head),
-			   "HTTP/1.1 %s\r\nContent-Type: text/plain; version=0.0.4; charset=utf-8\r\n"
-			   "Content-Length: %zu\r\n%sConnection: close\r\n\r\n", status, c->blen,
-			   extra);
+			   "HTTP/1.1 %s\r\n"
+			   "Content-Type: text/plain; version=0.0.4; charset=utf-8\r\n"
+			   "Content-Length: %zu\r\n%sConnection: close\r\n\r\n", status,
+			   c->blen, extra);
 	c->state = C_WRITE;
 }
 
@@ -265,7 +266,8 @@ static void client_read(struct exporter *e, struct client *c)
 
 			n = recv(c->fd, junk, sizeof(junk), MSG_DONTWAIT);
 		} else {
-			n = recv(c->fd, c->req + c->rlen, sizeof(c->req) - 1 - c->rlen, MSG_DONTWAIT);
+			n = recv(c->fd, c->req + c->rlen, sizeof(c->req) - 1 - c->rlen,
+				 MSG_DONTWAIT);
 		}
 		if (n < 0 && (errno == EAGAIN || errno == EINTR))
 			return;

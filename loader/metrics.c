@@ -144,7 +144,7 @@ static const struct {
 	[C_READ_REQ] = { "blkqos_block_stats_read_requests_total", "Read requests dispatched." },
 	[C_READ_BYTES] = { "blkqos_block_stats_read_bytes_total", "Bytes read." },
 	[C_WRITE_REQ] = { "blkqos_block_stats_write_requests_total",
-			  "Write requests dispatched (flushes and barriers carrying data included)." },
+			  "Write requests dispatched (with flushes and barriers carrying data)." },
 	[C_WRITE_BYTES] = { "blkqos_block_stats_write_bytes_total", "Bytes written." },
 	[C_FLUSH_REQ] = { "blkqos_block_stats_flush_requests_total",
 			  "Empty flush and barrier requests dispatched." },
@@ -195,7 +195,7 @@ static void print_counters(FILE *o, const struct rows *rs)
 	int c;
 
 	for (c = 0; c < NR_COUNTERS; c++) {
-		if ((counters[c].bpf_only > 0 && rs->stock) || (counters[c].bpf_only < 0 && !rs->stock))
+		if (counters[c].bpf_only && (counters[c].bpf_only > 0) == rs->stock)
 			continue;
 		header(o, counters[c].name, "counter", counters[c].help);
 		for (i = 0; i < rs->n; i++) {
@@ -253,7 +253,9 @@ static void print_lim_family(FILE *o, const struct rows *rs, const struct lim_fa
 			const struct blkqos_limit *x = &l->iops + id;
 			const struct blkqos_bucket_pair *bp = &b->iops + id;
 
-			if (!x->rate || lim_is_bytes(id) != f->bytes || (f->field == F_PEAK && !x->peak))
+			if (!x->rate || lim_is_bytes(id) != f->bytes)
+				continue;
+			if (f->field == F_PEAK && !x->peak)
 				continue;
 			if (!headed)
 				header(o, f->name, "gauge", f->help);
@@ -263,10 +265,12 @@ static void print_lim_family(FILE *o, const struct rows *rs, const struct lim_fa
 					    stats_bucket_tokens(&bp->sustained, x, false, rs->now));
 				if (x->peak)
 					print_level(o, f->name, labels, lim_direction[id], "peak",
-						    stats_bucket_tokens(&bp->peak, x, true, rs->now));
+						    stats_bucket_tokens(&bp->peak, x, true,
+									rs->now));
 				continue;
 			}
-			fprintf(o, "%s{%s,direction=\"%s\"} %llu\n", f->name, labels, lim_direction[id],
+			fprintf(o, "%s{%s,direction=\"%s\"} %llu\n", f->name, labels,
+				lim_direction[id],
 				(unsigned long long)(f->field == F_RATE ? x->rate :
 						     f->field == F_BURST ? x->burst : x->peak));
 		}
@@ -275,7 +279,8 @@ static void print_lim_family(FILE *o, const struct rows *rs, const struct lim_fa
 
 static void print_iops_size(FILE *o, const struct rows *rs, bool dom)
 {
-	const char *name = dom ? "blkqos_domain_limit_iops_size_bytes" : "blkqos_limit_iops_size_bytes";
+	const char *name = dom ? "blkqos_domain_limit_iops_size_bytes" :
+				 "blkqos_limit_iops_size_bytes";
 	bool headed = false;
 	size_t i;
 
@@ -330,9 +335,11 @@ static void print_limits(FILE *o, const struct rows *rs)
 		{ "blkqos_domain_limit_peak_bytes_per_second",
 		  "Peak bandwidth while the domain's burst is spent.", true, true, F_PEAK },
 		{ "blkqos_domain_bucket_level_requests",
-		  "Tokens in the domain's request bucket now (negative: debt).", true, false, F_LEVEL },
+		  "Tokens in the domain's request bucket now (negative: debt).",
+		  true, false, F_LEVEL },
 		{ "blkqos_domain_bucket_level_bytes",
-		  "Tokens in the domain's bandwidth bucket now (negative: debt).", true, true, F_LEVEL },
+		  "Tokens in the domain's bandwidth bucket now (negative: debt).",
+		  true, true, F_LEVEL },
 	};
 	size_t i;
 
@@ -358,8 +365,8 @@ static void print_hist_dir(FILE *o, const char *labels, const char *dir,
 	for (i = 0; i < BLKQOS_HIST_SLOTS - 1; i++) {
 		cum += d->slot[i];
 		us = metrics_hist_bound_us(i);
-		fprintf(o, HIST_NAME "_bucket{%s,direction=\"%s\",le=\"%llu.%06llu\"} %llu\n", labels,
-			dir, us / 1000000, us % 1000000, cum);
+		fprintf(o, HIST_NAME "_bucket{%s,direction=\"%s\",le=\"%llu.%06llu\"} %llu\n",
+			labels, dir, us / 1000000, us % 1000000, cum);
 	}
 	cum += d->slot[BLKQOS_HIST_SLOTS - 1];
 	fprintf(o, HIST_NAME "_bucket{%s,direction=\"%s\",le=\"+Inf\"} %llu\n", labels, dir, cum);
@@ -439,8 +446,8 @@ static void print_hist_table(FILE *o, const char *dir, const struct blkqos_hist_
 	for (i = first; i <= last; i++) {
 		lo = i ? 1ULL << i : 0;
 		if (i < BLKQOS_HIST_SLOTS - 1)
-			fprintf(o, "    %9llu -> %-8llu : %-9llu |", lo, metrics_hist_bound_us(i) - 1,
-				(unsigned long long)d->slot[i]);
+			fprintf(o, "    %9llu -> %-8llu : %-9llu |", lo,
+				metrics_hist_bound_us(i) - 1, (unsigned long long)d->slot[i]);
 		else
 			fprintf(o, "    %9llu -> %-8s : %-9llu |", lo, "",
 				(unsigned long long)d->slot[i]);
