@@ -7,9 +7,9 @@
   http_probe.py PORT body PATH        GET PATH; print the body only
   http_probe.py PORT hog N            hold N connections that send half a
                                       request, then GET /metrics; print
-                                      "status S seconds T"
-  http_probe.py PORT idle             connect, send nothing; print "closed
-                                      after T" once the server closes it
+                                      "status S" (none: no answer)
+  http_probe.py PORT idle             connect, send nothing; print whether
+                                      the server closed it within 10 s
   http_probe.py PORT noread N         send N requests and close at once,
                                       reading nothing (RST to the server)
 Exit 0; 1 if the server did not answer as the command expects to see.
@@ -70,18 +70,18 @@ def main():
             h.sendall(b"GET /metr")
             hogs.append(h)
         time.sleep(0.2)
-        t = time.monotonic()
         s = connect(port)
         s.sendall(b"GET /metrics HTTP/1.1\r\n\r\n")
         lines, _ = split(read_all(s))
-        print("status %s seconds %.1f" % ((lines[0].split() + ["none", "none"])[1],
-                                           time.monotonic() - t))
+        print("status %s" % (lines[0].split() + ["none", "none"])[1])
         return 0
     if cmd == "idle":
         s = connect(port)
-        t = time.monotonic()
-        read_all(s)
-        print("closed after %.0f" % (time.monotonic() - t))
+        try:
+            read_all(s)
+            print("closed by the server")
+        except socket.timeout:
+            print("still open after 10 s")
         return 0
     if cmd == "noread":
         for _ in range(int(sys.argv[3])):

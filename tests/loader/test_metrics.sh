@@ -184,9 +184,12 @@ check_eq "6000 bytes of header: 431, cut off at 4 KiB" "HTTP/1.1 431 Request Hea
 	"$($PROBE "$PORT" send "$(hexreq "GET /metrics HTTP/1.1"$'\r\n'"X: $big")" | head -1)"
 $PROBE "$PORT" noread 20
 check_eq "20 clients gone before their answer: the loader lives" yes "$(alive)"
-check_eq "8 connections hogged (half a request each): a scrape is still answered at once" \
-	"status 200 fast" "$($PROBE "$PORT" hog 8 | awk '{ print $1, $2, ($4 < 2 ? "fast" : "slow: " $4 " s") }')"
-check_eq "an idle connection is closed after 5 s" "closed after 5" "$($PROBE "$PORT" idle)"
+# (without the oldest unfinished request making way, the scrape would be
+# closed unanswered: every slot taken)
+check_eq "8 connections hogged (half a request each): a scrape is still answered" \
+	"status 200" "$($PROBE "$PORT" hog 8)"
+check_eq "an idle connection is closed by the server (after its 5 s)" "closed by the server" \
+	"$($PROBE "$PORT" idle)"
 # the run loop still follows xenstore, and the metrics show it
 xenstore-write $V/5/51712/qos/iops 300
 poll_eq "a limit changed in xenstore: in the metrics" 300 \
