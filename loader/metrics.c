@@ -356,11 +356,25 @@ static void print_limits(FILE *o, const struct rows *rs)
 
 #define HIST_NAME	"blkqos_throttle_wait_seconds"
 
+static unsigned long long hist_count(const struct blkqos_hist_dir *d)
+{
+	unsigned long long n = 0;
+	int i;
+
+	for (i = 0; i < BLKQOS_HIST_SLOTS; i++)
+		n += d->slot[i];
+	return n;
+}
+
 static void print_hist_dir(FILE *o, const char *labels, const char *dir,
 			   const struct blkqos_hist_dir *d)
 {
 	unsigned long long cum = 0, us;
 	int i;
+
+	/* 29 series each: a direction never held has none (most VBDs, most of the time) */
+	if (!hist_count(d))
+		return;
 
 	for (i = 0; i < BLKQOS_HIST_SLOTS - 1; i++) {
 		cum += d->slot[i];
@@ -383,8 +397,9 @@ static void print_hists(FILE *o, const struct rows *rs)
 	if (rs->stock)
 		return;
 	header(o, HIST_NAME, "histogram", "How long throttled requests were held (parked by "
-	       "blkback) before dispatch; requests never held are not counted. Log2 buckets "
-	       "of microseconds, flushes and discards with the writes.");
+	       "blkback) before dispatch; requests never held are not counted, a direction "
+	       "never held has no series. Log2 buckets of microseconds, flushes and discards "
+	       "with the writes.");
 	for (i = 0; i < rs->n; i++) {
 		print_hist_dir(o, rs->r[i].labels, "read", &rs->r[i].h.dir[BLKQOS_HIST_READ]);
 		print_hist_dir(o, rs->r[i].labels, "write", &rs->r[i].h.dir[BLKQOS_HIST_WRITE]);

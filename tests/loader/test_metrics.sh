@@ -120,7 +120,7 @@ ${H}_bucket{$A,direction="read",le="0.016384"}|19
 ${H}_bucket{$A,direction="read",le="+Inf"}|19
 ${H}_count{$A,direction="read"}|19
 ${H}_sum{$A,direction="read"}|0.190000000
-${H}_count{$A,direction="write"}|0
+${H}_count{$A,direction="write"}|absent
 ${H}_bucket{$B,direction="write",le="0.016384"}|0
 ${H}_bucket{$B,direction="write",le="0.032768"}|1
 ${H}_bucket{$B,direction="write",le="0.065536"}|1
@@ -129,7 +129,8 @@ ${H}_bucket{$B,direction="write",le="67.108864"}|8
 ${H}_bucket{$B,direction="write",le="+Inf"}|8
 ${H}_count{$B,direction="write"}|8
 ${H}_sum{$B,direction="write"}|0.489824000
-${H}_count{$W,direction="read"}|0
+${H}_count{$W,direction="read"}|absent
+${H}_bucket{$W,direction="read",le="+Inf"}|absent
 EOF
 lvl=$(series "$work/stats.prom" "blkqos_bucket_level_requests{$A,direction=\"total\",bucket=\"sustained\"}")
 check_eq "bucket level gauge of xvda's iops: between -1 and its burst 10" yes \
