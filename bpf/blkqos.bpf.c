@@ -135,7 +135,9 @@
  *   fentry asks for the deferral through the bpf_xen_blkif_defer() kfunc,
  *   fmod_ret returns it in microseconds.
  *   blkqos_dispatch: charging from the xen_blkif_dispatch tracepoint, which
- *   also says how long the request was parked.
+ *   also says how long the request was parked: its deferral's time, and
+ *   its bucket in the VBD's per-CPU wait-time histogram (vbd_hist, log2
+ *   microseconds, per direction; requests never parked are not in it).
  *   blkqos_test_*: SEC("syscall") entries running the same code on a
  *   synthetic clock, for the tests and the benchmark.
  *   blkqos_stock_account, blkqos_stock_ring_new, blkqos_stock_ring_rename:

@@ -50,6 +50,14 @@ struct {
 	__type(value, struct blkqos_stats);
 } vbd_stats SEC(".maps");
 
+/* Wait-time histograms of held requests, by VBD slot (include/blkqos.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, BLKQOS_MAX_VBDS);
+	__type(key, __u32);
+	__type(value, struct blkqos_hist);
+} vbd_hist SEC(".maps");
+
 /* Stock mode: cgroup id of a VBD's group -> its stats slot and backing device. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -511,9 +519,60 @@ static __always_inline bool turn_paid(struct blkqos_buckets *vbk, __u32 kind, __
 }
 
 /*
+ * The histogram slot of a hold of ns: floor(log2(us)), 0 under 2 us, the
+ * last slot from 2^(BLKQOS_HIST_SLOTS - 1) us on.
+ */
+static __always_inline __u32 hist_slot(__u64 ns)
+{
+	__u64 us = ns / 1000;
+	__u32 s = 0;
+
+	if (us >> 32) {
+		s += 32;
+		us >>= 32;
+	}
+	if (us >> 16) {
+		s += 16;
+		us >>= 16;
+	}
+	if (us >> 8) {
+		s += 8;
+		us >>= 8;
+	}
+	if (us >> 4) {
+		s += 4;
+		us >>= 4;
+	}
+	if (us >> 2) {
+		s += 2;
+		us >>= 2;
+	}
+	if (us >> 1)
+		s += 1;
+	return s < BLKQOS_HIST_SLOTS ? s : BLKQOS_HIST_SLOTS - 1;
+}
+
+/* Count a request held parked_ns (> 0) in its VBD's wait-time histogram. */
+static __always_inline void hist_record(__u32 slot, __u32 kind, __u64 parked_ns)
+{
+	struct blkqos_hist *h = bpf_map_lookup_elem(&vbd_hist, &slot);
+	struct blkqos_hist_dir *d;
+	__u32 i;
+
+	if (!h)
+		return;
+	d = &h->dir[kind == BLKQOS_KIND_READ ? BLKQOS_HIST_READ : BLKQOS_HIST_WRITE];
+	i = hist_slot(parked_ns);
+	if (i < BLKQOS_HIST_SLOTS)	/* for the verifier */
+		d->slot[i]++;
+	d->sum_ns += parked_ns;
+}
+
+/*
  * Charge a dispatched request's exact cost and count it; parked_ns is how
  * long blkback kept it parked (0: never), so a request counts as deferred
- * once, with its whole wait, however many offers it took.
+ * once, with its whole wait, however many offers it took (and once in its
+ * wait-time histogram).
  */
 static __always_inline void blkqos_charge(const struct blkqos_vbd_key *key, __u32 kind,
 					  __u64 bytes, __u64 parked_ns, __u64 now)
@@ -551,6 +610,7 @@ static __always_inline void blkqos_charge(const struct blkqos_vbd_key *key, __u3
 		if (parked_ns) {
 			st->deferrals++;
 			st->deferred_ns += parked_ns;
+			hist_record(slot, kind, parked_ns);
 		}
 	}
 }

@@ -203,6 +203,29 @@ struct blkqos_stats {
 };
 
 /*
+ * Value of the per-CPU vbd_hist array (by VBD slot, like vbd_stats): how
+ * long the VBD's dispatched requests were held (parked by blkback, bpf mode
+ * only), log2 buckets in microseconds. slot[0] counts holds under 2 us,
+ * slot[i] holds of [2^i, 2^(i+1)) us, the last one holds of 2^26 us (67 s)
+ * and more. Requests never held are not counted: a direction's count is its
+ * deferrals. Flushes and discards are writes here, as for the limits.
+ */
+#define BLKQOS_HIST_SLOTS	27
+#define BLKQOS_HIST_READ	0
+#define BLKQOS_HIST_WRITE	1
+
+struct blkqos_hist_dir {
+	__u64 slot[BLKQOS_HIST_SLOTS];
+	__u64 sum_ns;		/* the holds counted, in ns */
+};
+
+struct blkqos_hist {
+	__u32 domid;		/* owner, for readable map dumps */
+	__u32 devid;
+	struct blkqos_hist_dir dir[2];	/* BLKQOS_HIST_READ, BLKQOS_HIST_WRITE */
+};
+
+/*
  * Stock mode (a xen-blkback without the BPF hook): the block throttle of a
  * per-VBD cgroup enforces the limits, and BPF only counts. Key of the
  * stock_groups map: the cgroup id (its directory's inode number) of a VBD's

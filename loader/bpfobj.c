@@ -16,9 +16,8 @@
 #include "log.h"
 
 static const char *const map_names[] = { "vbds", "doms", "vbd_buckets", "dom_buckets", "vbd_stats",
-					 "stock_groups", "stock_devs", "ring_births" };
+					 "stock_groups", "stock_devs", "vbd_hist", "ring_births" };
 #define NR_MAPS (sizeof(map_names) / sizeof(map_names[0]))
-#define RING_BIRTHS	7	/* its index in map_names */
 #define LINK_ADMIT	BLKQOS_PIN_DIR "/link_admit"
 #define LINK_DISPATCH	BLKQOS_PIN_DIR "/link_dispatch"
 #define LINK_STOCK	BLKQOS_PIN_DIR "/link_stock_account"
@@ -292,7 +291,7 @@ static int open_maps(struct blkqos_maps *m, struct blkqos_bpf *skel)
 	m->stock_groups_fd = bpf_map__fd(skel->maps.stock_groups);
 	m->stock_devs_fd = bpf_map__fd(skel->maps.stock_devs);
 	m->ring_births_fd = bpf_map__fd(skel->maps.ring_births);
-	return err;
+	return err ? err : blkqos_maps_set_hist(m, bpf_map__fd(skel->maps.vbd_hist));
 }
 
 /* The BPF mode: fmod_ret first; kernels without error injection refuse it at load. */
@@ -384,6 +383,17 @@ void blkqos_loaded_close(struct blkqos_loaded *l)
 	l->skel = NULL;
 }
 
+/* The fd of map name among those blkqos_open_pinned() opened, in map_names' order. */
+static int pinned_fd(const int *fd, const char *name)
+{
+	unsigned int i;
+
+	for (i = 0; i < NR_MAPS; i++)
+		if (!strcmp(map_names[i], name))
+			return fd[i];
+	return -1;
+}
+
 int blkqos_open_pinned(struct blkqos_maps *m)
 {
 	int fd[NR_MAPS];
@@ -394,7 +404,7 @@ int blkqos_open_pinned(struct blkqos_maps *m)
 	for (i = 0; i < NR_MAPS; i++) {
 		snprintf(path, sizeof(path), "%s/%s", BLKQOS_PIN_DIR, map_names[i]);
 		fd[i] = bpf_obj_get(path);
-		if (fd[i] < 0 && i == RING_BIRTHS)
+		if (fd[i] < 0 && !strcmp(map_names[i], "ring_births"))
 			continue;	/* stock mode's, and only run reads it */
 		if (fd[i] < 0) {
 			while (i--)
@@ -411,7 +421,13 @@ int blkqos_open_pinned(struct blkqos_maps *m)
 	}
 	m->stock_groups_fd = fd[5];
 	m->stock_devs_fd = fd[6];
-	m->ring_births_fd = fd[RING_BIRTHS];
+	m->ring_births_fd = pinned_fd(fd, "ring_births");
+	if (blkqos_maps_set_hist(m, pinned_fd(fd, "vbd_hist"))) {
+		for (i = 0; i < NR_MAPS; i++)
+			if (fd[i] >= 0)
+				close(fd[i]);
+		return EXIT_FAIL;
+	}
 	return 0;
 }
 
@@ -428,6 +444,8 @@ void blkqos_close_pinned(struct blkqos_maps *m)
 		close(m->stock_devs_fd);
 	if (m->ring_births_fd >= 0)
 		close(m->ring_births_fd);
+	if (m->vbd_hist_fd >= 0)
+		close(m->vbd_hist_fd);
 }
 
 int blkqos_unload(void)

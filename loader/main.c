@@ -15,11 +15,13 @@
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <xenstore.h>
 #include <bpf/libbpf.h>
 #include "bpfobj.h"
 #include "devname.h"
+#include "exporter.h"
 #include "limits.h"
 #include "log.h"
 #include "notify.h"
@@ -57,7 +59,8 @@ static const char usage_main[] =
 
 static const char usage_run[] =
 "Usage: blkqos run [--mode auto|bpf|stock] [--no-attach] [--rules FILE]\n"
-"                  [--backend-domid N] [--once]\n"
+"                  [--backend-domid N] [--once] [--metrics-file PATH]\n"
+"                  [--metrics-interval S] [--metrics-listen ADDR:PORT]\n"
 "\n"
 "Loads the BPF programs (or reuses what is pinned in " BLKQOS_PIN_DIR "/),\n"
 "attaches them to the patched xen-blkback (or, on a stock one, sets up stock\n"
@@ -88,6 +91,12 @@ static const char usage_run[] =
 "                     '<name>--incoming' is matched as <name>)\n"
 "  --backend-domid N  the domain blkback runs in (default: our own, usually 0)\n"
 "  --once             sync once and exit\n"
+"  --metrics-file PATH  keep PATH current with the metrics in Prometheus's text\n"
+"                     format (for node_exporter's textfile collector: written to\n"
+"                     PATH.tmp, then renamed over PATH; mode 0644)\n"
+"  --metrics-interval S  how often PATH is written (default 5 s)\n"
+"  --metrics-listen ADDR:PORT  serve GET /metrics over HTTP on this numeric\n"
+"                     address (127.0.0.1:9477, [::1]:9477; default: none)\n"
 "\n"
 "One loader per host: it holds " BLKQOS_RUN_LOCK " (flock; released when it\n"
 "exits, however it dies). A second blkqos run exits 1 naming the first one's\n"
@@ -97,7 +106,8 @@ static const char usage_run[] =
 "watches again and resyncs.\n";
 
 static const char usage_stats[] =
-"Usage: blkqos stats [DOMID[/DEV]] [--json] [--interval S]\n"
+"Usage: blkqos stats [DOMID[/DEV]] [--format table|json|prometheus] [--json]\n"
+"                    [--histogram] [--interval S]\n"
 "\n"
 "Per VBD: limits (VBD and domain), current bucket levels in tokens (ops or\n"
 "bytes), ops and bytes by kind, deferrals and time deferred. In stock mode\n"
@@ -106,6 +116,11 @@ static const char usage_stats[] =
 "those bios, the ones a ring thread submitted before the loader moved it into\n"
 "its VBD's group (the throttle never saw them).\n"
 "DEV is a name (xvda) or a device id (51712). --interval repeats every S s.\n"
+"--json is --format json. --format prometheus: the metrics 'blkqos run'\n"
+"exports to a file or over HTTP (text exposition format; blkqos(8), METRICS).\n"
+"--histogram adds how long requests were held (parked) before dispatch, per\n"
+"direction, in log2 buckets of microseconds (bpf mode; stock mode does not\n"
+"measure it and says so).\n"
 "The same data: bpftool map dump pinned " BLKQOS_PIN_DIR "/vbd_stats (etc.)\n";
 
 static const char usage_set[] =
@@ -293,6 +308,51 @@ static int on_ring_birth(void *ctx, void *data, size_t size)
 	return 0;
 }
 
+static const char *metrics_mode(enum blkqos_mode mode)
+{
+	switch (mode) {
+	case BLKQOS_MODE_STOCK:
+		return "stock";
+	case BLKQOS_MODE_NONE:
+		return "maps-only";
+	default:
+		return "bpf";
+	}
+}
+
+/* A domain's name from xenstore ("" if it cannot be read). */
+static void xs_dom_name(struct xs_handle *xs, unsigned int domid, char *buf, size_t len)
+{
+	char path[64], *v = NULL;
+	unsigned int n;
+
+	buf[0] = 0;
+	snprintf(path, sizeof(path), "/local/domain/%u/name", domid);
+	if (xs)
+		v = xs_read(xs, XBT_NULL, path, &n);
+	if (v)
+		snprintf(buf, len, "%s", v);
+	free(v);
+}
+
+/* For the exporter: through the run loop's connection (NULL while it reconnects). */
+static void sync_dom_name(void *ctx, unsigned int domid, char *buf, size_t len)
+{
+	xs_dom_name(((struct sync *)ctx)->xs, domid, buf, len);
+}
+
+static int parse_seconds(const char *opt, const char *arg, double min, double max, double *out)
+{
+	char *end;
+
+	*out = strtod(arg, &end);
+	if (!*arg || *end || !(*out >= min && *out <= max)) {
+		log_err("%s: \"%s\" is not a number of seconds from %g to %g", opt, arg, min, max);
+		return -1;
+	}
+	return 0;
+}
+
 static int cmd_run(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -301,10 +361,15 @@ static int cmd_run(int argc, char **argv)
 		{ "rules", required_argument, NULL, 'r' },
 		{ "backend-domid", required_argument, NULL, 'b' },
 		{ "once", no_argument, NULL, 'o' },
+		{ "metrics-file", required_argument, NULL, 'F' },
+		{ "metrics-interval", required_argument, NULL, 'I' },
+		{ "metrics-listen", required_argument, NULL, 'L' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ NULL, 0, NULL, 0 },
 	};
+	struct exporter_opts xo = { .interval_s = 5 };
+	struct exporter *exp = NULL;
 	const char *rules = NULL;
 	bool attach = true, once = false, have_backend = false, seen_initial = false;
 	unsigned long pass = 0;
@@ -316,7 +381,8 @@ static int cmd_run(int argc, char **argv)
 	struct xs_handle *xs = NULL;
 	struct sync s;
 	struct ring_buffer *births = NULL;
-	struct pollfd pfd[3];
+	/* xenstore, signals, ring births (stock mode), the exporter's */
+	struct pollfd pfd[3 + EXPORTER_MAX_FDS];
 	sigset_t mask;
 	int c, ret, sfd = -1, lock_fd;
 
@@ -350,6 +416,25 @@ static int cmd_run(int argc, char **argv)
 		case 'o':
 			once = true;
 			break;
+		case 'F':
+			xo.file = optarg;
+			break;
+		case 'I':
+			if (parse_seconds("--metrics-interval", optarg, 0.1, 3600, &xo.interval_s))
+				return EXIT_USAGE;
+			break;
+		case 'L': {
+			struct sockaddr_storage ss;
+			unsigned int len;
+
+			if (exporter_parse_addr(optarg, &ss, &len)) {
+				log_err("--metrics-listen: \"%s\" is not ADDR:PORT with a numeric "
+					"address (127.0.0.1:9477, [::1]:9477)", optarg);
+				return EXIT_USAGE;
+			}
+			xo.listen = optarg;
+			break;
+		}
 		case 'v':
 			blkqos_verbose = 1;
 			break;
@@ -429,6 +514,24 @@ static int cmd_run(int argc, char **argv)
 		ret = 0;
 		goto cleanup;
 	}
+	if (xo.file || xo.listen) {
+		struct metrics_src src = {
+			.maps = &l.maps, .mode = metrics_mode(l.mode),
+			.stock = l.mode == BLKQOS_MODE_STOCK, .dom_name = sync_dom_name, .ctx = &s,
+		};
+		char err[300];
+
+		exp = exporter_new(&xo, &src, err, sizeof(err));
+		if (!exp) {
+			log_err("%s", err);
+			ret = EXIT_FAIL;
+			goto cleanup;
+		}
+		if (xo.listen)
+			log_info("metrics: serving http://%s/metrics", xo.listen);
+		if (xo.file)
+			log_info("metrics: writing %s every %g s", xo.file, xo.interval_s);
+	}
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
@@ -450,12 +553,16 @@ static int cmd_run(int argc, char **argv)
 		char **ev;
 
 		int wait_ms = stock_look_ms(s.stock);
+		int xwait = exporter_timeout_ms(exp);
+		int nx = exporter_pollfds(exp, pfd + 3);
 
 		/* libxenstore does not wake the watch fd when the connection
 		 * drops: look at least once a second (a local check) */
 		if (wait_ms < 0 || wait_ms > 1000)
 			wait_ms = 1000;
-		if (poll(pfd, 3, wait_ms) < 0) {
+		if (xwait >= 0 && xwait < wait_ms)
+			wait_ms = xwait;
+		if (poll(pfd, 3 + nx, wait_ms) < 0) {
 			if (errno == EINTR)
 				continue;
 			log_err("poll: %s", strerror(errno));
@@ -470,6 +577,9 @@ static int cmd_run(int argc, char **argv)
 		/* first: a thread just born has not run yet */
 		if (pfd[2].revents)
 			ring_buffer__consume(births);
+		/* then scrapes: they are cheap, and xenstore work may take a while */
+		exporter_handle(exp, pfd + 3, nx);
+		exporter_tick(exp);
 		drain_end = blkqos_mono_ns() + EVENTS_PER_LOOK_NS;
 		cut = false;
 		while (!cut && (ev = xs_check_watch(xs))) {
@@ -527,6 +637,7 @@ static int cmd_run(int argc, char **argv)
 		errno = 0;
 	}
 cleanup:
+	exporter_free(exp);
 	if (ready)
 		notify_send("STOPPING=1");
 	if (sfd >= 0)
@@ -545,17 +656,25 @@ cleanup_lock:
 
 /* ---- stats -------------------------------------------------------------- */
 
+static void stats_dom_name(void *ctx, unsigned int domid, char *buf, size_t len)
+{
+	xs_dom_name(ctx, domid, buf, len);
+}
+
 static int cmd_stats(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "json", no_argument, NULL, 'j' },
+		{ "format", required_argument, NULL, 'f' },
+		{ "histogram", no_argument, NULL, 'H' },
 		{ "interval", required_argument, NULL, 'i' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct stats_filter f = { .any_dom = true, .any_dev = true };
+	struct xs_handle *xs = NULL;
 	struct blkqos_maps *m;
-	bool json = false;
+	bool json = false, prom = false;
 	double interval = 0;
 	int c, ret;
 
@@ -563,6 +682,17 @@ static int cmd_stats(int argc, char **argv)
 		switch (c) {
 		case 'j':
 			json = true;
+			break;
+		case 'f':
+			json = !strcmp(optarg, "json");
+			prom = !strcmp(optarg, "prometheus");
+			if (!json && !prom && strcmp(optarg, "table")) {
+				log_err("--format: \"%s\" is not table, json or prometheus", optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'H':
+			f.histogram = true;
 			break;
 		case 'i': {
 			char *end;
@@ -605,18 +735,36 @@ static int cmd_stats(int argc, char **argv)
 		return ret;
 	}
 	f.stock = blkqos_pinned_mode() == BLKQOS_MODE_STOCK;
+	if (prom)	/* for the domain label; without xenstore it is empty */
+		xs = xs_open(0);
 	for (;;) {
-		stats_print(stdout, m, &f, json);
+		if (prom) {
+			struct metrics_src src = {
+				.maps = m, .mode = metrics_mode(blkqos_pinned_mode()),
+				.stock = f.stock, .dom_name = stats_dom_name, .ctx = xs,
+			};
+
+			ret = metrics_render(stdout, &src);
+			if (ret < 0) {
+				log_err("cannot read the maps: %s", strerror(-ret));
+				break;
+			}
+		} else {
+			stats_print(stdout, m, &f, json);
+		}
+		ret = 0;
 		fflush(stdout);
 		if (interval <= 0)
 			break;
 		usleep((useconds_t)(interval * 1e6));
-		if (!json)
+		if (!json && !prom)
 			putchar('\n');
 	}
+	if (xs)
+		xs_close(xs);
 	blkqos_close_pinned(m);
 	free(m);
-	return 0;
+	return ret ? EXIT_FAIL : 0;
 }
 
 /* ---- set / get ---------------------------------------------------------- */

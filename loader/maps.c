@@ -69,6 +69,7 @@ int blkqos_maps_init(struct blkqos_maps *m, int vbds_fd, int doms_fd, int vbd_bu
 	m->stock_groups_fd = -1;
 	m->stock_devs_fd = -1;
 	m->ring_births_fd = -1;
+	m->vbd_hist_fd = -1;
 	m->ncpus = libbpf_num_possible_cpus();
 	if (m->ncpus <= 0)
 		return -EINVAL;
@@ -87,6 +88,15 @@ int blkqos_maps_init(struct blkqos_maps *m, int vbds_fd, int doms_fd, int vbd_bu
 		dprev = &d;
 	}
 	return 0;
+}
+
+int blkqos_maps_set_hist(struct blkqos_maps *m, int vbd_hist_fd)
+{
+	int err = value_size_is(vbd_hist_fd, "vbd_hist", sizeof(struct blkqos_hist));
+
+	if (!err)
+		m->vbd_hist_fd = vbd_hist_fd;
+	return err;
 }
 
 static int alloc_slot(bool *used, int n)
@@ -109,6 +119,26 @@ static int reset_buckets(int fd, __u32 slot, __u32 domid, __u32 devid)
 	return bpf_map_update_elem(fd, &slot, &b, BPF_ANY);
 }
 
+/* A slot's histogram starts empty, as its stats do: a new VBD's holds only. */
+static int reset_hist(struct blkqos_maps *m, __u32 slot, __u32 domid, __u32 devid)
+{
+	struct blkqos_hist *per;
+	int i, err;
+
+	if (m->vbd_hist_fd < 0)
+		return 0;
+	per = calloc(m->ncpus, sizeof(*per));
+	if (!per)
+		return -ENOMEM;
+	for (i = 0; i < m->ncpus; i++) {
+		per[i].domid = domid;
+		per[i].devid = devid;
+	}
+	err = bpf_map_update_elem(m->vbd_hist_fd, &slot, per, BPF_ANY);
+	free(per);
+	return err;
+}
+
 static int reset_stats(struct blkqos_maps *m, __u32 slot, __u32 domid, __u32 devid)
 {
 	struct blkqos_stats *per = calloc(m->ncpus, sizeof(*per));
@@ -122,7 +152,7 @@ static int reset_stats(struct blkqos_maps *m, __u32 slot, __u32 domid, __u32 dev
 	}
 	err = bpf_map_update_elem(m->vbd_stats_fd, &slot, per, BPF_ANY);
 	free(per);
-	return err;
+	return err ? err : reset_hist(m, slot, domid, devid);
 }
 
 /* The domain's entry, created (unlimited) if absent. */
@@ -414,6 +444,35 @@ int blkqos_maps_vbd_stats(struct blkqos_maps *m, __u32 slot, struct blkqos_stats
 		out->deferred_ns += per[i].deferred_ns;
 		out->unthrottled.ops += per[i].unthrottled.ops;
 		out->unthrottled.bytes += per[i].unthrottled.bytes;
+	}
+cleanup:
+	free(per);
+	return err;
+}
+
+int blkqos_maps_vbd_hist(struct blkqos_maps *m, __u32 slot, struct blkqos_hist *out)
+{
+	struct blkqos_hist *per;
+	int i, d, j, err = 0;
+
+	if (m->vbd_hist_fd < 0)
+		return -EBADF;
+	per = calloc(m->ncpus, sizeof(*per));
+	if (!per)
+		return -ENOMEM;
+	memset(out, 0, sizeof(*out));
+	if (bpf_map_lookup_elem(m->vbd_hist_fd, &slot, per)) {
+		err = -errno;
+		goto cleanup;
+	}
+	out->domid = per[0].domid;
+	out->devid = per[0].devid;
+	for (i = 0; i < m->ncpus; i++) {
+		for (d = 0; d < 2; d++) {
+			for (j = 0; j < BLKQOS_HIST_SLOTS; j++)
+				out->dir[d].slot[j] += per[i].dir[d].slot[j];
+			out->dir[d].sum_ns += per[i].dir[d].sum_ns;
+		}
 	}
 cleanup:
 	free(per);

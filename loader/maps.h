@@ -17,6 +17,7 @@ struct blkqos_maps {
 	int stock_groups_fd;	/* stock mode's cgroup id -> VBD map; -1 if not open */
 	int stock_devs_fd;	/* stock mode's backing device, domid -> VBD map; -1 if not */
 	int ring_births_fd;	/* stock mode's ring buffer of ring threads born; -1 if not */
+	int vbd_hist_fd;	/* wait-time histograms; -1 if not open (blkqos_maps_set_hist) */
 	int ncpus;
 	bool vbd_used[BLKQOS_MAX_VBDS];
 	bool dom_used[BLKQOS_MAX_DOMS];
@@ -25,6 +26,9 @@ struct blkqos_maps {
 /* Take the map fds and learn which slots are in use (maps may be reused from bpffs). */
 int blkqos_maps_init(struct blkqos_maps *m, int vbds_fd, int doms_fd, int vbd_buckets_fd,
 		     int dom_buckets_fd, int vbd_stats_fd);
+
+/* Take the wait-time histogram map's fd (checked like the others); 0 or -errno. */
+int blkqos_maps_set_hist(struct blkqos_maps *m, int vbd_hist_fd);
 
 /* Register a VBD (no-op if known). Returns 0, -ENOSPC when out of slots. */
 int blkqos_maps_vbd_add(struct blkqos_maps *m, __u32 domid, __u32 devid);
@@ -52,6 +56,8 @@ int blkqos_maps_dom_get(struct blkqos_maps *m, __u32 domid, struct blkqos_dom *o
 int blkqos_maps_vbd_buckets(struct blkqos_maps *m, __u32 slot, struct blkqos_buckets *out);
 int blkqos_maps_dom_buckets(struct blkqos_maps *m, __u32 slot, struct blkqos_buckets *out);
 int blkqos_maps_vbd_stats(struct blkqos_maps *m, __u32 slot, struct blkqos_stats *out);
+/* A slot's wait-time histogram, summed over CPUs; -EBADF if the map is not open. */
+int blkqos_maps_vbd_hist(struct blkqos_maps *m, __u32 slot, struct blkqos_hist *out);
 
 /* Iterate VBD keys: start with prev == NULL. Returns 0, or -ENOENT at the end. */
 int blkqos_maps_vbd_next(struct blkqos_maps *m, const struct blkqos_vbd_key *prev,

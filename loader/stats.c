@@ -2,6 +2,7 @@
 #include <string.h>
 #include "devname.h"
 #include "limits.h"
+#include "metrics.h"
 #include "parse.h"
 #include "stats.h"
 
@@ -82,6 +83,47 @@ static void print_limits_json(FILE *out, const struct blkqos_limits *l,
 	fprintf(out, "%s\"iops_size\":%llu}", first ? "" : ",", (unsigned long long)l->iops_size);
 }
 
+static void print_hist_json(FILE *out, const struct blkqos_hist_dir *d)
+{
+	unsigned long long n = 0;
+	int i;
+
+	for (i = 0; i < BLKQOS_HIST_SLOTS; i++)
+		n += d->slot[i];
+	fprintf(out, "{\"count\":%llu,\"sum_ns\":%llu,\"slots\":[", n,
+		(unsigned long long)d->sum_ns);
+	for (i = 0; i < BLKQOS_HIST_SLOTS; i++)
+		fprintf(out, "%s%llu", i ? "," : "", (unsigned long long)d->slot[i]);
+	fputs("]}", out);
+}
+
+/* The VBD's wait-time histograms, after its other stats. */
+static void print_hist(FILE *out, struct blkqos_maps *m, __u32 slot, bool stock, bool json)
+{
+	struct blkqos_hist h;
+	bool have = !stock && blkqos_maps_vbd_hist(m, slot, &h) == 0;
+
+	if (json) {
+		if (!have) {
+			fputs(",\"wait_hist\":null", out);
+			return;
+		}
+		/* slot i counts holds of [2^i, 2^(i+1)) us; slot 0 from 0, the last to infinity */
+		fputs(",\"wait_hist\":{\"unit\":\"log2 us\",\"read\":", out);
+		print_hist_json(out, &h.dir[BLKQOS_HIST_READ]);
+		fputs(",\"write\":", out);
+		print_hist_json(out, &h.dir[BLKQOS_HIST_WRITE]);
+		fputc('}', out);
+	} else if (stock) {
+		fputs("    wait times: not measured in stock mode (the block throttle holds the "
+		      "bios and does not say for how long)\n", out);
+	} else if (have) {
+		fputs("    time held before dispatch (parked; requests never held not counted):\n",
+		      out);
+		metrics_print_hist(out, &h);
+	}
+}
+
 int stats_print(FILE *out, struct blkqos_maps *m, const struct stats_filter *f, bool json)
 {
 	struct blkqos_vbd_key k, *prev = NULL;
@@ -126,6 +168,8 @@ int stats_print(FILE *out, struct blkqos_maps *m, const struct stats_filter *f, 
 				fprintf(out, ",\"unthrottled\":{\"ops\":%llu,\"bytes\":%llu}",
 					(unsigned long long)s.unthrottled.ops,
 					(unsigned long long)s.unthrottled.bytes);
+			if (f->histogram)
+				print_hist(out, m, v.slot, f->stock, true);
 			fputc('}', out);
 		} else {
 			fprintf(out, "dom %u %s (devid %u)\n", k.domid, dev, k.devid);
@@ -146,6 +190,8 @@ int stats_print(FILE *out, struct blkqos_maps *m, const struct stats_filter *f, 
 			else
 				fprintf(out, "    deferred %llu times, %.3f s in total\n",
 					(unsigned long long)s.deferrals, s.deferred_ns / 1e9);
+			if (f->histogram)
+				print_hist(out, m, v.slot, f->stock, false);
 		}
 		shown++;
 	}

@@ -14,6 +14,8 @@ struct stats_filter {
 	unsigned int devid;
 	/* stock mode: deferrals are bios the block throttle held; no wait time is known */
 	bool stock;
+	/* with the wait-time histograms (bpf mode) */
+	bool histogram;
 };
 
 /* Print one snapshot; returns the number of VBDs shown. */

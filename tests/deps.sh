@@ -2,7 +2,8 @@
 # Install the Debian 12 packages that building and testing blkqos need.
 # Fast no-op when they are all present; run as root.  (debootstrap and zstd:
 # DIST=debian13 builds the module in a trixie chroot and boots its zstd
-# vmlinuz; tests/e2e/dist.sh.)
+# vmlinuz; tests/e2e/dist.sh.  prometheus: its promtool checks the metrics;
+# gnuplot-nox: make demo's plot.)
 #
 # The kernel packages are not pinned: kernel/resolve-kernel.sh names the ABI
 # the distribution's metapackages point at today (KVER=... pins one), and the
@@ -30,7 +31,8 @@ libxen-dev xenstore-utils xen-utils-$XENVER libcmocka-dev python3 jq \
 pahole bc flex bison libssl-dev \
 kmod cpio xz-utils libclang-rt-14-dev build-essential patch binutils perl \
 qemu-system-x86 gawk dpkg debootstrap zstd \
-debhelper dh-dkms dkms lintian fakeroot dpkg-dev man-db bsdextrautils systemd strace"
+debhelper dh-dkms dkms lintian fakeroot dpkg-dev man-db bsdextrautils systemd strace \
+prometheus gnuplot-nox"
 
 installed() {
 	dpkg-query -W -f='${Status} ${Version}' "$1" 2>/dev/null |

@@ -59,6 +59,10 @@ struct blkqos_bpf *harness_load(void)
 		fprintf(stderr, "FAIL: cannot set up the maps\n");
 		exit(1);
 	}
+	if (blkqos_maps_set_hist(&maps, bpf_map__fd(skel->maps.vbd_hist))) {
+		fprintf(stderr, "FAIL: cannot set up the histogram map\n");
+		exit(1);
+	}
 	return skel;
 }
 
@@ -219,6 +223,16 @@ int get_vbd_stats(struct blkqos_bpf *skel, __u32 domid, __u32 devid, struct blkq
 	if (blkqos_maps_vbd_get(&maps, domid, devid, &v))
 		return -ENOENT;
 	return blkqos_maps_vbd_stats(&maps, v.slot, s);
+}
+
+int get_vbd_hist(struct blkqos_bpf *skel, __u32 domid, __u32 devid, struct blkqos_hist *h)
+{
+	struct blkqos_vbd v;
+
+	(void)skel;
+	if (blkqos_maps_vbd_get(&maps, domid, devid, &v))
+		return -ENOENT;
+	return blkqos_maps_vbd_hist(&maps, v.slot, h);
 }
 
 void clear_maps(struct blkqos_bpf *skel)

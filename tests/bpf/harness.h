@@ -75,6 +75,8 @@ int add_vbd(struct blkqos_bpf *skel, __u32 domid, __u32 devid);
 struct blkqos_maps *harness_maps(void);
 /* Sum of the per-CPU stats of a VBD. */
 int get_vbd_stats(struct blkqos_bpf *skel, __u32 domid, __u32 devid, struct blkqos_stats *s);
+/* Sum of the per-CPU wait-time histograms of a VBD. */
+int get_vbd_hist(struct blkqos_bpf *skel, __u32 domid, __u32 devid, struct blkqos_hist *h);
 /* Empty every map. */
 void clear_maps(struct blkqos_bpf *skel);
 

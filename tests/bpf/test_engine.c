@@ -450,6 +450,101 @@ static void test_stats(void)
 	ASSERT_EQ(run_admit(skel, 9, 3, R, 4096, T0), BLKQOS_WAIT_MAX_NS, "wait capped per sleep");
 }
 
+/* A dispatch as the tracepoint reports it, held parked_ns. */
+static int dispatch_parked(__u32 dom, __u32 dev, __u32 op, __u64 nr_sectors, __u64 parked_ns,
+			   __u64 now)
+{
+	struct blkqos_test_ctx ctx = {
+		.op = BLKQOS_TEST_DISPATCH, .domid = dom, .devid = dev, .blkif_op = op,
+		.nr_sectors = nr_sectors, .parked_ns = parked_ns, .now_ns = now,
+	};
+
+	return run_ctx(skel, &ctx);
+}
+
+static __u64 hist_count(const struct blkqos_hist_dir *d)
+{
+	__u64 n = 0;
+	int i;
+
+	for (i = 0; i < BLKQOS_HIST_SLOTS; i++)
+		n += d->slot[i];
+	return n;
+}
+
+/* Holds of known length land in their log2 microsecond bucket, by direction. */
+static void test_hist(void)
+{
+	static const struct { __u64 ns; int slot; } reads[] = {
+		{ 1, 0 }, { 1999, 0 }, { 2000, 1 }, { 3999, 1 }, { 4000, 2 },
+		{ SEC_NS, 19 },				/* 2^19 <= 1e6 us < 2^20 */
+		{ (1ULL << 26) * 1000 - 1000, 25 },	/* 1 us under the last bound */
+		{ (1ULL << 26) * 1000, 26 },		/* the last slot: 67 s and more */
+		{ 1000 * SEC_NS, 26 },
+	};
+	struct blkqos_limits l = { .iops = lim(100, 1, 0) };
+	const struct blkqos_hist_dir *r, *w;
+	__u64 sum = 0;
+	struct blkqos_hist h;
+	struct blkqos_stats s;
+	long long wait;
+	unsigned int i;
+
+	clear_maps(skel);
+	set_vbd_limits(skel, 15, 1, &l);
+	for (i = 0; i < sizeof(reads) / sizeof(reads[0]); i++) {
+		run_charge_parked(skel, 15, 1, R, 4096, reads[i].ns, T0);
+		sum += reads[i].ns;
+	}
+	run_charge_parked(skel, 15, 1, R, 4096, 0, T0);		/* never held: not counted */
+	run_charge_parked(skel, 15, 1, W, 4096, 100 * MS_NS, T0);	/* 2^16 <= 1e5 us */
+	run_charge_parked(skel, 15, 1, F, 0, 5000, T0);			/* a flush is a write */
+	dispatch_parked(15, 1, BLKIF_OP_DISCARD, 8, 10 * SEC_NS, T0);	/* tracepoint path */
+	ASSERT_EQ(get_vbd_hist(skel, 15, 1, &h), 0, "histogram entry exists");
+	r = &h.dir[BLKQOS_HIST_READ];
+	w = &h.dir[BLKQOS_HIST_WRITE];
+	for (i = 0; i < sizeof(reads) / sizeof(reads[0]); i++) {
+		unsigned int j, n = 0;
+
+		for (j = 0; j < sizeof(reads) / sizeof(reads[0]); j++)
+			n += reads[j].slot == reads[i].slot;
+		if (!ASSERT_EQ(r->slot[reads[i].slot], n, "read hold in its log2 us bucket"))
+			fprintf(stderr, "  hold %llu ns, bucket %d\n",
+				(unsigned long long)reads[i].ns, reads[i].slot);
+	}
+	ASSERT_EQ(hist_count(r), 9, "reads counted: the held ones only");
+	ASSERT_EQ(r->sum_ns, sum, "read holds' sum, ns");
+	ASSERT_EQ(w->slot[16], 1, "write held 100 ms: bucket 16 (65.5-131 ms)");
+	ASSERT_EQ(w->slot[2], 1, "flush held 5 us: a write, bucket 2 (4-8 us)");
+	ASSERT_EQ(w->slot[23], 1, "discard held 10 s (dispatch tracepoint): bucket 23");
+	ASSERT_EQ(hist_count(w), 3, "writes counted");
+	ASSERT_EQ(w->sum_ns, 100 * MS_NS + 5000 + 10 * SEC_NS, "write holds' sum, ns");
+	ASSERT_EQ(get_vbd_stats(skel, 15, 1, &s), 0, "stats");
+	ASSERT_EQ(s.deferrals, hist_count(r) + hist_count(w), "deferrals = histogram counts");
+	ASSERT_EQ(s.deferred_ns, r->sum_ns + w->sum_ns, "deferred ns = histogram sums");
+
+	/* The engine's own wait: 100 IOPS, burst 1, two requests at once. */
+	add_vbd(skel, 15, 2);
+	set_vbd_limits(skel, 15, 2, &l);
+	io(15, 2, R, 4096, T0);
+	io(15, 2, R, 4096, T0);
+	wait = run_admit(skel, 15, 2, R, 4096, T0);
+	ASSERT_EQ(wait, 10 * MS_NS, "the third request waits 10 ms");
+	ASSERT_EQ(run_admit(skel, 15, 2, R, 4096, T0 + wait), 0, "admitted at its deadline");
+	run_charge_parked(skel, 15, 2, R, 4096, wait, T0 + wait);
+	ASSERT_EQ(get_vbd_hist(skel, 15, 2, &h), 0, "histogram of the second VBD");
+	ASSERT_EQ(h.dir[BLKQOS_HIST_READ].slot[13], 1, "held 10 ms: bucket 13 (8.2-16.4 ms)");
+	ASSERT_EQ(hist_count(&h.dir[BLKQOS_HIST_READ]), 1, "one held read");
+
+	/* A slot given to a new VBD starts with an empty histogram. */
+	clear_maps(skel);
+	add_vbd(skel, 15, 3);
+	ASSERT_EQ(get_vbd_hist(skel, 15, 3, &h), 0, "histogram of a new VBD");
+	ASSERT_EQ(hist_count(&h.dir[0]) + hist_count(&h.dir[1]) + h.dir[0].sum_ns, 0,
+		  "a reused slot's histogram starts empty");
+	ASSERT_EQ(h.devid, 3, "the histogram names its owner");
+}
+
 /* --- differential test against the reference model --- */
 
 static __u64 rnd_state = 0x9e3779b97f4a7c15ULL;
@@ -1185,6 +1280,7 @@ int main(int argc, char **argv)
 	test_flush_data();
 	test_discard_extent();
 	test_stats();
+	test_hist();
 	test_differential(steps);
 	test_fair_limited_vbd(0);
 	test_fair_limited_vbd(50000);

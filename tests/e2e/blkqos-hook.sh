@@ -265,7 +265,9 @@ report_cpu() {	# DEV[:LIMIT_IOPS] ...
 
 # For people: what blkqos stats and bpftool show right now (printed at done).
 show_now() {
-	blkqos stats "$E2E_DOMID" > /run/show-stats.txt 2>&1
+	blkqos stats "$E2E_DOMID" --histogram > /run/show-stats.txt 2>&1
+	blkqos stats "$E2E_DOMID" --histogram --json 2>&1 | tr -d '\n' > /run/show-hist.json
+	blkqos stats --format prometheus > /run/show-prom.txt 2>&1
 	bpftool map dump pinned /sys/fs/bpf/blkqos/vbd_stats > /run/show-dump.txt 2>&1
 }
 
@@ -596,6 +598,17 @@ done)
 		# taken by show_now while the guest ran (its entries go with it)
 		while IFS= read -r l; do say "show-stats $l"; done < /run/show-stats.txt
 		head -n 40 /run/show-dump.txt | while IFS= read -r l; do say "show-dump $l"; done
+		say "show-hist $(cat /run/show-hist.json)"
+		# the metrics with values that say something: limits, traffic, waits
+		grep -E '^blkqos_(limit_|block_stats_(read|throttled)|throttle_wait_seconds_(sum|count))' \
+			/run/show-prom.txt | while IFS= read -r l; do say "show-prom $l"; done
+		# the histogram holds real waits: its reads are the deferrals (read
+		# just before it, while requests went on: up to a queue's worth fewer)
+		held=$(grep -o '"read":{"count":[0-9]*' /run/show-hist.json | grep -o '[0-9]*$')
+		defer=$(grep -o '"deferrals":[0-9]*' /run/show-hist.json | grep -o '[0-9]*$')
+		check wait-histogram '[ "${held:-0}" -gt 0 ] && [ "$held" -ge "$defer" ] &&
+			[ $((held - defer)) -le 16 ]' \
+			"reads held in the histogram: ${held:-none}, deferrals: ${defer:-none}"
 	fi
 	if [ -n "${AFTER:-}" ]; then
 		eval "$AFTER"

@@ -18,6 +18,12 @@
  *   latency DOMID DEVID N         N writes of qos/iops; time each until the map shows it;
  *                                 prints p50/p99/max in ms
  *   wait-synced DOMID DEVID RATE TIMEOUT_S   wait until the VBD's iops rate is RATE
+ *   io DOMID DEVID read|write|flush BYTES N   N requests through the BPF engine's test
+ *                                 entries (the real object, on the pinned maps), one
+ *                                 after another from CLOCK_MONOTONIC now on a synthetic
+ *                                 clock: a refused one is parked for the wait it was
+ *                                 told (the clock moves on), offered again, and charged
+ *                                 with the time it was held; prints what happened
  *
  * Exit 0 ok, 1 failure (message on stderr), 2 usage.
  */
@@ -32,6 +38,7 @@
 #include <bpf/libbpf.h>
 #include <xenstore.h>
 #include "blkqos.h"
+#include "blkqos.skel.h"
 
 #define PIN "/sys/fs/bpf/blkqos"
 #define VBD_ROOT "/local/domain/0/backend/vbd"
@@ -450,6 +457,81 @@ static int cmd_wait_synced(unsigned int domid, unsigned int devid, unsigned long
 	return wait_rate(domid, devid, rate, timeout) ? 1 : 0;
 }
 
+/* The real object on the pinned maps, for its SEC("syscall") test entries. */
+static struct blkqos_bpf *load_engine(void)
+{
+	static const char *const pinned[] = { "vbds", "doms", "vbd_buckets", "dom_buckets",
+					      "vbd_stats", "vbd_hist" };
+	struct blkqos_bpf *skel = blkqos_bpf__open();
+	char path[128];
+	unsigned int i;
+
+	if (!skel)
+		die("open the BPF object");
+	for (i = 0; i < sizeof(pinned) / sizeof(pinned[0]); i++) {
+		struct bpf_map *m = bpf_object__find_map_by_name(skel->obj, pinned[i]);
+
+		snprintf(path, sizeof(path), PIN "/%s", pinned[i]);
+		if (!m || access(path, F_OK) || bpf_map__set_pin_path(m, path))
+			die(path);
+	}
+	if (blkqos_bpf__load(skel))
+		die("load the BPF object on the pinned maps");
+	return skel;
+}
+
+static int test_run(struct bpf_program *prog, struct blkqos_test_ctx *ctx)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .ctx_in = ctx, .ctx_size_in = sizeof(*ctx));
+
+	if (bpf_prog_test_run_opts(bpf_program__fd(prog), &opts) || ctx->verdict < 0)
+		die("run a test entry");
+	return 0;
+}
+
+static int cmd_io(unsigned int domid, unsigned int devid, const char *kind_name,
+		  unsigned long long bytes, unsigned int n)
+{
+	struct blkqos_bpf *skel = load_engine();
+	unsigned long long held = 0, held_ns = 0;
+	struct timespec ts;
+	unsigned int i;
+	__u32 kind;
+	__u64 t;
+
+	if (!strcmp(kind_name, "read"))
+		kind = BLKQOS_KIND_READ;
+	else if (!strcmp(kind_name, "write"))
+		kind = BLKQOS_KIND_WRITE;
+	else if (!strcmp(kind_name, "flush"))
+		kind = BLKQOS_KIND_FLUSH;
+	else
+		return 2;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	t = (__u64)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+	for (i = 0; i < n; i++) {
+		struct blkqos_test_ctx ctx = {
+			.domid = domid, .devid = devid, .kind = kind, .bytes = bytes,
+		};
+		__u64 arrived = t;
+
+		do {	/* offered until admitted, parked for each wait told */
+			ctx.op = BLKQOS_TEST_ADMIT;
+			ctx.now_ns = t;
+			test_run(skel->progs.blkqos_test_admit, &ctx);
+			t += ctx.verdict ? 0 : ctx.wait_ns;
+		} while (!ctx.verdict);
+		ctx.op = BLKQOS_TEST_CHARGE;
+		ctx.parked_ns = t - arrived;
+		test_run(skel->progs.blkqos_test_charge, &ctx);
+		held += t > arrived;
+		held_ns += t - arrived;
+	}
+	printf("io %s requests %u held %llu held_ns %llu\n", kind_name, n, held, held_ns);
+	blkqos_bpf__destroy(skel);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *c = argc > 1 ? argv[1] : "";
@@ -469,10 +551,12 @@ int main(int argc, char **argv)
 		return cmd_rawreads(U(2), U(3), U(4));
 	if (!strcmp(c, "latency") && argc == 5)
 		return cmd_latency(U(2), U(3), U(4));
+	if (!strcmp(c, "io") && argc == 7)
+		return cmd_io(U(2), U(3), argv[4], strtoull(argv[5], NULL, 0), U(6));
 	if (!strcmp(c, "wait-synced") && argc == 6)
 		return cmd_wait_synced(U(2), U(3), strtoull(argv[4], NULL, 0), strtod(argv[5], NULL));
 	fprintf(stderr, "usage: loader_helper count | peek D DEV | poke D DEV LEVEL OPS | "
 		"cycles N FIRST | mkvbds NDOMS PER FIRST | rawreads NDOMS PER FIRST | "
-		"latency D DEV N | wait-synced D DEV RATE TIMEOUT\n");
+		"latency D DEV N | wait-synced D DEV RATE TIMEOUT | io D DEV KIND BYTES N\n");
 	return 2;
 }

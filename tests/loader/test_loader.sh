@@ -89,7 +89,7 @@ xenstore-write $V/5/51712/params /dev/vg/vm5 $V/5/51712/qos/iops 500 $V/5/51712/
 if start_loader; then ok "blkqos run --no-attach starts and follows xenstore"
 else notok "blkqos run --no-attach starts and follows xenstore" "'following xenstore' in its log" "$(tail -3 "$LOG" | tr '\n' ' ')"
 fi
-check_eq "pinned maps exist" "dom_buckets doms ring_births stock_devs stock_groups vbd_buckets vbd_stats vbds" "$(ls $PIN 2>/dev/null | sort | tr '\n' ' ' | sed 's/ $//')"
+check_eq "pinned maps exist" "dom_buckets doms ring_births stock_devs stock_groups vbd_buckets vbd_hist vbd_stats vbds" "$(ls $PIN 2>/dev/null | sort | tr '\n' ' ' | sed 's/ $//')"
 
 check_eq "VBD with qos keys: iops limit in the map" "stats=500 bpftool=500" "$(both 5 51712 iops)"
 check_eq "VBD with qos keys: bps limit in the map" "stats=20000000 bpftool=20000000" "$(both 5 51712 bps)"
@@ -217,15 +217,15 @@ poll_eq "VBD removed: domain's VBD count follows" 1 bt_dom 5 .nr_vbds
 # ---- restart: kill -9, run again: the same maps, slots, epochs, levels, counters -------
 "$HELPER" poke 5 51712 -4242424242 777 || notok "poke bucket state (test setup)" 0 $?
 before_peek=$("$HELPER" peek 5 51712)
-before_ids=$(for m in vbds doms vbd_buckets dom_buckets vbd_stats stock_groups stock_devs; do bpftool map show pinned $PIN/$m -j | jq -r .id; done | tr '\n' ' ')
+before_ids=$(for m in vbds doms vbd_buckets dom_buckets vbd_stats stock_groups stock_devs vbd_hist; do bpftool map show pinned $PIN/$m -j | jq -r .id; done | tr '\n' ' ')
 before_vbds=$(bpftool map dump pinned $PIN/vbds -j | jq -S -c 'sort_by(.formatted.key.domid, .formatted.key.devid) | map(.formatted)')
 before_doms=$(bpftool map dump pinned $PIN/doms -j | jq -S -c 'sort_by(.formatted.key) | map(.formatted)')
 before_stats=$("$BLKQOS" stats --json | jq -S -c '[.vbds[] | {domid, devid, read, write}]')
 stop_loader KILL
 check_eq "after kill -9: maps stay pinned" "stats=900 bpftool=900" "$(both 5 51712 iops)"
 if start_loader; then ok "restart after kill -9"; else notok "restart after kill -9" "following xenstore" "$(tail -2 "$LOG" | tr '\n' ' ')"; fi
-check_eq "restart: same pinned map ids (vbds doms vbd_buckets dom_buckets vbd_stats)" "$before_ids" \
-	"$(for m in vbds doms vbd_buckets dom_buckets vbd_stats stock_groups stock_devs; do bpftool map show pinned $PIN/$m -j | jq -r .id; done | tr '\n' ' ')"
+check_eq "restart: same pinned map ids (vbds doms vbd_buckets dom_buckets vbd_stats vbd_hist)" "$before_ids" \
+	"$(for m in vbds doms vbd_buckets dom_buckets vbd_stats stock_groups stock_devs vbd_hist; do bpftool map show pinned $PIN/$m -j | jq -r .id; done | tr '\n' ' ')"
 check_eq "restart: slot, epoch, bucket level and counters of 5/xvda unchanged" "$before_peek" "$("$HELPER" peek 5 51712)"
 check_eq "restart: vbds map identical (slots, limits, epochs)" "$before_vbds" \
 	"$(bpftool map dump pinned $PIN/vbds -j | jq -S -c 'sort_by(.formatted.key.domid, .formatted.key.devid) | map(.formatted)')"
@@ -309,7 +309,7 @@ check_eq "1000 cycles: loader still running" yes "$(alive)"
 # ---- stop, unload ----------------------------------------------------------------------------
 # Our objects, by id (another process may hold maps of the same names): the
 # pinned maps, the programs using them, and every map those programs use.
-pinned_ids=$(for m in vbds doms vbd_buckets dom_buckets vbd_stats stock_groups stock_devs ring_births; do bpftool map show pinned $PIN/$m -j | jq -r .id; done | tr '\n' ' ')
+pinned_ids=$(for m in vbds doms vbd_buckets dom_buckets vbd_stats stock_groups stock_devs vbd_hist ring_births; do bpftool map show pinned $PIN/$m -j | jq -r .id; done | tr '\n' ' ')
 our_progs=$(bpftool prog list -j | jq -r --arg ids "$pinned_ids" \
 	'($ids | split(" ") | map(select(. != "") | tonumber)) as $p |
 	 .[] | select((.map_ids // []) | any(. as $m | $p | index($m))) | .id' | tr '\n' ' ')
@@ -325,7 +325,7 @@ if since | grep -q "stopping; limits stay in force"; then ok "SIGTERM: loader st
 else notok "SIGTERM: loader stops cleanly" "'stopping' in its log" "$(since | tail -2 | tr '\n' ' ')"; fi
 check_eq "after stop: limits stay pinned" "stats=700 bpftool=700" "$(both 6 51728 iops)"
 # the maps' shapes, for pinning maps of another version below
-shapes=$(for m in vbds doms vbd_buckets dom_buckets vbd_stats stock_groups stock_devs; do
+shapes=$(for m in vbds doms vbd_buckets dom_buckets vbd_stats stock_groups stock_devs vbd_hist; do
 	bpftool map show pinned $PIN/$m -j | jq -r --arg m $m '"\($m) \(.type) \(.bytes_key) \(.bytes_value)"'; done)
 check_rc "blkqos unload exits 0" 0 "$BLKQOS" unload
 check_eq "after unload: $PIN is gone" absent "$(ls -d $PIN 2>/dev/null || echo absent)"
@@ -336,7 +336,7 @@ left_ids() { # KIND IDS: which of IDS bpftool still lists
 }
 poll_eq "after unload: none of our maps ($our_maps) in bpftool map list" "" left_ids map "$our_maps"
 poll_eq "after unload: none of our programs ($our_progs) in bpftool prog list" "" left_ids prog "$our_progs"
-ours='^(vbds|doms|vbd_buckets|dom_buckets|vbd_stats|stock_groups|stock_devs|ring_births|blkqos.*)$'
+ours='^(vbds|doms|vbd_buckets|dom_buckets|vbd_stats|stock_groups|stock_devs|vbd_hist|ring_births|blkqos.*)$'
 others=$(bpftool map list -j | jq -r '.[] | .name // empty' | grep -cE "$ours")
 if [ "$others" = 0 ]; then ok "after unload: no map named like ours in bpftool map list"
 elif pgrep -x blkqos >/dev/null; then echo "# $others maps named like ours belong to another blkqos process (not ours: ids differ)"

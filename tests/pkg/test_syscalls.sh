@@ -59,10 +59,14 @@ python3 "$top/tests/loader/notify_listen.py" "$work/notify.sock" "$work/notify.o
 TPID=$!
 until [ -e "$work/notify.out.bound" ]; do sleep 0.02; done
 
-# the service's command, under strace
+# the service's command, under strace, with the metrics' file and listener
+# (an operator's drop-in adds them) and a scrape
+PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 mark
 NOTIFY_SOCKET=$work/notify.sock BLKQOS_LOCK=$work/blkqos.lock \
-	strace -f -qq -o "$work/trace" "$BLKQOS" run --mode stock --rules "$work/rules" >>"$LOG" 2>&1 &
+	strace -f -qq -o "$work/trace" "$BLKQOS" run --mode stock --rules "$work/rules" \
+	--metrics-file "$work/blkqos.prom" --metrics-interval 0.2 --metrics-listen "127.0.0.1:$PORT" \
+	>>"$LOG" 2>&1 &
 SPID_TRACE=$!
 # strace makes the start slow (libbpf's BTF reads): up to 30 s, not 2
 wait_long() { local i=0; until since | grep -qF -- "$1"; do
@@ -70,6 +74,12 @@ wait_long() { local i=0; until since | grep -qF -- "$1"; do
 if wait_long "following xenstore"; then ok "blkqos run --mode stock runs under strace"
 else notok "blkqos run --mode stock runs under strace" "'following xenstore'" "$(since | tail -2 | tr '\n' ' ')"; fi
 lp=$(pgrep -P "$SPID_TRACE" -x blkqos)
+python3 "$top/tests/loader/http_probe.py" "$PORT" body /metrics >"$work/scrape.prom" &&
+	grep -q '^blkqos_mode_info{mode="stock"} 1$' "$work/scrape.prom" && ok "... serving a scrape" ||
+	notok "... serving a scrape" "blkqos_mode_info{mode=\"stock\"} 1" "$(head -c 200 "$work/scrape.prom")"
+sleep 0.5
+[ -s "$work/blkqos.prom" ] && ok "... writing the metrics file" ||
+	notok "... writing the metrics file" "$work/blkqos.prom" "absent"
 xenstore-write $V/5/51712/qos/iops 200 $V/5/51728/params /dev/vg/b $V/5/51728/state 4
 sleep 0.3
 stop_xenstored

@@ -24,6 +24,7 @@ follow wait_io_start xvda 3-live-change
 sleep 6
 mark change 3-live-change
 echo "@E2E hook demo set iops=200: $(blkqos set "$E2E_DOMID" xvda iops=200 --wait | tail -n 1)"
+mark changed 3-live-change
 sleep 2
 show_now
 '
