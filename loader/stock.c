@@ -364,6 +364,17 @@ static void register_dev(struct stock *st, struct stock_vbd *e, __u32 slot)
 	e->slot = slot;
 }
 
+/* The backend's dev key into e->dev ("" if unreadable): blkback names the
+ * ring threads after it, without /dev/. */
+static void read_ring_name(struct stock *st, struct stock_vbd *e, const char *dir)
+{
+	char *dev = read_key(st, dir, "dev");
+
+	snprintf(e->dev, sizeof(e->dev), "%s",
+		 !dev ? "" : strncmp(dev, "/dev/", 5) ? dev : dev + 5);
+	free(dev);
+}
+
 /*
  * Bring the VBD's group in line. backend: its xenstore state or device
  * changed, so read them again and, once Connected, mark it for a look for
@@ -414,12 +425,7 @@ static void vbd_sync(struct stock *st, unsigned int domid, unsigned int devid, b
 
 	if (backend) {
 		if (e->state == XENBUS_CONNECTED) {
-			char *dev = read_key(st, dir, "dev");
-
-			/* blkback names the threads after it, without /dev/ */
-			snprintf(e->dev, sizeof(e->dev), "%s",
-				 !dev ? "" : strncmp(dev, "/dev/", 5) ? dev : dev + 5);
-			free(dev);
+			read_ring_name(st, e, dir);
 			e->rings = rings_offered(st, dir);
 			look_now(st, e);
 		} else {
@@ -609,15 +615,10 @@ static struct stock_vbd *vbd_of_ring(struct stock *st, unsigned int domid,
 			if (e->domid != domid || !e->cgid)
 				continue;
 			if (!e->dev[0]) {	/* first connection: Connected not read yet */
-				char *dev;
-
 				snprintf(dir, sizeof(dir), "%s/%u/%u", st->vbd_root, domid, e->devid);
-				dev = read_key(st, dir, "dev");
-				if (!dev)
+				read_ring_name(st, e, dir);
+				if (!e->dev[0])
 					continue;
-				snprintf(e->dev, sizeof(e->dev), "%s",
-					 strncmp(dev, "/dev/", 5) ? dev : dev + 5);
-				free(dev);
 			}
 			if (cg_task_is_ring_of(t, domid, e->dev))
 				return e;

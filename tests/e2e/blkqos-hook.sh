@@ -118,10 +118,10 @@ uptime_ms() {	# UPTIME_MS = dom0's uptime in ms
 	read -r u _ < /proc/uptime
 	UPTIME_MS=$((10#${u/./}0))
 }
-nap() {	# a tenth of a second, without a fork
-	[ -p /run/nap.fifo ] || mkfifo /run/nap.fifo
-	[ -n "${NAP_FD:-}" ] || exec {NAP_FD}<> /run/nap.fifo
-	read -r -t 0.1 -u "$NAP_FD" _ || :
+nap() {	# [SECONDS]: sleep (default 0.1 s) without a fork, on a FIFO nobody writes
+	[ -p /run/sleep.fifo ] || mkfifo /run/sleep.fifo
+	[ -n "${NAP_FD:-}" ] || exec {NAP_FD}<> /run/sleep.fifo
+	read -r -t "${1:-0.1}" -u "$NAP_FD" _ || :
 }
 wait_io_count() {	# DEV N: until N requests are dispatched (past a boot's)
 	local dir
@@ -362,9 +362,7 @@ iomax_watch() {	# DEV "KEY=VALUE..." OUT
 	f=$(vbd_group "$dev")/io.max
 	mm=$(dev_majmin "$dev")
 	rm -f "$out"
-	[ -p /run/sleep.fifo ] || mkfifo /run/sleep.fifo
 	(
-		exec 9<> /run/sleep.fifo
 		n=0
 		while [ $n -lt 1000 ]; do
 			line=
@@ -376,7 +374,7 @@ iomax_watch() {	# DEV "KEY=VALUE..." OUT
 				case "$line" in *" $kv "*) ;; *) ok=0 ;; esac
 			done
 			[ $ok = 1 ] && { echo "${EPOCHREALTIME/./} $line" > "$out"; exit 0; }
-			read -r -t 0.01 -u 9 _
+			nap 0.01
 			n=$((n + 1))
 		done
 		echo "none $line" > "$out"
@@ -416,8 +414,6 @@ stock_groups_check() {
 	done <<< "$STOCK_IOMAX"
 	[ ${#want[@]} -gt 0 ] || return 0
 	hz=$(getconf CLK_TCK 2>/dev/null || echo 100)
-	[ -p /run/sleep.fifo ] || mkfifo /run/sleep.fifo
-	exec 7<> /run/sleep.fifo
 	for ((i = 0; i < 6000; i++)); do	# up to 2 min: the guest boots first
 		pending=0
 		read -r up _ < /proc/uptime
@@ -432,7 +428,7 @@ stock_groups_check() {
 		if [ $((i % 50)) = 49 ] && ! xenstore-exists "/local/domain/$E2E_DOMID" 2>/dev/null; then
 			break
 		fi
-		read -r -t 0.02 -u 7 _
+		nap 0.02
 	done
 	for dev in "${!want[@]}"; do
 		touch "/run/stock-checked.$dev"
