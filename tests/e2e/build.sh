@@ -16,6 +16,9 @@
 #   build/e2e/xen          the hypervisor (gunzipped, for qemu -kernel)
 #   build/e2e/vmlinux.gz   the Debian kernel as an ELF vmlinux, gzip -1
 #   build/e2e/loadgen      static load generator
+#   build/e2e/qmp          static QMP client (tests/e2e/qmp.c)
+#   build/e2e/qemu-root/   with E2E_QDISK=1: qemu-system-xen and the libraries
+#                          it needs, extracted (the qdisk mode's disk backend)
 #
 # Environment used by 'initramfs' (all optional):
 #   E2E_BLKBACK_KO=path      replace xen-blkback.ko in dom0 with this file
@@ -24,6 +27,8 @@
 #                            libraries too (from the packages first, then the host)
 #   E2E_DOM0_SCRIPT=path     hook script for dom0 (else the scenario's DOM0_SCRIPT,
 #                            else tests/e2e/hooks/default.sh)
+#   E2E_QDISK=1              (prepare too) dom0 gets QEMU, the disk backend of
+#                            backendtype=qdisk disks, and the qmp client
 set -euo pipefail
 
 E2E_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -64,7 +69,7 @@ deb_of() {
 	return 0
 }
 
-fetch() {
+fetch() {	# the packages of PKGS, those not in the cache yet
 	mkdir -p "$DEBS"
 	load_deblist
 	local missing="" p
@@ -124,12 +129,38 @@ kernel_images() {
 	fi
 }
 
-build_loadgen() {
-	if [ ! -x "$B/loadgen" ] || [ "$E2E_DIR/loadgen.c" -nt "$B/loadgen" ]; then
-		log "gcc -static loadgen"
-		gcc -static -O2 -Wall -Wextra -o "$B/loadgen.tmp" "$E2E_DIR/loadgen.c"
-		mv "$B/loadgen.tmp" "$B/loadgen"
+build_static() {	# NAME: build/e2e/NAME from tests/e2e/NAME.c
+	if [ ! -x "$B/$1" ] || [ "$E2E_DIR/$1.c" -nt "$B/$1" ]; then
+		log "gcc -static $1"
+		gcc -static -O2 -Wall -Wextra -o "$B/$1.tmp" "$E2E_DIR/$1.c"
+		mv "$B/$1.tmp" "$B/$1"
 	fi
+}
+
+# The qdisk mode's backend: Debian's qemu-system-xen (libxl starts it for a
+# PV guest with backendtype=qdisk disks) and the library packages of its
+# dependency closure in that release, resolved there (the names differ
+# between releases); firmware and data packages are of no use to a PV
+# guest's disk backend, but for qemu-system-data's keymaps (libxl passes
+# -vnc none, and QEMU reads its keymap even then).
+QROOT=$B/qemu-root
+qemu_pkgs() {
+	in_dist apt-cache depends --recurse --no-recommends --no-suggests --no-conflicts \
+		--no-breaks --no-replaces --no-enhances qemu-system-xen |
+		grep -E '^(qemu-system-xen|qemu-system-data|lib[^ <]*)$' | sort -u
+}
+prepare_qemu() {
+	local pkgs p key=""
+	pkgs=$(qemu_pkgs) || die "apt-cache depends qemu-system-xen failed"
+	grep -qx qemu-system-xen <<< "$pkgs" || die "no qemu-system-xen package in $DIST"
+	PKGS=$pkgs fetch
+	for p in $pkgs; do key="$key $(basename "$(deb_of "$p")")"; done
+	[ -f "$QROOT.stamp" ] && [ "$(cat "$QROOT.stamp")" = "$key" ] && return 0
+	log "extracting qemu-system-xen and its libraries into $QROOT"
+	rm -rf "$QROOT"
+	mkdir -p "$QROOT"
+	for p in $pkgs; do dpkg-deb -x "$(deb_of "$p")" "$QROOT"; done
+	echo "$key" > "$QROOT.stamp"
 }
 
 prepare() {
@@ -138,7 +169,9 @@ prepare() {
 	fetch
 	extract
 	kernel_images
-	build_loadgen
+	build_static loadgen
+	build_static qmp
+	[ "${E2E_QDISK:-0}" != 1 ] || prepare_qemu
 }
 
 # ---------------------------------------------------------------- initramfs
@@ -384,7 +417,24 @@ build_dom0() {
 		log "dom0: extra $h -> $g"
 	done
 	[ ${#extra_elves[@]} -eq 0 ] || copy_libs "$stage" "${extra_elves[@]}"
+	[ "${E2E_QDISK:-0}" != 1 ] || add_qemu "$stage"
 	mk_cpio "$stage" "$out"
+}
+
+# add_qemu STAGE: QEMU where libxl looks for it, its libraries, the qmp client
+add_qemu() {
+	local stage=$1 qemu=usr/libexec/xen-qemu-system-i386
+	[ -x "$QROOT/$qemu" ] || die "$QROOT/$qemu missing (build.sh prepare with E2E_QDISK=1)"
+	mkdir -p "$stage/usr/libexec"
+	cp "$QROOT/$qemu" "$stage/$qemu"
+	mkdir -p "$stage/usr/share/qemu"
+	cp -r "$QROOT/usr/share/qemu/keymaps" "$stage/usr/share/qemu/"
+	# the release's libraries before the host's (QEMU is built against them)
+	LIBDIRS="$ROOT/lib/x86_64-linux-gnu $ROOT/usr/lib/x86_64-linux-gnu
+ $QROOT/lib/x86_64-linux-gnu $QROOT/usr/lib/x86_64-linux-gnu $LIBDIRS" \
+		copy_libs "$stage" "$stage/$qemu"
+	cp "$B/qmp" "$stage/usr/bin/qmp"
+	log "dom0: qemu-system-xen ($(du -sh "$stage/$qemu" | cut -f1)) and qmp"
 }
 
 initramfs() {
