@@ -6,6 +6,8 @@
 #   bpf    the patched module: limits enforced by BPF in the ring thread
 #   stock  Debian's module: no hook; `blkqos run` must find that by itself
 #          and enforce through cgroup io.max on the VBD's ring threads
+#   qdisk  no blkqos: the disks on QEMU (backendtype=qdisk), limited by
+#          QEMU's own throttle: the phases are in qdisk.sh
 #
 # boot:    bpf: the patched xen-blkback is loaded with BTF; `blkqos probe`
 #          agrees. stock: `blkqos probe` finds no hook and names stock mode
@@ -495,6 +497,12 @@ stock_unenforced_check() {
 			"reported $n time(s), want$want${words:+; MISSING:$words}: $(head -n 1 /run/unenforced.$dev)"
 	done
 }
+
+if [ "$E2E_MODE" = qdisk ]; then
+	. /e2e/qdisk.sh
+	qdisk_phase "$1"
+	exit $FAILED
+fi
 
 case "$1" in
 boot)

@@ -19,6 +19,8 @@ module with cgroup io.max). EXPECT lines:
   CASE max_sample NAME T0 T1 X       no single SAMPLE above X ops
   CASE min_window_iops NAME T0 T1 X  ops/s in that window at least X (a limit
                                      lifted: the rate of an unlimited disk)
+  CASE min_iops NAME X               LOADGEN iops at least X: an unlimited disk
+                                     of the backend, far above the limits
   CASE stats_ops DEVID N1,N2         blkqos stats ops of the VBD = the guest's
                                      ops (SAMPLE totals incl. ramp), within TOL
   CASE verify NAME                   a loadgen --verify run read back every block
@@ -35,7 +37,11 @@ and the next two samples) is nearer NEW than OLD (where a live change shows
 in the guest), or gap:MARK[+ms], the first sample from MARK on with
 completions after at least 300 ms of samples without any (where the disk
 came back after the guest was suspended: xl save/restore, xl migrate).
-Every "hook check NAME ok|FAIL" becomes a case too. Prints one line per case:
+Every "hook check NAME ok|FAIL" becomes a case too, and so does the
+backend's CPU per request the hook reports (a figure, failed only if
+missing): "hook ring-cpu ... limit_iops=.." (blkback's ring thread of the
+throttled disk) and "hook backend-cpu dev=all" (the qdisk mode's QEMU
+process, over all the disks) both as case backend-cpu, unit us/request. Prints one line per case:
   E2E [MODE:]SCENARIO/CASE configured=<x> achieved=<y> unit=<u> error_pct=<e> [lat_us=P50/P99/MAX] PASS|FAIL
 and exits 1 if any case failed. lat_us is the guest-measured latency (submit
 to completion, us) of the case's loadgen over its whole run (for sum_iops the
@@ -57,7 +63,7 @@ def main():
     results, expect_file, scen = sys.argv[1:4]
     mode = sys.argv[4] if len(sys.argv) > 4 else ''
     tag = (mode + ':' if mode else '') + scen
-    loadgen, samples, marks, checks, stats = {}, {}, {}, [], None
+    loadgen, samples, marks, checks, stats, cpu = {}, {}, {}, [], None, []
     for line in open(results, errors='replace'):
         line = line.rstrip('\n')
         if line.startswith('guest '):
@@ -74,6 +80,10 @@ def main():
         elif line.startswith('hook check '):
             p = line.split(None, 4)
             checks.append((p[2], p[3], p[4] if len(p) > 4 else ''))
+        elif line.startswith('hook ring-cpu ') or line.startswith('hook backend-cpu '):
+            d = kv(line)
+            if 'limit_iops' in d or d.get('dev') == 'all':
+                cpu.append(d)
         elif line.startswith('hook stats-last '):
             try:
                 stats = json.loads(line[len('hook stats-last '):])
@@ -170,6 +180,12 @@ def main():
                 errp = 100.0 * (got - want) / want
                 ok = abs(errp) <= tol
                 report(case, conf, got, unit, ok and int(d['errors']) == 0, errp, [name])
+            elif metric == 'min_iops':
+                name, want = p[2], float(p[3])
+                d = loadgen.get(name)
+                got = float(d['iops']) if d else 0.0
+                report(case, '>=' + fmt(want), got, 'ops/s',
+                       d is not None and got >= want and int(d['errors']) == 0, None, [name])
             elif metric == 'sum_iops':
                 names, want = p[2].split(','), float(p[3])
                 tol = float(p[4]) if len(p) > 4 else 5.0
@@ -238,6 +254,13 @@ def main():
         except (KeyError, ValueError, IndexError) as e:
             report(case, 0, 0, 'error:%s' % str(e).replace(' ', '_'), False)
 
+    for d in cpu:
+        us = float(d.get('us_per_request', 0))
+        report('%s/backend-cpu' % tag, '-', us, 'us/request', us > 0 and int(d.get('requests', 0)) > 0,
+               None)
+        lines[-1] += '  # %s over %s requests' % (
+            'QEMU process, all disks' if d.get('dev') == 'all' else 'ring thread ' + d.get('thread', '?'),
+            d.get('requests', '?'))
     for name, verdict, detail in checks:
         ok = verdict == 'ok'
         lines.append('E2E %s/%s configured=- achieved=- unit=check error_pct=n/a %s  # %s' % (

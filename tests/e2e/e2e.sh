@@ -9,6 +9,10 @@
 #   stock  Debian's own xen-blkback from the linux-image package: blkqos run
 #          finds no hook and enforces the limits through cgroup io.max on
 #          the ring threads
+#   qdisk  no blkqos: the guest's disks on Xen's qdisk backend (Debian's
+#          qemu-system-xen, which libxl starts for the guest) with QEMU's
+#          block throttle set over QMP: what an operator would pick
+#          instead (tests/e2e/qdisk.sh)
 # A plain SCENARIO runs in every mode of E2E_MODES, the modes one after the
 # other (similar host load for the pair); MODE:SCENARIO in that mode only.
 # Default scenarios: limits direction burst domain live lifecycle teardown
@@ -35,16 +39,16 @@ args=("$@")
 
 valid_mode() {
 	case "$1" in
-	bpf | stock) return 0 ;;
-	*) echo "e2e: unknown mode '$1' (modes: bpf stock)" >&2; return 1 ;;
+	bpf | stock | qdisk) return 0 ;;
+	*) echo "e2e: unknown mode '$1' (modes: bpf stock qdisk)" >&2; return 1 ;;
 	esac
 }
 for m in $modes; do valid_mode "$m" || exit 2; done
-[ -n "${modes// /}" ] || { echo "e2e: E2E_MODES is empty (modes: bpf stock)" >&2; exit 2; }
+[ -n "${modes// /}" ] || { echo "e2e: E2E_MODES is empty (modes: bpf stock qdisk)" >&2; exit 2; }
 runs=()	# "mode scenario"
 for a in "${args[@]}"; do
 	case "$a" in
-	bpf:* | stock:*) runs+=("${a%%:*} ${a#*:}") ;;
+	bpf:* | stock:* | qdisk:*) runs+=("${a%%:*} ${a#*:}") ;;
 	*)
 		if [ ! -f "$a" ] && [ "${a#*:}" != "$a" ]; then
 			valid_mode "${a%%:*}"
@@ -95,11 +99,18 @@ for r in "${runs[@]}"; do
 	# the hook reads the mode it is to check from this file in dom0
 	echo "$mode" > "$out/mode"
 	extra="$TOP/blkqos:/usr/sbin/blkqos /usr/sbin/bpftool:/usr/sbin/bpftool $out/mode:/etc/blkqos-e2e-mode"
+	# qdisk: dom0-init gives the disks to QEMU; the hook's phases and jq
+	# (for QMP's replies) come along
+	if [ "$mode" = qdisk ]; then echo qdisk; else echo phy; fi > "$out/disk-backend"
+	extra="$extra $out/disk-backend:/etc/e2e-disk-backend"
+	[ "$mode" != qdisk ] || extra="$extra $E2E_DIR/qdisk.sh:/e2e/qdisk.sh $(command -v jq):/usr/bin/jq"
 	case " $ran_modes " in *" $mode "*) ;; *) ran_modes="$ran_modes $mode" ;; esac
 	echo "e2e: scenario $name, mode $mode, $DIST"
 	if [ "$mode" = bpf ]; then
 		E2E_BLKBACK_KO=$E2E_KO E2E_DOM0_EXTRA=$extra E2E_OUT=$out \
 			"$E2E_DIR/run.sh" "$f"
+	elif [ "$mode" = qdisk ]; then
+		env -u E2E_BLKBACK_KO E2E_QDISK=1 E2E_DOM0_EXTRA="$extra" E2E_OUT="$out" "$E2E_DIR/run.sh" "$f"
 	else
 		# Debian's module from the linux-image package, as on any stock dom0
 		env -u E2E_BLKBACK_KO E2E_DOM0_EXTRA="$extra" E2E_OUT="$out" "$E2E_DIR/run.sh" "$f"

@@ -16,9 +16,9 @@ loadgen --name burst --dev /dev/xvda --rw randread --bs 4k --qd 16 --seconds 12
 # 150 burst + 40/s refill spent at 150/s: about 1.36 s at the peak rate,
 # 150 + 40 * 3 = 270 ops in the first 3 s.
 EXPECT='
-bpf:burst-peak-rate window_iops burst 0 1000 150 10
+bpf,qdisk:burst-peak-rate window_iops burst 0 1000 150 10
 burst-sustained window_iops burst 3000 12000 40
-bpf:burst-total-first-3s window_ops burst 0 3000 270
+bpf,qdisk:burst-total-first-3s window_ops burst 0 3000 270
 '
 STOCK_IOMAX='
 xvda riops=40 wiops=40

@@ -35,12 +35,12 @@ bpf:bw-read read_iops bw-read 60 2
 bpf:bw-write bps bw-write 1000000 2
 bpf:io-read read_iops io-read 60 2
 bpf:io-write write_iops io-write 30 2
-stock:bw-read read_iops bw-read 60
-stock:bw-write bps bw-write 1000000
-stock:io-read read_iops io-read 60
-stock:io-write write_iops io-write 30
+stock,qdisk:bw-read read_iops bw-read 60
+stock,qdisk:bw-write bps bw-write 1000000
+stock,qdisk:io-read read_iops io-read 60
+stock,qdisk:io-write write_iops io-write 30
 bpf:fua-write bps fua-write 1000000 2
-stock:fua-write bps fua-write 1000000
+stock,qdisk:fua-write bps fua-write 1000000
 order-verify verify order-verify
 '
 STOCK_IOMAX='

@@ -13,7 +13,7 @@ loadgen --name dom-b --dev /dev/xvdb --rw randread --bs 4k --qd 8 --ramp 1 --sec
 wait
 '
 EXPECT='
-bpf:domain-shared sum_iops dom-a,dom-b 60
+bpf,qdisk:domain-shared sum_iops dom-a,dom-b 60
 '
 STOCK_UNENFORCED='
 xvda domain limits across 2 VBDs

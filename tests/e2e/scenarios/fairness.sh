@@ -33,12 +33,22 @@ out=$(blkqos set "$E2E_DOMID" iops=60 --wait 2>&1 | tail -n 1)
 say "phase2-set $out"
 check phase2-set-first "! grep -qx \"GUEST-LOADGEN-START name=qd1\" \"\$E2E_RESULTS\"" "iops=60 in force before phase 2 started (as far as the console shows)"
 '
+# qdisk mode: a disk is in one throttle group, and a group has one set of
+# limits: xvda's own limit goes (reported), the three share the domain's
+QDISK_UNENFORCED='
+xvda iops=20
+'
+QDISK_LIVE='
+wait_result "^LOADGEN name=share-c "
+wait_result "^LOADGEN name=own-limit "
+qdisk_set domain iops=60
+'
 EXPECT='
 bpf:own-limit iops own-limit 20 2
 bpf:share-b iops share-b 35 5
 bpf:share-c iops share-c 35 5
-bpf:qd1 iops qd1 30 5
-bpf:qd16 iops qd16 30 5
+bpf,qdisk:qd1 iops qd1 30 5
+bpf,qdisk:qd16 iops qd16 30 5
 '
 STOCK_UNENFORCED='
 xvda domain limits across 5 VBDs

@@ -57,6 +57,21 @@ xvda riops=30 wiops=30
 STOCK_UNENFORCED='
 xvda iops-burst=60
 '
+# qdisk mode: the same changes through QMP (block_set_io_throttle, which
+# replaces every limit of the disk at once); QEMU has no burst without a
+# peak rate (reported)
+QDISK_UNENFORCED='
+xvda iops-burst=60
+'
+QDISK_LIVE='
+wait_loadgen live
+sleep 7
+mark live1 live
+qdisk_set xvda iops=90 iops-burst=60
+sleep 8
+mark live2 live
+qdisk_set xvda iops=60 iops-burst=60
+'
 EXPECT='
 live-before window_iops live 1000 live1 30
 live-after-set window_iops live cross:live1:30:90+1000 live2 90
