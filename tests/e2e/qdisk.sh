@@ -157,6 +157,8 @@ qdisk_created() {
 		done
 		echo "$qdev" > "/run/qdev.$dev"
 		check "qdisk-device-$dev" '[ -n "$qdev" ]' "QEMU serves $dev (${kv#*=}) as ${qdev:-nothing}"
+		# QEMU says why it serves no disk in its log, not over QMP
+		[ -n "$qdev" ] || { tail -n 5 /var/log/xen/qemu-dm-*.log | while IFS= read -r l; do say "qemu-log $l"; done; }
 	done
 	domain_kvs=$(awk '$1 == "domain" { $1 = ""; print }' <<< "$LIMITS")
 	while read -r dev kv; do
