@@ -183,7 +183,8 @@ bench-run: $(BIN)/bench_engine blkqos $(LOADER_TEST_BINS)
 
 # End to end on an emulated Xen host (QEMU): every scenario, or SCENARIO=path,
 # in each mode of E2E_MODES: bpf (the patched xen-blkback), stock (Debian's;
-# limits through cgroup io.max). With both, ends with the modes side by side.
+# limits through cgroup io.max), qdisk (no blkqos: the disks on QEMU with
+# its own throttle, the peer). With several, ends with the modes side by side.
 # DIST=debian13 boots Debian 13's Xen 4.20 and 6.12 kernel instead of
 # Debian 12's Xen 4.17 and 6.1 (the default, DIST=debian12).
 E2E_MODES ?= bpf
@@ -217,7 +218,8 @@ help:
 	@echo "make bench    run the benchmarks, one 'BENCH name value unit' line each"
 	@echo "make demo     the whole stack on an emulated Xen host (QEMU), a few minutes"
 	@echo "make e2e      end-to-end scenarios on emulated Xen (SCENARIO=path for one;"
-	@echo "              E2E_MODES=\"bpf stock\" also with the stock xen-blkback, side by side)"
+	@echo "              E2E_MODES=\"bpf stock qdisk\": also with the stock xen-blkback and"
+	@echo "              with QEMU's throttle on the qdisk backend, side by side)"
 	@echo "              DIST=debian13 (e2e, demo): Debian 13's Xen 4.20 and 6.12 kernel"
 	@echo "              E2E_DISTS=\"debian12 debian13\" (test): bpf:limits on Debian 13 too"
 	@echo "make deps     apt-get install what the build needs (Debian 12)"
