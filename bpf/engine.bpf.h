@@ -257,8 +257,8 @@ static __always_inline __u64 scope_admit(const struct blkqos_limits *lim,
 
 #pragma unroll
 	for (i = 0; i < BLKQOS_NR_LIMITS; i++) {
-		const struct blkqos_limit *l = &lim->iops + i;
-		const struct blkqos_bucket_pair *p = &bk->iops + i;
+		const struct blkqos_limit *l = BLKQOS_LIMIT_AT(lim, i);
+		const struct blkqos_bucket_pair *p = BLKQOS_PAIR_AT(bk, i);
 		__s64 level;
 
 		if (!(governing & LIM(i)) || !l->rate)
@@ -301,8 +301,8 @@ static __noinline void scope_charge_rest(const struct blkqos_limits *lim,
 
 #pragma unroll
 	for (i = 0; i < BLKQOS_NR_LIMITS; i++) {
-		const struct blkqos_limit *l = &lim->iops + i;
-		struct blkqos_bucket_pair *p = &bk->iops + i;
+		const struct blkqos_limit *l = BLKQOS_LIMIT_AT(lim, i);
+		struct blkqos_bucket_pair *p = BLKQOS_PAIR_AT(bk, i);
 		__u64 tokens = (LIM(i) & OPS_LIMITS) ? ops : bytes;
 
 		if (!(governing & LIM(i)) || !l->rate || !tokens)
@@ -335,8 +335,8 @@ static __always_inline void scope_charge(const struct blkqos_limits *lim, struct
 	/* The first step of the cost (all of it, but for huge discards). */
 #pragma unroll
 	for (i = 0; i < BLKQOS_NR_LIMITS; i++) {
-		const struct blkqos_limit *l = &lim->iops + i;
-		struct blkqos_bucket_pair *p = &bk->iops + i;
+		const struct blkqos_limit *l = BLKQOS_LIMIT_AT(lim, i);
+		struct blkqos_bucket_pair *p = BLKQOS_PAIR_AT(bk, i);
 		__s64 cost = (__s64)((LIM(i) & OPS_LIMITS) ? ops1 : bytes1) * BLKQOS_SCALE;
 
 		if (!(governing & LIM(i)) || !l->rate)
@@ -384,8 +384,8 @@ static __always_inline void scope_refund(const struct blkqos_limits *lim,
 		return;
 #pragma unroll
 	for (i = 0; i < BLKQOS_NR_LIMITS; i++) {
-		const struct blkqos_limit *l = &lim->iops + i;
-		struct blkqos_bucket_pair *p = &bk->iops + i;
+		const struct blkqos_limit *l = BLKQOS_LIMIT_AT(lim, i);
+		struct blkqos_bucket_pair *p = BLKQOS_PAIR_AT(bk, i);
 		__s64 refund = (__s64)((LIM(i) & OPS_LIMITS) ? est_ops - ops :
 					est_bytes - c->bytes) * BLKQOS_SCALE;
 
@@ -415,7 +415,7 @@ static __always_inline bool scope_limited(const struct blkqos_limits *lim, __u32
 
 #pragma unroll
 	for (i = 0; i < BLKQOS_NR_LIMITS; i++)
-		if ((governing & LIM(i)) && (&lim->iops + i)->rate)
+		if ((governing & LIM(i)) && BLKQOS_LIMIT_AT(lim, i)->rate)
 			return true;
 	return false;
 }

@@ -179,6 +179,30 @@ struct blkqos_buckets {
 
 #define BLKQOS_DOM_DEVID	0xffffffffu
 
+/*
+ * A scope's six limits and its six bucket pairs are laid out in enum
+ * blkqos_limit_id order, one after the other: code indexes them by id
+ * through these two, and nowhere else, and the layout is checked here.
+ */
+#define BLKQOS_LIMIT_AT(limits, id)	(&(limits)->iops + (id))
+#define BLKQOS_PAIR_AT(buckets, id)	(&(buckets)->iops + (id))
+
+#define BLKQOS_CHECK_AT(type, elem, member, id)					\
+	_Static_assert(__builtin_offsetof(type, member) ==				\
+		       __builtin_offsetof(type, iops) + (id) * sizeof(elem),		\
+		       #type "." #member " is not at limit id " #id)
+BLKQOS_CHECK_AT(struct blkqos_limits, struct blkqos_limit, read_iops, BLKQOS_LIM_READ_IOPS);
+BLKQOS_CHECK_AT(struct blkqos_limits, struct blkqos_limit, write_iops, BLKQOS_LIM_WRITE_IOPS);
+BLKQOS_CHECK_AT(struct blkqos_limits, struct blkqos_limit, bps, BLKQOS_LIM_BPS);
+BLKQOS_CHECK_AT(struct blkqos_limits, struct blkqos_limit, read_bps, BLKQOS_LIM_READ_BPS);
+BLKQOS_CHECK_AT(struct blkqos_limits, struct blkqos_limit, write_bps, BLKQOS_LIM_WRITE_BPS);
+BLKQOS_CHECK_AT(struct blkqos_buckets, struct blkqos_bucket_pair, read_iops, BLKQOS_LIM_READ_IOPS);
+BLKQOS_CHECK_AT(struct blkqos_buckets, struct blkqos_bucket_pair, write_iops, BLKQOS_LIM_WRITE_IOPS);
+BLKQOS_CHECK_AT(struct blkqos_buckets, struct blkqos_bucket_pair, bps, BLKQOS_LIM_BPS);
+BLKQOS_CHECK_AT(struct blkqos_buckets, struct blkqos_bucket_pair, read_bps, BLKQOS_LIM_READ_BPS);
+BLKQOS_CHECK_AT(struct blkqos_buckets, struct blkqos_bucket_pair, write_bps, BLKQOS_LIM_WRITE_BPS);
+#undef BLKQOS_CHECK_AT
+
 struct blkqos_kind_stats {
 	__u64 ops;		/* requests dispatched */
 	__u64 bytes;		/* bytes they moved (discard: its extent) */

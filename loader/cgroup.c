@@ -396,7 +396,7 @@ void cg_merge_domain(const struct blkqos_limits *vbd, const struct blkqos_limits
 	if (!dom || dom_nr_vbds != 1)
 		return;
 	for (i = 0; i < BLKQOS_NR_LIMITS; i++) {
-		const struct blkqos_limit *d = &dom->iops + i;
+		const struct blkqos_limit *d = BLKQOS_LIMIT_AT(dom, i);
 		struct blkqos_limit *o = blkqos_limit_at(out, i);
 
 		if (d->rate && (!o->rate || d->rate < o->rate))
@@ -896,7 +896,7 @@ static void scope_keys(struct sbuf *s, const struct blkqos_limits *l, const char
 	int i;
 
 	for (i = 0; i < BLKQOS_NR_LIMITS; i++) {
-		const struct blkqos_limit *x = &l->iops + i;
+		const struct blkqos_limit *x = BLKQOS_LIMIT_AT(l, i);
 
 		if (!x->rate)
 			continue;

@@ -66,7 +66,7 @@ void blkqos_limits_carry_epochs(const struct blkqos_limits *old, struct blkqos_l
 	int i;
 
 	for (i = 0; i < BLKQOS_NR_LIMITS; i++) {
-		const struct blkqos_limit *o = old ? &old->iops + i : NULL;
+		const struct blkqos_limit *o = old ? BLKQOS_LIMIT_AT(old, i) : NULL;
 		struct blkqos_limit *n = blkqos_limit_at(new, i);
 
 		n->epoch = (o && o->rate && n->rate) ? o->epoch : (n->rate ? next_epoch() : 0);

@@ -9,7 +9,7 @@
 /* The limit at index id (enum blkqos_limit_id) of a scope's limits. */
 static inline struct blkqos_limit *blkqos_limit_at(struct blkqos_limits *l, int id)
 {
-	return &l->iops + id;
+	return BLKQOS_LIMIT_AT(l, id);
 }
 
 /* Does the scope limit anything (a rate, or iops-size)? */
@@ -18,7 +18,7 @@ static inline int blkqos_limits_any(const struct blkqos_limits *l)
 	int i;
 
 	for (i = 0; i < BLKQOS_NR_LIMITS; i++)
-		if ((&l->iops + i)->rate)
+		if (BLKQOS_LIMIT_AT(l, i)->rate)
 			return 1;
 	return l->iops_size != 0;
 }

@@ -887,8 +887,8 @@ static bool limits_hold(const struct scope_kvs *p, const struct blkqos_limits *h
 		int slot = qos_slot_of(p->kv[i].name + 4);
 
 		if (slot < QOS_SLOT_IOPS_SIZE) {
-			const struct blkqos_limit *w = &p->out.iops + slot / 3;
-			const struct blkqos_limit *h = &have->iops + slot / 3;
+			const struct blkqos_limit *w = BLKQOS_LIMIT_AT(&p->out, slot / 3);
+			const struct blkqos_limit *h = BLKQOS_LIMIT_AT(have, slot / 3);
 			__u64 wv = slot % 3 == 0 ? w->rate : slot % 3 == 1 ? w->burst : w->peak;
 			__u64 hv = slot % 3 == 0 ? h->rate : slot % 3 == 1 ? h->burst : h->peak;
 

@@ -250,8 +250,8 @@ static void print_lim_family(FILE *o, const struct rows *rs, const struct lim_fa
 		if (f->dom && !r->dom_first)
 			continue;
 		for (id = 0; id < BLKQOS_NR_LIMITS; id++) {
-			const struct blkqos_limit *x = &l->iops + id;
-			const struct blkqos_bucket_pair *bp = &b->iops + id;
+			const struct blkqos_limit *x = BLKQOS_LIMIT_AT(l, id);
+			const struct blkqos_bucket_pair *bp = BLKQOS_PAIR_AT(b, id);
 
 			if (!x->rate || lim_is_bytes(id) != f->bytes)
 				continue;

@@ -700,7 +700,7 @@ int qos_limits_from_keyset(const struct qos_keyset *ks, bool domain_scope,
 		if (build_limit(ks, i, l, &r))
 			continue;
 		/* Last good setting; re-derived in case prev was never derived. */
-		*l = *((const struct blkqos_limit *)&prev->iops + i);
+		*l = *((const struct blkqos_limit *)BLKQOS_LIMIT_AT(prev, i));
 		l->epoch = l->peak_epoch = 0;
 		if (blkqos_limit_derive(l, why, sizeof(why)))
 			*l = (struct blkqos_limit){ 0 };

@@ -35,8 +35,8 @@ static void print_limits_text(FILE *out, const char *scope, const struct blkqos_
 	int i, any = 0;
 
 	for (i = 0; i < BLKQOS_NR_LIMITS; i++) {
-		const struct blkqos_limit *x = &l->iops + i;
-		const struct blkqos_bucket_pair *bp = &b->iops + i;
+		const struct blkqos_limit *x = BLKQOS_LIMIT_AT(l, i);
+		const struct blkqos_bucket_pair *bp = BLKQOS_PAIR_AT(b, i);
 
 		if (!x->rate)
 			continue;
@@ -65,8 +65,8 @@ static void print_limits_json(FILE *out, const struct blkqos_limits *l,
 
 	fputc('{', out);
 	for (i = 0; i < BLKQOS_NR_LIMITS; i++) {
-		const struct blkqos_limit *x = &l->iops + i;
-		const struct blkqos_bucket_pair *bp = &b->iops + i;
+		const struct blkqos_limit *x = BLKQOS_LIMIT_AT(l, i);
+		const struct blkqos_bucket_pair *bp = BLKQOS_PAIR_AT(b, i);
 
 		if (!x->rate)
 			continue;

@@ -212,7 +212,7 @@ static void keep_untrusted(const struct keyset *k, const struct blkqos_limits *p
 		if (!k->untrusted[slot])
 			continue;
 		if (slot < QOS_SLOT_IOPS_SIZE)
-			*(&out->iops + slot / 3) = *(&prev->iops + slot / 3);
+			*BLKQOS_LIMIT_AT(out, slot / 3) = *BLKQOS_LIMIT_AT(prev, slot / 3);
 		else if (slot == QOS_SLOT_IOPS_SIZE)
 			out->iops_size = prev->iops_size;
 		else if (slot == QOS_SLOT_FLUSH)
@@ -531,7 +531,7 @@ static void apply_rule(struct sync *s, const char *dir, unsigned int guest,
 		return;
 	}
 	for (i = 0; i < BLKQOS_NR_LIMITS; i++) {
-		const struct blkqos_limit *l = &r->limits.iops + i;
+		const struct blkqos_limit *l = BLKQOS_LIMIT_AT(&r->limits, i);
 		const char *name = blkqos_limit_names[i];
 
 		snprintf(path, sizeof(path), "%s/%s", qdir, name);

@@ -47,7 +47,7 @@ static long long io(__u32 dom, __u32 dev, __u32 kind, __u64 bytes, __u64 now)
 static long long vbd_level(__u32 dom, __u32 dev, int limit, bool peak)
 {
 	struct blkqos_buckets b;
-	struct blkqos_bucket_pair *p = &b.iops + limit;
+	struct blkqos_bucket_pair *p = BLKQOS_PAIR_AT(&b, limit);
 
 	if (get_vbd_buckets(skel, dom, dev, &b))
 		return -999;
@@ -572,7 +572,7 @@ static void random_limits(struct blkqos_limits *l)
 
 	memset(l, 0, sizeof(*l));
 	for (i = 0; i < BLKQOS_NR_LIMITS; i++) {
-		struct blkqos_limit *x = &l->iops + i;
+		struct blkqos_limit *x = BLKQOS_LIMIT_AT(l, i);
 
 		if (rnd() % 3)
 			continue;
@@ -597,7 +597,7 @@ static int compare_levels(struct ref_model *m, bool domain, __u32 dom, __u32 dev
 	if ((domain ? get_dom_buckets(skel, dom, &b) : get_vbd_buckets(skel, dom, dev, &b)))
 		return 0;
 	for (i = 0; i < BLKQOS_NR_LIMITS * 2; i++) {
-		struct blkqos_bucket_pair *p = &b.iops + i / 2;
+		struct blkqos_bucket_pair *p = BLKQOS_PAIR_AT(&b, i / 2);
 		long long want;
 
 		if (!ref_level(m, domain, dom, dev, i / 2, i % 2, &want))

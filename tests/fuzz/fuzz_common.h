@@ -56,7 +56,7 @@ static inline void check_limits(const struct blkqos_limits *l)
 	CHECK(!blkqos_limits_derive(&copy, err, sizeof(err)));
 	CHECK(!memcmp(&copy, l, sizeof(copy)));
 	for (i = 0; i < BLKQOS_NR_LIMITS; i++) {
-		const struct blkqos_limit *x = &l->iops + i;
+		const struct blkqos_limit *x = BLKQOS_LIMIT_AT(l, i);
 
 		CHECK(x->rate <= BLKQOS_RATE_MAX);
 		CHECK(x->burst <= BLKQOS_BURST_MAX);
