@@ -856,7 +856,7 @@ static int parse_scope_kvs(int argc, char **argv, const char *usage, struct scop
 			return EXIT_USAGE;
 		}
 		snprintf(rel, sizeof(p->rel[0]), "qos/%.*s", (int)(eq - argv[i]), argv[i]);
-		if (qos_slot_of(rel + 4) < 0 || qos_slot_of(rel + 4) >= QOS_NR_QOS_SLOTS) {
+		if (qos_slot_of_key(rel + 4) < 0 || qos_slot_of_key(rel + 4) >= QOS_NR_QOS_SLOTS) {
 			log_err("unknown key \"%s\" ('blkqos keys' lists them)", rel + 4);
 			return EXIT_USAGE;
 		}
@@ -884,7 +884,7 @@ static bool limits_hold(const struct scope_kvs *p, const struct blkqos_limits *h
 	int i;
 
 	for (i = 0; i < p->n; i++) {
-		int slot = qos_slot_of(p->kv[i].name + 4);
+		int slot = qos_slot_of_key(p->kv[i].name + 4);
 
 		if (slot < QOS_SLOT_IOPS_SIZE) {
 			const struct blkqos_limit *w = BLKQOS_LIMIT_AT(&p->out, slot / 3);

@@ -475,7 +475,7 @@ int qos_format_amount(__u64 value, char *buf, size_t len)
 
 /* ---- The xenstore schema ------------------------------------------------ */
 
-int qos_slot_of(const char *name)
+int qos_slot_of_key(const char *name)
 {
 	static const char *const tail[] = { "", "-burst", "-peak" };
 	size_t n;
@@ -498,12 +498,12 @@ int qos_slot_of(const char *name)
 	return -1;
 }
 
-int qos_key_slot(const char *name)
+int qos_slot_of_path(const char *name)
 {
 	int slot;
 
 	if (!strncmp(name, "qos/", 4))
-		return qos_slot_of(name + 4);
+		return qos_slot_of_key(name + 4);
 	for (slot = QOS_NR_QOS_SLOTS; slot < QOS_NR_SLOTS; slot++)
 		if (!strcmp(name, qos_slot_name(slot)))
 			return slot;
@@ -759,7 +759,7 @@ static int limits_from_keys(const struct qos_kv *kv, size_t n, bool domain_scope
 		name = kv[i].name;
 		if (!name)
 			continue;
-		slot = qos_key_slot(name);
+		slot = qos_slot_of_path(name);
 		if (slot < 0 && !strncmp(name, "qos/", 4)) {
 			report(&r, false, name, kv[i].value, "unknown key, ignored");
 			continue;

@@ -180,15 +180,15 @@ struct qos_keyset {
 	const char *value[QOS_NR_SLOTS];
 };
 
-/* Slot of a key name relative to qos/ ("iops-burst"), or -1. */
-int qos_slot_of(const char *name);
+/* Slot of a key's own name, as under qos/ ("iops-burst"), or -1. */
+int qos_slot_of_key(const char *name);
 
 /*
- * Slot of a key named relative to the backend directory: "qos/iops-burst"
- * or a flat compatibility key ("tokens-refill", "tokens-max", "credit"); -1
- * for anything else.
+ * Slot of a key by its path relative to the backend directory:
+ * "qos/iops-burst", or a flat compatibility key ("tokens-refill",
+ * "tokens-max", "credit"); -1 for anything else.
  */
-int qos_key_slot(const char *name);
+int qos_slot_of_path(const char *name);
 
 /* Name of a slot relative to qos/, or the flat key's name. */
 const char *qos_slot_name(int slot);

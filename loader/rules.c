@@ -173,7 +173,7 @@ static bool parse_line(char *line, struct qos_rule *rule, const char **domain,
 			continue;
 		}
 		*eq = '\0';
-		slot = qos_slot_of(tok[i]);
+		slot = qos_slot_of_key(tok[i]);
 		*eq = '=';
 		if (slot < 0) {
 			say(w, true, tok[i], "unknown key");

@@ -434,7 +434,7 @@ static void keyset_add(struct sync *s, struct keyset *k, const char *dir, const 
 
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
 	snprintf(rel, sizeof(rel), "%s%s", prefix, name);
-	slot = qos_key_slot(rel);
+	slot = qos_slot_of_path(rel);
 	w = guest_can_write(s, path, guest);
 	if (w == -ENOENT)
 		return;		/* vanished meanwhile */
@@ -777,7 +777,7 @@ static void sync_vbd_key(struct sync *s, unsigned int domid, unsigned int devid,
 
 	sync_vbd_path(s, domid, devid, dir, sizeof(dir));
 	snprintf(rel, sizeof(rel), "%s%s", prefix, key);
-	slot = qos_key_slot(rel);
+	slot = qos_slot_of_path(rel);
 	snprintf(path, sizeof(path), "%s/%s", dir, rel);
 	w = guest_can_write(s, path, domid);
 	if (w < 0 && w != -ENOENT) {
@@ -885,7 +885,7 @@ static void sync_vbd(struct sync *s, unsigned int domid, unsigned int devid)
 	if (!known && blkqos_maps_dom_get(s->maps, domid, &dom))
 		sync_dom(s, domid);
 	for (i = 0; i < n; i++)
-		if (qos_key_slot(ents[i]) >= QOS_NR_QOS_SLOTS)	/* a flat key */
+		if (qos_slot_of_path(ents[i]) >= QOS_NR_QOS_SLOTS)	/* a flat key */
 			keyset_add(s, &k, dir, "", ents[i], domid);
 	free(ents);
 	read_qos_dir(s, &k, dir, domid);
@@ -1165,7 +1165,7 @@ static void sync_vbd_event(struct sync *s, const char *path)
 			sync_vbd(s, domid, devid);	/* new VBD, or its dir, or qos/ */
 		else if (!strcmp(c, "qos") && !strtok_r(NULL, "/", &save))
 			sync_vbd_key(s, domid, devid, "qos/", d);
-		else if (!d && qos_key_slot(c) >= QOS_NR_QOS_SLOTS)
+		else if (!d && qos_slot_of_path(c) >= QOS_NR_QOS_SLOTS)
 			sync_vbd_key(s, domid, devid, "", c);
 		else if (s->stock && !d && (!strcmp(c, "state") || !strcmp(c, "physical-device")))
 			stock_vbd_backend(s->stock, domid, devid);	/* ring threads, device */

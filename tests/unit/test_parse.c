@@ -744,12 +744,12 @@ static void test_slots(void **state)
 
 	(void)state;
 	for (slot = 0; slot < QOS_NR_QOS_SLOTS; slot++)
-		assert_int_equal(qos_slot_of(qos_slot_name(slot)), slot);
+		assert_int_equal(qos_slot_of_key(qos_slot_name(slot)), slot);
 	for (slot = QOS_NR_QOS_SLOTS; slot < QOS_NR_SLOTS; slot++)
-		assert_int_equal(qos_slot_of(qos_slot_name(slot)), -1);
-	assert_int_equal(qos_slot_of("bps-peak"), QOS_SLOT_PEAK + 3 * BLKQOS_LIM_BPS);
-	assert_int_equal(qos_slot_of("iops-"), -1);
-	assert_int_equal(qos_slot_of(""), -1);
+		assert_int_equal(qos_slot_of_key(qos_slot_name(slot)), -1);
+	assert_int_equal(qos_slot_of_key("bps-peak"), QOS_SLOT_PEAK + 3 * BLKQOS_LIM_BPS);
+	assert_int_equal(qos_slot_of_key("iops-"), -1);
+	assert_int_equal(qos_slot_of_key(""), -1);
 	assert_string_equal(qos_slot_name(-1), "?");
 	assert_string_equal(qos_slot_name(QOS_NR_SLOTS), "?");
 }
@@ -772,7 +772,7 @@ static void test_key_docs(void **state)
 		assert_non_null(d->example);
 		assert_non_null(d->description);
 		if (!strncmp(d->name, "qos/", 4)) {
-			slot = qos_slot_of(d->name + 4);
+			slot = qos_slot_of_key(d->name + 4);
 		} else {
 			for (slot = QOS_NR_QOS_SLOTS; slot < QOS_NR_SLOTS; slot++)
 				if (!strcmp(qos_slot_name(slot), d->name))
