@@ -207,6 +207,33 @@ static bool want_help(int argc, char **argv)
 	return false;
 }
 
+/*
+ * For commands without options: getopt's own message on one, then the
+ * usage. Returns 0 or EXIT_USAGE; operands start at argv[optind] (1).
+ */
+static int parse_no_options(int argc, char **argv, const char *usage)
+{
+	static const struct option none[] = { { NULL, 0, NULL, 0 } };
+
+	if (getopt_long(argc, argv, "", none, NULL) != -1 || optind != 1) {
+		fputs(usage, stderr);
+		return EXIT_USAGE;
+	}
+	return 0;
+}
+
+/* For commands that take nothing: neither options nor operands. */
+static int parse_no_operands(int argc, char **argv, const char *usage)
+{
+	int ret = parse_no_options(argc, argv, usage);
+
+	if (!ret && argc > 1) {
+		log_err("%s takes no arguments: \"%s\"", argv[0], argv[1]);
+		return EXIT_USAGE;
+	}
+	return ret;
+}
+
 static int parse_domid(const char *s, unsigned int *out)
 {
 	char *end;
@@ -353,7 +380,17 @@ static int parse_seconds(const char *opt, const char *arg, double min, double ma
 	return 0;
 }
 
-static int cmd_run(int argc, char **argv)
+/* What the command line of blkqos run asks for. */
+struct run_opts {
+	bool attach, once, have_backend;
+	unsigned int backend;
+	enum blkqos_mode_request want;
+	const char *rules;
+	struct exporter_opts xo;
+};
+
+/* Returns 0, or EXIT_USAGE after saying why. */
+static int parse_run_opts(int argc, char **argv, struct run_opts *o)
 {
 	static const struct option opts[] = {
 		{ "no-attach", no_argument, NULL, 'n' },
@@ -364,83 +401,63 @@ static int cmd_run(int argc, char **argv)
 		{ "metrics-file", required_argument, NULL, 'F' },
 		{ "metrics-interval", required_argument, NULL, 'I' },
 		{ "metrics-listen", required_argument, NULL, 'L' },
-		{ "help", no_argument, NULL, 'h' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct exporter_opts xo = { .interval_s = 5 };
-	struct exporter *exp = NULL;
-	const char *rules = NULL;
-	bool attach = true, once = false, have_backend = false, seen_initial = false;
-	unsigned long pass = 0;
-	bool any_task = false;
-	bool ready = false;
-	unsigned int backend = 0;
-	enum blkqos_mode_request want = BLKQOS_WANT_AUTO;
-	struct blkqos_loaded l;
-	struct xs_handle *xs = NULL;
-	struct sync s;
-	struct ring_buffer *births = NULL;
-	/* xenstore, signals, ring births (stock mode), the exporter's */
-	struct pollfd pfd[3 + EXPORTER_MAX_FDS];
-	sigset_t mask;
-	int c, ret, sfd = -1, lock_fd;
+	struct sockaddr_storage ss;
+	unsigned int len;
+	int c;
 
-	while ((c = getopt_long(argc, argv, "hv", opts, NULL)) != -1) {
+	*o = (struct run_opts){ .attach = true, .want = BLKQOS_WANT_AUTO,
+				.xo = { .interval_s = 5 } };
+	while ((c = getopt_long(argc, argv, "v", opts, NULL)) != -1) {
 		switch (c) {
 		case 'n':
-			attach = false;
+			o->attach = false;
 			break;
 		case 'm':
 			if (!strcmp(optarg, "auto")) {
-				want = BLKQOS_WANT_AUTO;
+				o->want = BLKQOS_WANT_AUTO;
 			} else if (!strcmp(optarg, "bpf")) {
-				want = BLKQOS_WANT_BPF;
+				o->want = BLKQOS_WANT_BPF;
 			} else if (!strcmp(optarg, "stock")) {
-				want = BLKQOS_WANT_STOCK;
+				o->want = BLKQOS_WANT_STOCK;
 			} else {
 				log_err("--mode: \"%s\" is not auto, bpf or stock", optarg);
 				return EXIT_USAGE;
 			}
 			break;
 		case 'r':
-			rules = optarg;
+			o->rules = optarg;
 			break;
 		case 'b':
-			if (parse_domid(optarg, &backend)) {
+			if (parse_domid(optarg, &o->backend)) {
 				log_err("--backend-domid: \"%s\" is not a domain id", optarg);
 				return EXIT_USAGE;
 			}
-			have_backend = true;
+			o->have_backend = true;
 			break;
 		case 'o':
-			once = true;
+			o->once = true;
 			break;
 		case 'F':
-			xo.file = optarg;
+			o->xo.file = optarg;
 			break;
 		case 'I':
-			if (parse_seconds("--metrics-interval", optarg, 0.1, 3600, &xo.interval_s))
+			if (parse_seconds("--metrics-interval", optarg, 0.1, 3600, &o->xo.interval_s))
 				return EXIT_USAGE;
 			break;
-		case 'L': {
-			struct sockaddr_storage ss;
-			unsigned int len;
-
+		case 'L':
 			if (exporter_parse_addr(optarg, &ss, &len)) {
 				log_err("--metrics-listen: \"%s\" is not ADDR:PORT with a numeric "
 					"address (127.0.0.1:9477, [::1]:9477)", optarg);
 				return EXIT_USAGE;
 			}
-			xo.listen = optarg;
+			o->xo.listen = optarg;
 			break;
-		}
 		case 'v':
 			blkqos_verbose = 1;
 			break;
-		case 'h':
-			fputs(usage_run, stdout);
-			return 0;
 		default:
 			fputs(usage_run, stderr);
 			return EXIT_USAGE;
@@ -450,206 +467,303 @@ static int cmd_run(int argc, char **argv)
 		log_err("run: unexpected argument \"%s\"", argv[optind]);
 		return EXIT_USAGE;
 	}
-	lock_fd = take_run_lock();
-	if (lock_fd < 0)
-		return EXIT_FAIL;
-	ret = xs_or_die(&xs);
+	return 0;
+}
+
+/* Fds the run loop polls: xenstore, signals, ring births, the exporter's. */
+enum { PFD_XS, PFD_SIGNAL, PFD_BIRTHS, PFD_EXPORTER, PFD_NR = PFD_EXPORTER + EXPORTER_MAX_FDS };
+
+/* A running loader: what start-up made and the event loop uses. */
+struct run_state {
+	struct blkqos_loaded l;
+	struct xs_handle *xs;
+	struct sync s;
+	struct ring_buffer *births;	/* stock mode; NULL: the looks only */
+	struct exporter *exp;
+	struct pollfd pfd[PFD_NR];
+	bool loaded, synced;	/* blkqos_load() and sync_init() done: stop_run() undoes */
+	bool any_task;		/* test builds: user processes pass for ring threads */
+	bool seen_initial;	/* the watch's first event of the root, covered by sync_all() */
+	bool ready;		/* the service manager was told */
+	unsigned long pass;
+	int sfd;
+};
+
+/* Stock mode: the cgroup throttle and the ring-thread births. */
+static int start_stock(struct run_state *r)
+{
+	char err[512];
+
+	log_info("stock mode cannot enforce: bursts, peaks, iops-size, flush/discard modes, "
+		 "a domain limit over several VBDs; a total iops/bps applies per direction "
+		 "(named per VBD below)");
+#ifdef BLKQOS_TEST_BUILD
+	if (r->any_task)
+		log_warn("test build: BLKQOS_TEST_RING_ANY_TASK: any process named like a "
+			 "ring thread is taken for one");
+#else
+	if (getenv("BLKQOS_TEST_RING_ANY_TASK"))
+		log_warn("BLKQOS_TEST_RING_ANY_TASK is ignored: only the test build "
+			 "(tests/bin/blkqos-test) takes user processes for ring threads");
+#endif
+	r->s.stock = stock_init(r->xs, &r->l.maps, r->s.vbd_root, r->any_task, err, sizeof(err));
+	if (!r->s.stock) {
+		log_err("stock mode: %s", err);
+		return EXIT_ENV;
+	}
+	r->births = ring_buffer__new(r->l.maps.ring_births_fd, on_ring_birth, r->s.stock, NULL);
+	if (!r->births)
+		log_warn("stock mode: cannot read the ring_births ring buffer: %s; new ring "
+			 "threads are found by looking at /proc, later", strerror(errno));
+	return 0;
+}
+
+/*
+ * Start-up: xenstore, the programs and maps, the sync (and stock mode),
+ * the rules, the watches, the first full sync. Returns 0 or an EXIT_* code;
+ * stop_run() undoes whatever was done either way.
+ */
+static int start_run(struct run_state *r, const struct run_opts *o)
+{
+	unsigned int backend = o->backend;
+	int ret;
+
+	ret = xs_or_die(&r->xs);
 	if (ret)
-		goto cleanup_lock;
+		return ret;
 	/* Test builds only (-DBLKQOS_TEST_BUILD): a host without Xen has no
 	 * blkback kthreads to move nor to count; production takes kernel
 	 * threads only. */
 #ifdef BLKQOS_TEST_BUILD
-	any_task = getenv("BLKQOS_TEST_RING_ANY_TASK") != NULL;
-	blkqos_bpf_user_rings(any_task);
+	r->any_task = getenv("BLKQOS_TEST_RING_ANY_TASK") != NULL;
+	blkqos_bpf_user_rings(r->any_task);
 #endif
-	ret = blkqos_load(&l, attach, want);
+	ret = blkqos_load(&r->l, o->attach, o->want);
 	if (ret)
-		goto cleanup_xs;
-	if (!have_backend)
-		backend = sync_own_domid(xs);
-	log_info("mode: %s%s; backend domain %u", blkqos_mode_name(l.mode),
-		 l.reused_links ? " (already attached, reused)" : "", backend);
-	sync_init(&s, xs, &l.maps, backend);
-	if (l.mode == BLKQOS_MODE_STOCK) {
-		char err[512];
-
-		log_info("stock mode cannot enforce: bursts, peaks, iops-size, flush/discard modes, "
-			 "a domain limit over several VBDs; a total iops/bps applies per direction "
-			 "(named per VBD below)");
-#ifdef BLKQOS_TEST_BUILD
-		if (any_task)
-			log_warn("test build: BLKQOS_TEST_RING_ANY_TASK: any process named like a "
-				 "ring thread is taken for one");
-#else
-		if (getenv("BLKQOS_TEST_RING_ANY_TASK"))
-			log_warn("BLKQOS_TEST_RING_ANY_TASK is ignored: only the test build "
-				 "(tests/bin/blkqos-test) takes user processes for ring threads");
-#endif
-		s.stock = stock_init(xs, &l.maps, s.vbd_root, any_task, err, sizeof(err));
-		if (!s.stock) {
-			log_err("stock mode: %s", err);
-			ret = EXIT_ENV;
-			goto cleanup;
-		}
-		births = ring_buffer__new(l.maps.ring_births_fd, on_ring_birth, s.stock, NULL);
-		if (!births)
-			log_warn("stock mode: cannot read the ring_births ring buffer: %s; new ring "
-				 "threads are found by looking at /proc, later", strerror(errno));
-	}
-	if (rules && (ret = sync_load_rules(&s, rules))) {
-		log_err("--rules %s: %s", rules, strerror(-ret));
-		ret = EXIT_USAGE;
-		goto cleanup;
+		return ret;
+	r->loaded = true;
+	if (!o->have_backend)
+		backend = sync_own_domid(r->xs);
+	log_info("mode: %s%s; backend domain %u", blkqos_mode_name(r->l.mode),
+		 r->l.reused_links ? " (already attached, reused)" : "", backend);
+	sync_init(&r->s, r->xs, &r->l.maps, backend);
+	r->synced = true;
+	if (r->l.mode == BLKQOS_MODE_STOCK && (ret = start_stock(r)))
+		return ret;
+	if (o->rules && (ret = sync_load_rules(&r->s, o->rules))) {
+		log_err("--rules %s: %s", o->rules, strerror(-ret));
+		return EXIT_USAGE;
 	}
 	/* Watches first, so nothing changes unseen between the sync and them. */
-	if (!watch_all(xs, s.vbd_root)) {
-		log_err("cannot watch %s: %s", s.vbd_root, strerror(errno));
-		ret = EXIT_FAIL;
-		goto cleanup;
+	if (!watch_all(r->xs, r->s.vbd_root)) {
+		log_err("cannot watch %s: %s", r->s.vbd_root, strerror(errno));
+		return EXIT_FAIL;
 	}
-	sync_all(&s);
-	log_info("synced: %lu VBDs and domains, %lu problems", s.syncs, s.errors);
-	if (once) {
-		ret = 0;
-		goto cleanup;
-	}
-	if (xo.file || xo.listen) {
-		struct metrics_src src = {
-			.maps = &l.maps, .mode = metrics_mode(l.mode),
-			.stock = l.mode == BLKQOS_MODE_STOCK, .dom_name = sync_dom_name, .ctx = &s,
-		};
-		char err[300];
+	sync_all(&r->s);
+	log_info("synced: %lu VBDs and domains, %lu problems", r->s.syncs, r->s.errors);
+	return 0;
+}
 
-		exp = exporter_new(&xo, &src, err, sizeof(err));
-		if (!exp) {
-			log_err("%s", err);
-			ret = EXIT_FAIL;
-			goto cleanup;
-		}
-		if (xo.listen)
-			log_info("metrics: serving http://%s/metrics", xo.listen);
-		if (xo.file)
-			log_info("metrics: writing %s every %g s", xo.file, xo.interval_s);
+/* The metrics file and listener, if asked for. Returns 0 or EXIT_FAIL. */
+static int start_exporter(struct run_state *r, const struct exporter_opts *xo)
+{
+	struct metrics_src src = {
+		.maps = &r->l.maps, .mode = metrics_mode(r->l.mode),
+		.stock = r->l.mode == BLKQOS_MODE_STOCK, .dom_name = sync_dom_name, .ctx = &r->s,
+	};
+	char err[300];
+
+	if (!xo->file && !xo->listen)
+		return 0;
+	r->exp = exporter_new(xo, &src, err, sizeof(err));
+	if (!r->exp) {
+		log_err("%s", err);
+		return EXIT_FAIL;
 	}
+	if (xo->listen)
+		log_info("metrics: serving http://%s/metrics", xo->listen);
+	if (xo->file)
+		log_info("metrics: writing %s every %g s", xo->file, xo->interval_s);
+	return 0;
+}
+
+/* SIGTERM and SIGINT through a signalfd, and the poll set. */
+static void start_polling(struct run_state *r)
+{
+	sigset_t mask;
+
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
-	sfd = signalfd(-1, &mask, SFD_CLOEXEC);
-	pfd[0] = (struct pollfd){ .fd = xs_fileno(xs), .events = POLLIN };
-	pfd[1] = (struct pollfd){ .fd = sfd, .events = POLLIN };
+	r->sfd = signalfd(-1, &mask, SFD_CLOEXEC);
+	r->pfd[PFD_XS] = (struct pollfd){ .fd = xs_fileno(r->xs), .events = POLLIN };
+	r->pfd[PFD_SIGNAL] = (struct pollfd){ .fd = r->sfd, .events = POLLIN };
 	/* poll() skips a negative fd: without the ring buffer, looks only */
-	pfd[2] = (struct pollfd){ .fd = births ? ring_buffer__epoll_fd(births) : -1,
-				  .events = POLLIN };
-	log_info("following xenstore (SIGTERM stops; the limits stay in force)");
-	ready = notify_ready(&l, &s);
-	for (;;) {
-		unsigned long scans = stock_scans(s.stock);
-		unsigned int n = 0;
-		__u64 drain_end;
-		int watch_err;
-		bool cut;
-		char **ev;
+	r->pfd[PFD_BIRTHS] = (struct pollfd){
+		.fd = r->births ? ring_buffer__epoll_fd(r->births) : -1, .events = POLLIN };
+}
 
-		int wait_ms = stock_look_ms(s.stock);
-		int xwait = exporter_timeout_ms(exp);
-		int nx = exporter_pollfds(exp, pfd + 3);
+/*
+ * Handle the xenstore events that are queued. Returns why xs_check_watch()
+ * stopped giving events (errno; 0 when cut short so that a look that is due
+ * runs first), and the number handled in *n.
+ */
+static int handle_events(struct run_state *r, unsigned int *n)
+{
+	__u64 drain_end = blkqos_mono_ns() + EVENTS_PER_LOOK_NS;
+	bool cut = false;
+	char **ev;
 
-		/* libxenstore does not wake the watch fd when the connection
-		 * drops: look at least once a second (a local check) */
-		if (wait_ms < 0 || wait_ms > 1000)
-			wait_ms = 1000;
-		if (xwait >= 0 && xwait < wait_ms)
-			wait_ms = xwait;
-		if (poll(pfd, 3 + nx, wait_ms) < 0) {
-			if (errno == EINTR)
-				continue;
-			log_err("poll: %s", strerror(errno));
-			ret = EXIT_FAIL;
-			break;
-		}
-		if (pfd[1].revents) {
-			log_info("stopping; limits stay in force (blkqos unload removes them)");
-			ret = 0;
-			break;
-		}
-		/* first: a thread just born has not run yet */
-		if (pfd[2].revents)
-			ring_buffer__consume(births);
-		/* then scrapes: they are cheap, and xenstore work may take a while */
-		exporter_handle(exp, pfd + 3, nx);
-		exporter_tick(exp);
-		drain_end = blkqos_mono_ns() + EVENTS_PER_LOOK_NS;
-		cut = false;
-		while (!cut && (ev = xs_check_watch(xs))) {
-			/*
-			 * xenstored fires every new watch once at once; sync_all()
-			 * above already covered that first event of the root.
-			 */
-			if (!seen_initial && !strcmp(ev[XS_WATCH_TOKEN], "vbd") &&
-			    !strcmp(ev[XS_WATCH_PATH], s.vbd_root)) {
-				seen_initial = true;
-				free(ev);
-				continue;
-			}
-			sync_path(&s, ev[XS_WATCH_PATH]);
+	*n = 0;
+	while (!cut && (ev = xs_check_watch(r->xs))) {
+		/*
+		 * xenstored fires every new watch once at once; sync_all()
+		 * already covered that first event of the root.
+		 */
+		if (!r->seen_initial && !strcmp(ev[XS_WATCH_TOKEN], "vbd") &&
+		    !strcmp(ev[XS_WATCH_PATH], r->s.vbd_root)) {
+			r->seen_initial = true;
 			free(ev);
-			n++;
-			/* a birth does not wait for the rest of a burst (no syscall) */
-			if (births)
-				ring_buffer__consume(births);
-			/* a storm of events does not hold back a look that is due:
-			 * the rest are handled at the next pass, after it */
-			cut = blkqos_mono_ns() >= drain_end && stock_look_ms(s.stock) == 0;
+			continue;
 		}
-		watch_err = cut ? 0 : errno;	/* why xs_check_watch() returned NULL */
-		/* after the events: they only marked VBDs, one scan serves them all */
-		stock_look(s.stock);
-		pass++;
-		/* what a pass cost: tests count scans per pass (stock mode) */
-		if (n || stock_scans(s.stock) != scans)
-			log_debug("loop pass %lu: %u xenstore events, %lu /proc scans", pass, n,
-				  stock_scans(s.stock) - scans);
-		/* EINVAL: libxenstore closed the connection (its reader saw EOF) */
-		if (watch_err != EAGAIN && watch_err != 0 && watch_err != EINTR) {
-			log_warn("xenstore connection lost: %s; the maps stay as they are, "
-				 "reconnecting", watch_err == EINVAL ? "closed by xenstored" :
-				 strerror(watch_err));
-			xs_close(xs);
-			s.xs = NULL;
-			stock_set_xs(s.stock, NULL);
-			xs = xs_reconnect(s.vbd_root, sfd);
-			if (!xs) {
-				log_info("stopping; limits stay in force (blkqos unload removes them)");
-				ret = 0;
-				break;
-			}
-			s.xs = xs;
-			stock_set_xs(s.stock, xs);
-			sync_rewatch(&s);
-			pfd[0].fd = xs_fileno(xs);
-			seen_initial = false;
-			sync_all(&s);
-			log_info("resynced: %lu VBDs and domains, %lu problems so far", s.syncs,
-				 s.errors);
-		}
-		errno = 0;
+		sync_path(&r->s, ev[XS_WATCH_PATH]);
+		free(ev);
+		(*n)++;
+		/* a birth does not wait for the rest of a burst (no syscall) */
+		if (r->births)
+			ring_buffer__consume(r->births);
+		/* a storm of events does not hold back a look that is due:
+		 * the rest are handled at the next pass, after it */
+		cut = blkqos_mono_ns() >= drain_end && stock_look_ms(r->s.stock) == 0;
 	}
-cleanup:
-	exporter_free(exp);
-	if (ready)
+	return cut ? 0 : errno;
+}
+
+/*
+ * The xenstore connection was lost: connect again, watch again, resync.
+ * Returns false when asked to stop meanwhile.
+ */
+static bool reconnect(struct run_state *r, int why)
+{
+	log_warn("xenstore connection lost: %s; the maps stay as they are, reconnecting",
+		 why == EINVAL ? "closed by xenstored" : strerror(why));
+	xs_close(r->xs);
+	r->s.xs = NULL;
+	stock_set_xs(r->s.stock, NULL);
+	r->xs = xs_reconnect(r->s.vbd_root, r->sfd);
+	if (!r->xs)
+		return false;
+	r->s.xs = r->xs;
+	stock_set_xs(r->s.stock, r->xs);
+	sync_rewatch(&r->s);
+	r->pfd[PFD_XS].fd = xs_fileno(r->xs);
+	r->seen_initial = false;
+	sync_all(&r->s);
+	log_info("resynced: %lu VBDs and domains, %lu problems so far", r->s.syncs, r->s.errors);
+	return true;
+}
+
+/*
+ * One wait for work and what came: births, scrapes, xenstore, a look.
+ * Returns 0 to go on, 1 when asked to stop, -errno when poll() failed.
+ */
+static int run_pass(struct run_state *r)
+{
+	unsigned long scans = stock_scans(r->s.stock);
+	int wait_ms = stock_look_ms(r->s.stock);
+	int xwait = exporter_timeout_ms(r->exp);
+	int nx = exporter_pollfds(r->exp, r->pfd + PFD_EXPORTER);
+	unsigned int n;
+	int watch_err;
+
+	/* libxenstore does not wake the watch fd when the connection
+	 * drops: look at least once a second (a local check) */
+	if (wait_ms < 0 || wait_ms > 1000)
+		wait_ms = 1000;
+	if (xwait >= 0 && xwait < wait_ms)
+		wait_ms = xwait;
+	if (poll(r->pfd, PFD_EXPORTER + nx, wait_ms) < 0) {
+		if (errno == EINTR)
+			return 0;
+		log_err("poll: %s", strerror(errno));
+		return -errno;
+	}
+	if (r->pfd[PFD_SIGNAL].revents)
+		return 1;
+	/* first: a thread just born has not run yet */
+	if (r->pfd[PFD_BIRTHS].revents)
+		ring_buffer__consume(r->births);
+	/* then scrapes: they are cheap, and xenstore work may take a while */
+	exporter_handle(r->exp, r->pfd + PFD_EXPORTER, nx);
+	exporter_tick(r->exp);
+	watch_err = handle_events(r, &n);
+	/* after the events: they only marked VBDs, one scan serves them all */
+	stock_look(r->s.stock);
+	r->pass++;
+	/* what a pass cost: tests count scans per pass (stock mode) */
+	if (n || stock_scans(r->s.stock) != scans)
+		log_debug("loop pass %lu: %u xenstore events, %lu /proc scans", r->pass, n,
+			  stock_scans(r->s.stock) - scans);
+	/* EINVAL: libxenstore closed the connection (its reader saw EOF) */
+	if (watch_err != EAGAIN && watch_err != 0 && watch_err != EINTR && !reconnect(r, watch_err))
+		return 1;
+	errno = 0;
+	return 0;
+}
+
+/* The event loop: until SIGTERM/SIGINT (0) or a failure (EXIT_FAIL). */
+static int run_loop(struct run_state *r)
+{
+	int ret;
+
+	log_info("following xenstore (SIGTERM stops; the limits stay in force)");
+	r->ready = notify_ready(&r->l, &r->s);
+	while (!(ret = run_pass(r)))
+		;
+	if (ret < 0)
+		return EXIT_FAIL;
+	log_info("stopping; limits stay in force (blkqos unload removes them)");
+	return 0;
+}
+
+/* Undo start-up: the limits stay in force (pinned). */
+static void stop_run(struct run_state *r)
+{
+	exporter_free(r->exp);
+	if (r->ready)
 		notify_send("STOPPING=1");
-	if (sfd >= 0)
-		close(sfd);
-	ring_buffer__free(births);
-	stock_fini(s.stock);
-	sync_fini(&s);
-	blkqos_loaded_close(&l);
-cleanup_xs:
-	if (xs)		/* NULL if stopped while reconnecting */
-		xs_close(xs);
-cleanup_lock:
+	if (r->sfd >= 0)
+		close(r->sfd);
+	ring_buffer__free(r->births);
+	if (r->synced) {
+		stock_fini(r->s.stock);
+		sync_fini(&r->s);
+	}
+	if (r->loaded)
+		blkqos_loaded_close(&r->l);
+	if (r->xs)		/* NULL if stopped while reconnecting */
+		xs_close(r->xs);
+}
+
+static int cmd_run(int argc, char **argv)
+{
+	struct run_state r = { .sfd = -1 };
+	struct run_opts o;
+	int ret, lock_fd;
+
+	ret = parse_run_opts(argc, argv, &o);
+	if (ret)
+		return ret;
+	lock_fd = take_run_lock();
+	if (lock_fd < 0)
+		return EXIT_FAIL;
+	ret = start_run(&r, &o);
+	if (!ret && !o.once && !(ret = start_exporter(&r, &o.xo))) {
+		start_polling(&r);
+		ret = run_loop(&r);
+	}
+	stop_run(&r);
 	close(lock_fd);
 	return ret;
 }
@@ -661,69 +775,101 @@ static void stats_dom_name(void *ctx, unsigned int domid, char *buf, size_t len)
 	xs_dom_name(ctx, domid, buf, len);
 }
 
-static int cmd_stats(int argc, char **argv)
+/* What the command line of blkqos stats asks for. */
+struct stats_opts {
+	struct stats_filter f;
+	bool json, prom;
+	double interval;	/* 0: once */
+};
+
+/* Returns 0, or EXIT_USAGE after saying why. */
+static int parse_stats_opts(int argc, char **argv, struct stats_opts *o)
 {
 	static const struct option opts[] = {
 		{ "json", no_argument, NULL, 'j' },
 		{ "format", required_argument, NULL, 'f' },
 		{ "histogram", no_argument, NULL, 'H' },
 		{ "interval", required_argument, NULL, 'i' },
-		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct stats_filter f = { .any_dom = true, .any_dev = true };
-	struct xs_handle *xs = NULL;
-	struct blkqos_maps *m;
-	bool json = false, prom = false;
-	double interval = 0;
-	int c, ret;
+	char *end, *arg, *slash;
+	int c;
 
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	*o = (struct stats_opts){ .f = { .any_dom = true, .any_dev = true } };
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
 		case 'j':
-			json = true;
+			o->json = true;
 			break;
 		case 'f':
-			json = !strcmp(optarg, "json");
-			prom = !strcmp(optarg, "prometheus");
-			if (!json && !prom && strcmp(optarg, "table")) {
+			o->json = !strcmp(optarg, "json");
+			o->prom = !strcmp(optarg, "prometheus");
+			if (!o->json && !o->prom && strcmp(optarg, "table")) {
 				log_err("--format: \"%s\" is not table, json or prometheus", optarg);
 				return EXIT_USAGE;
 			}
 			break;
 		case 'H':
-			f.histogram = true;
+			o->f.histogram = true;
 			break;
-		case 'i': {
-			char *end;
-
-			interval = strtod(optarg, &end);
-			if (*end || interval <= 0 || interval > 86400) {
+		case 'i':
+			o->interval = strtod(optarg, &end);
+			if (*end || o->interval <= 0 || o->interval > 86400) {
 				log_err("--interval: \"%s\" is not a number of seconds", optarg);
 				return EXIT_USAGE;
 			}
 			break;
-		}
-		case 'h':
-			fputs(usage_stats, stdout);
-			return 0;
 		default:
 			fputs(usage_stats, stderr);
 			return EXIT_USAGE;
 		}
 	}
-	if (optind < argc) {
-		char *arg = argv[optind], *slash = strchr(arg, '/');
-
+	if (optind >= argc)
+		return 0;
+	arg = argv[optind];
+	slash = strchr(arg, '/');
+	if (slash)
+		*slash = 0;
+	if (parse_domid(arg, &o->f.domid) || (slash && parse_dev(slash + 1, &o->f.devid))) {
 		if (slash)
-			*slash = 0;
-		if (parse_domid(arg, &f.domid) || (slash && parse_dev(slash + 1, &f.devid))) {
-			log_err("stats: \"%s\" is not DOMID or DOMID/DEV", argv[optind]);
-			return EXIT_USAGE;
-		}
-		f.any_dom = false;
-		f.any_dev = !slash;
+			*slash = '/';
+		log_err("stats: \"%s\" is not DOMID or DOMID/DEV", argv[optind]);
+		return EXIT_USAGE;
 	}
+	o->f.any_dom = false;
+	o->f.any_dev = !slash;
+	return 0;
+}
+
+/* One snapshot in the format asked for. Returns 0 or -errno. */
+static int stats_show(const struct stats_opts *o, struct blkqos_maps *m, struct xs_handle *xs)
+{
+	struct metrics_src src = {
+		.maps = m, .mode = metrics_mode(blkqos_pinned_mode()),
+		.stock = o->f.stock, .dom_name = stats_dom_name, .ctx = xs,
+	};
+	int ret;
+
+	if (!o->prom) {
+		stats_print(stdout, m, &o->f, o->json);
+		return 0;
+	}
+	ret = metrics_render(stdout, &src);
+	if (ret < 0)
+		log_err("cannot read the maps: %s", strerror(-ret));
+	return ret < 0 ? ret : 0;
+}
+
+static int cmd_stats(int argc, char **argv)
+{
+	struct xs_handle *xs = NULL;
+	struct blkqos_maps *m;
+	struct stats_opts o;
+	int ret;
+
+	ret = parse_stats_opts(argc, argv, &o);
+	if (ret)
+		return ret;
 	m = calloc(1, sizeof(*m));
 	if (!m)
 		return EXIT_FAIL;
@@ -734,30 +880,16 @@ static int cmd_stats(int argc, char **argv)
 		free(m);
 		return ret;
 	}
-	f.stock = blkqos_pinned_mode() == BLKQOS_MODE_STOCK;
-	if (prom)	/* for the domain label; without xenstore it is empty */
+	o.f.stock = blkqos_pinned_mode() == BLKQOS_MODE_STOCK;
+	if (o.prom)	/* for the domain label; without xenstore it is empty */
 		xs = xs_open(0);
 	for (;;) {
-		if (prom) {
-			struct metrics_src src = {
-				.maps = m, .mode = metrics_mode(blkqos_pinned_mode()),
-				.stock = f.stock, .dom_name = stats_dom_name, .ctx = xs,
-			};
-
-			ret = metrics_render(stdout, &src);
-			if (ret < 0) {
-				log_err("cannot read the maps: %s", strerror(-ret));
-				break;
-			}
-		} else {
-			stats_print(stdout, m, &f, json);
-		}
-		ret = 0;
+		ret = stats_show(&o, m, xs);
 		fflush(stdout);
-		if (interval <= 0)
+		if (ret || o.interval <= 0)
 			break;
-		usleep((useconds_t)(interval * 1e6));
-		if (!json && !prom)
+		usleep((useconds_t)(o.interval * 1e6));
+		if (!o.json && !o.prom)
 			putchar('\n');
 	}
 	if (xs)
@@ -798,35 +930,39 @@ struct scope_kvs {
  */
 static int parse_scope_kvs(int argc, char **argv, const char *usage, struct scope_kvs *p)
 {
+	static const struct option opts[] = {
+		{ "wait", no_argument, NULL, 'w' },
+		{ "timeout", required_argument, NULL, 't' },
+		{ NULL, 0, NULL, 0 },
+	};
 	struct set_check chk = { 0 };
-	int i, first;
+	int c, i, first;
 
 	p->timeout_s = 5;
-	if (want_help(argc, argv)) {
-		fputs(usage, stdout);
-		return -1;
-	}
-	/* options may come anywhere; take them out */
-	for (i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--wait")) {
+	/* options may come anywhere: getopt puts the operands last */
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'w':
 			p->wait = true;
-		} else if (!strcmp(argv[i], "--timeout") && i + 1 < argc) {
+			break;
+		case 't': {
 			char *end;
 
-			p->timeout_s = strtod(argv[i + 1], &end);
+			p->timeout_s = strtod(optarg, &end);
 			if (*end || p->timeout_s <= 0 || p->timeout_s > 3600) {
-				log_err("--timeout: \"%s\" is not a number of seconds", argv[i + 1]);
+				log_err("--timeout: \"%s\" is not a number of seconds", optarg);
 				return EXIT_USAGE;
 			}
-			memmove(&argv[i], &argv[i + 1], (argc - i - 1) * sizeof(*argv));
-			argc--;
-		} else {
-			continue;
+			break;
 		}
-		memmove(&argv[i], &argv[i + 1], (argc - i - 1) * sizeof(*argv));
-		argc--;
-		i--;
+		default:
+			fputs(usage, stderr);
+			return EXIT_USAGE;
+		}
 	}
+	/* the operands from argv[1] on, as before the options were taken out */
+	argv += optind - 1;
+	argc -= optind - 1;
 	if (argc < 3 || parse_domid(argv[1], &p->domid)) {
 		fputs(usage, stderr);
 		return EXIT_USAGE;
@@ -977,7 +1113,7 @@ static int cmd_wait(int argc, char **argv)
 	if (!ret)
 		ret = wait_in_force(p, blkqos_mono_ns());
 	scope_kvs_free(p);
-	return ret < 0 ? 0 : ret;
+	return ret;
 }
 
 static int cmd_set(int argc, char **argv)
@@ -995,7 +1131,7 @@ static int cmd_set(int argc, char **argv)
 	ret = parse_scope_kvs(argc, argv, usage_set, p);
 	if (ret) {
 		scope_kvs_free(p);
-		return ret < 0 ? 0 : ret;
+		return ret;
 	}
 	ret = xs_or_die(&xs);
 	if (ret)
@@ -1070,10 +1206,9 @@ static int cmd_get(int argc, char **argv)
 	char **doms, **devs;
 	int ret;
 
-	if (want_help(argc, argv)) {
-		fputs(usage_get, stdout);
-		return 0;
-	}
+	ret = parse_no_options(argc, argv, usage_get);
+	if (ret)
+		return ret;
 	if ((argc > 1 && parse_domid(argv[1], &domid)) || (argc > 2 && parse_dev(argv[2], &devid)) ||
 	    argc > 3) {
 		fputs(usage_get, stderr);
@@ -1125,10 +1260,13 @@ static const char usage_probe[] =
 "'blkqos run' would use: a line 'mode: bpf' or 'mode: stock' (see\n"
 "'blkqos run --help'). Exit 0 ready, 3 the host lacks something.\n";
 
-static int cmd_keys(void)
+static int cmd_keys(int argc, char **argv)
 {
 	const struct qos_key_doc *k;
+	int ret = parse_no_operands(argc, argv, usage_keys);
 
+	if (ret)
+		return ret;
 	printf("%-20s %-8s %-16s %-10s %s\n", "KEY", "UNIT", "DEFAULT", "EXAMPLE", "MEANING");
 	for (k = qos_key_docs; k->name; k++)
 		printf("%-20s %-8s %-16s %-10s %s\n", k->name, k->unit, k->dflt, k->example,
@@ -1136,11 +1274,14 @@ static int cmd_keys(void)
 	return 0;
 }
 
-static int cmd_probe(void)
+static int cmd_probe(int argc, char **argv)
 {
 	struct blkqos_probe p;
 	const char *problem;
+	int ret = parse_no_operands(argc, argv, usage_probe);
 
+	if (ret)
+		return ret;
 	blkqos_probe_blkback(&p);
 	printf("xen_blkback loaded: %s\nmodule BTF: %s\nhook xen_blkif_bpf_admit: %s\n"
 	       "kfunc bpf_xen_blkif_defer: %s\ntracepoint xen_blkif_dispatch: %s\n",
@@ -1163,9 +1304,56 @@ static int cmd_probe(void)
 	return 0;
 }
 
+static const char usage_unload[] =
+"Usage: blkqos unload\n"
+"\n"
+"Detaches the programs and removes " BLKQOS_PIN_DIR "/ (and stock mode's\n"
+"cgroups). xenstore keys stay.\n";
+
+static int cmd_unload(int argc, char **argv)
+{
+	int ret = parse_no_operands(argc, argv, usage_unload);
+
+	if (ret)
+		return ret;
+	ret = blkqos_unload();
+	/* stock mode's groups: the throttle stops with them */
+	if (stock_remove_all() && ret != EXIT_FAIL)
+		ret = EXIT_FAIL;
+	if (ret == EXIT_NOT_LOADED)
+		log_info("nothing was loaded");
+	return ret == EXIT_NOT_LOADED ? 0 : ret;
+}
+
+static int cmd_help(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	fputs(usage_main, stdout);
+	return 0;
+}
+
+/* The commands: 'blkqos NAME --help' prints usage, else handler runs. */
+static const struct cmd {
+	const char *name;
+	int (*handler)(int argc, char **argv);
+	const char *usage;
+} cmds[] = {
+	{ "run", cmd_run, usage_run },
+	{ "stats", cmd_stats, usage_stats },
+	{ "set", cmd_set, usage_set },
+	{ "get", cmd_get, usage_get },
+	{ "wait", cmd_wait, usage_wait },
+	{ "keys", cmd_keys, usage_keys },
+	{ "probe", cmd_probe, usage_probe },
+	{ "unload", cmd_unload, usage_unload },
+	{ "help", cmd_help, usage_main },
+};
+
 int main(int argc, char **argv)
 {
-	const char *cmd;
+	static char prog[32];
+	size_t i;
 
 	while (argc > 1 && argv[1][0] == '-') {
 		if (!strcmp(argv[1], "-v") || !strcmp(argv[1], "--verbose")) {
@@ -1184,47 +1372,18 @@ int main(int argc, char **argv)
 		fputs(usage_main, stderr);
 		return EXIT_USAGE;
 	}
-	cmd = argv[1];
-	argv++;
-	argc--;
-	if (!strcmp(cmd, "run"))
-		return cmd_run(argc, argv);
-	if (!strcmp(cmd, "stats"))
-		return cmd_stats(argc, argv);
-	if (!strcmp(cmd, "set"))
-		return cmd_set(argc, argv);
-	if (!strcmp(cmd, "wait"))
-		return cmd_wait(argc, argv);
-	if (!strcmp(cmd, "get"))
-		return cmd_get(argc, argv);
-	if ((!strcmp(cmd, "keys") || !strcmp(cmd, "probe")) && want_help(argc, argv)) {
-		fputs(!strcmp(cmd, "keys") ? usage_keys : usage_probe, stdout);
-		return 0;
-	}
-	if (!strcmp(cmd, "keys"))
-		return cmd_keys();
-	if (!strcmp(cmd, "probe"))
-		return cmd_probe();
-	if (!strcmp(cmd, "unload")) {
-		int ret;
-
-		if (want_help(argc, argv)) {
-			printf("Usage: blkqos unload\n\nDetaches the programs and removes %s/. "
-			       "xenstore keys stay.\n", BLKQOS_PIN_DIR);
+	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		if (strcmp(argv[1], cmds[i].name))
+			continue;
+		if (want_help(argc - 1, argv + 1)) {
+			fputs(cmds[i].usage, stdout);
 			return 0;
 		}
-		ret = blkqos_unload();
-		/* stock mode's groups: the throttle stops with them */
-		if (stock_remove_all() && ret != EXIT_FAIL)
-			ret = EXIT_FAIL;
-		if (ret == EXIT_NOT_LOADED)
-			log_info("nothing was loaded");
-		return ret == EXIT_NOT_LOADED ? 0 : ret;
+		/* getopt's own messages then start "blkqos NAME:" */
+		snprintf(prog, sizeof(prog), "blkqos %s", cmds[i].name);
+		argv[1] = prog;
+		return cmds[i].handler(argc - 1, argv + 1);
 	}
-	if (!strcmp(cmd, "help")) {
-		fputs(usage_main, stdout);
-		return 0;
-	}
-	fprintf(stderr, "blkqos: unknown command \"%s\"\n\n%s", cmd, usage_main);
+	fprintf(stderr, "blkqos: unknown command \"%s\"\n\n%s", argv[1], usage_main);
 	return EXIT_USAGE;
 }
