@@ -13,9 +13,8 @@
  * throttles each group alone, so there a domain limit only holds for a
  * domain of one VBD (folded into the VBD's).
  *
- * The block throttle has one rate per direction and device, nothing else:
- * cg_unsupported_keys() names what it cannot honour, so the loader reports
- * it instead of ignoring it.
+ * What goes into io.max, and what it cannot hold, is throttle.h's; finding
+ * the ring threads is rings.h's.
  *
  * One process-wide state (one loader per host). Every function returning
  * int returns 0 or a negative errno, with a message naming the file and the
@@ -28,6 +27,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 #include "blkqos.h"
+#include "rings.h"
+#include "throttle.h"
 
 #define CG_SLICE_DEFAULT	"blkqos.slice"
 
@@ -57,34 +58,6 @@ const char *cg_slice_path(void);
  */
 int cg_find_cgroup2(const char *mountinfo, char *out, size_t outlen);
 int cg_find_blkio_v1(const char *mountinfo, char *out, size_t outlen);
-
-/*
- * Parse a backend's physical-device ("major:minor" in hex, as libxl and the
- * hotplug scripts write it: "fe:0", "7:3").
- */
-int cg_parse_physdev(const char *s, unsigned int *maj, unsigned int *min,
-		     char *err, size_t errlen);
-
-/*
- * The per-direction rates the block throttle gets: riops, wiops, rbps, wbps
- * (0 = unlimited). A total limit (iops, bps) has no equivalent: it is applied
- * to each direction at its value, combined with a per-direction one by
- * taking the lower.
- */
-void cg_io_rates(const struct blkqos_limits *l, __u64 rates[4]);
-
-/* The io.max line: "MAJ:MIN riops=.. wiops=.. rbps=.. wbps=..", "max" for unlimited. */
-int cg_iomax_line(unsigned int maj, unsigned int min, const struct blkqos_limits *l,
-		  char *buf, size_t len);
-
-/*
- * A VBD's limits for the throttle: its own, and its domain's when the domain
- * has this VBD only (then a domain limit is exactly a VBD limit; the lower
- * rate wins). A domain limit over several VBDs is left out (see
- * cg_unsupported_keys()).
- */
-void cg_merge_domain(const struct blkqos_limits *vbd, const struct blkqos_limits *dom,
-		     unsigned int dom_nr_vbds, struct blkqos_limits *out);
 
 /*
  * Create the VBD's group if needed, write its limits for the device
@@ -120,46 +93,5 @@ int cg_vbd_remove(unsigned int domid, unsigned int devid, char *err, size_t errl
 
 /* Remove every VBD group and the slice (unload). */
 int cg_remove_all(char *err, size_t errlen);
-
-/*
- * The ring threads of a VBD: tasks whose comm is "<domid>.<devname>-<ring>"
- * (comm is cut at 15 characters; then the visible part must match). With
- * kthread_only, only kernel threads count. Scans procdir (normally "/proc").
- * Returns how many were found (at most n are stored) or a negative errno.
- */
-int cg_find_ring_threads_in(const char *procdir, unsigned int domid, const char *devname,
-			    int kthread_only, pid_t *pids, size_t n);
-int cg_find_ring_threads(unsigned int domid, const char *devname, pid_t *pids, size_t n);
-
-/*
- * Every task of procdir that may be a ring thread (comm "<digits>.<...>";
- * with kthread_only, kernel threads only), in *out (free it): one scan
- * serves every VBD waiting for its threads. Returns how many, or -errno.
- */
-struct cg_task {
-	pid_t pid;
-	char comm[16];
-};
-
-int cg_list_ring_tasks(const char *procdir, int kthread_only, struct cg_task **out);
-/*
- * The task pid of procdir as cg_list_ring_tasks() sees it: -ENOENT if it is
- * gone, -EPERM if kthread_only and it is not a kernel thread.
- */
-int cg_read_task(const char *procdir, pid_t pid, int kthread_only, struct cg_task *t);
-/* Is the task a ring thread of the VBD (as cg_find_ring_threads_in() matches)? */
-bool cg_task_is_ring_of(const struct cg_task *t, unsigned int domid, const char *devname);
-
-/*
- * What the block throttle cannot honour in l (and dom, may be NULL, over
- * dom_nr_vbds VBDs; dom_group: the domain's group enforces dom, see
- * cg_dom_apply), comma-separated in buf, e.g.
- * "iops-burst=2000, read-bps-peak=50M, iops-size=4096, flush=exempt,
- *  domain limits across 2 VBDs (need cgroup v2 and one backing device),
- *  iops=500 applies per direction".
- * Returns the number of items (0: everything is enforced as configured).
- */
-int cg_unsupported_keys(const struct blkqos_limits *l, const struct blkqos_limits *dom,
-			unsigned int dom_nr_vbds, bool dom_group, char *buf, size_t len);
 
 #endif

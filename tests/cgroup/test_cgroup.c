@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Tests of loader/cgroup.c (stock-kernel mode). The first part is pure
- * (parsing, io.max lines, the unsupported-keys text, ring-thread matching on
- * a fake /proc). The second runs against the host's real cgroup hierarchy
+ * Tests of loader/cgroup.c and rings.c (stock-kernel mode). The first part
+ * is pure (mountinfo parsing, ring-thread matching on a fake /proc; the
+ * io.max lines are tests/unit/test_throttle.c's). The second runs against the host's real cgroup hierarchy
  * (v2 with io, else the v1 blkio one) with a loop device on a tmpfs file and
  * a user process standing in for a ring kthread: needs root; exits 77 if the
  * block throttle is not available.
@@ -111,97 +111,6 @@ static void test_mountinfo(void)
 	      "mountinfo: none found is -ENOENT (blkio_not is not blkio)");
 	unlink(path);
 	rmdir(dir);
-}
-
-static void test_physdev(void)
-{
-	static const struct { const char *s; int ok; unsigned int maj, min; } c[] = {
-		{ "fe:0", 1, 254, 0 }, { "7:3", 1, 7, 3 }, { "ca:10\n", 1, 202, 16 },
-		{ "103:1a", 1, 259, 26 }, { "ca00", 0, 0, 0 }, { "", 0, 0, 0 }, { "zz:1", 0, 0, 0 },
-		{ "7:", 0, 0, 0 }, { "7:0 x", 0, 0, 0 }, { "-7:0", 0, 0, 0 },
-	};
-	unsigned int i, maj, min;
-	char err[128];
-
-	for (i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
-		int ret = cg_parse_physdev(c[i].s, &maj, &min, err, sizeof(err));
-
-		if (c[i].ok)
-			check(!ret && maj == c[i].maj && min == c[i].min,
-			      "physical-device \"%.*s\" is %u:%u", (int)strcspn(c[i].s, "\n"), c[i].s,
-			      c[i].maj, c[i].min);
-		else
-			check(ret == -EINVAL && strstr(err, "physical-device"),
-			      "physical-device \"%s\" refused: %s", c[i].s, err);
-	}
-}
-
-static void test_iomax_line(void)
-{
-	struct blkqos_limits l = { 0 }, dom = { 0 }, m;
-	char buf[160];
-
-	cg_iomax_line(7, 0, &l, buf, sizeof(buf));
-	check(!strcmp(buf, "7:0 riops=max wiops=max rbps=max wbps=max"), "io.max unlimited: %s", buf);
-	l.iops = lim(500);
-	l.write_iops = lim(100);
-	l.read_bps = lim(1000000);
-	cg_iomax_line(254, 3, &l, buf, sizeof(buf));
-	check(!strcmp(buf, "254:3 riops=500 wiops=100 rbps=1000000 wbps=max"),
-	      "io.max: total iops on both directions, lower one wins: %s", buf);
-	check(cg_iomax_line(7, 0, &l, buf, 10) == -ENOSPC, "io.max: short buffer is -ENOSPC");
-
-	dom.bps = lim(2000000);
-	dom.write_iops = lim(50);
-	cg_merge_domain(&l, &dom, 1, &m);
-	cg_iomax_line(7, 0, &m, buf, sizeof(buf));
-	check(!strcmp(buf, "7:0 riops=500 wiops=50 rbps=1000000 wbps=2000000"),
-	      "domain of one VBD folds into the VBD's limits: %s", buf);
-	cg_merge_domain(&l, &dom, 2, &m);
-	cg_iomax_line(7, 0, &m, buf, sizeof(buf));
-	check(!strcmp(buf, "7:0 riops=500 wiops=100 rbps=1000000 wbps=max"),
-	      "domain of two VBDs is left out of io.max: %s", buf);
-}
-
-static void test_unsupported(void)
-{
-	struct blkqos_limits l = { 0 }, dom = { 0 };
-	char buf[512];
-	int n;
-
-	n = cg_unsupported_keys(&l, NULL, 0, false, buf, sizeof(buf));
-	check(n == 0 && !*buf, "unsupported: nothing for no limits (%d \"%s\")", n, buf);
-	l.read_iops = lim(300);
-	l.write_bps = lim(10000000);
-	n = cg_unsupported_keys(&l, &dom, 3, false, buf, sizeof(buf));
-	check(n == 0 && !*buf, "unsupported: nothing for per-direction rates, default bursts (%d \"%s\")",
-	      n, buf);
-
-	l.read_iops.burst = 2000;
-	l.write_bps.peak = 50000000;
-	l.iops = lim(500);
-	l.iops_size = 4096;
-	l.flush_mode = BLKQOS_FLUSH_EXEMPT;
-	l.discard_mode = BLKQOS_DISCARD_BYTES;
-	dom.iops = lim(800);
-	n = cg_unsupported_keys(&l, &dom, 2, false, buf, sizeof(buf));
-	check(n == 7 && !strcmp(buf, "read-iops-burst=2000, write-bps-peak=50000000, iops-size=4096, "
-				 "flush=exempt, discard=bytes, domain limits across 2 VBDs (need "
-				 "cgroup v2 and one backing device), iops=500 applies per direction"),
-	      "unsupported: %d items: %s", n, buf);
-	n = cg_unsupported_keys(&l, &dom, 2, true, buf, sizeof(buf));
-	check(n == 7 && !strstr(buf, "across") && strstr(buf, "domain iops=800 applies per direction"),
-	      "unsupported: a domain group on one device enforces the domain's rate, per "
-	      "direction (%d): %s", n, buf);
-
-	dom.iops.peak = 1000;
-	n = cg_unsupported_keys(&l, &dom, 1, false, buf, sizeof(buf));
-	check(n == 7 && strstr(buf, "domain iops-peak=1000") && strstr(buf, "iops=500 applies") &&
-	      !strstr(buf, "across"),
-	      "unsupported: a one-VBD domain's peak is named, its rate folded: %s", buf);
-
-	n = cg_unsupported_keys(&l, &dom, 1, false, buf, 16);
-	check(n == 7 && strlen(buf) == 15, "unsupported: a short buffer is cut, items still counted");
 }
 
 static void fake_task(const char *dir, int pid, const char *comm, int kthread)
@@ -676,9 +585,6 @@ int main(int argc, char **argv)
 	int ret;
 
 	test_mountinfo();
-	test_physdev();
-	test_iomax_line();
-	test_unsupported();
 	test_ring_threads();
 	ret = real_tests(rate_check);
 	cleanup();
