@@ -29,6 +29,7 @@
 #include "stats.h"
 #include "stock.h"
 #include "sync.h"
+#include "xspath.h"
 
 #define BLKQOS_RUN_LOCK	"/run/blkqos.lock"
 
@@ -1139,7 +1140,7 @@ static int cmd_set(int argc, char **argv)
 	backend = sync_own_domid(xs);
 	sync_init(&s, xs, NULL, backend);
 	if (p->dom_scope)
-		snprintf(dir, sizeof(dir), "%s/%u", s.vbd_root, p->domid);
+		xs_dom_dir(dir, sizeof(dir), s.vbd_root, p->domid);
 	else
 		sync_vbd_path(&s, p->domid, p->devid, dir, sizeof(dir));
 	snprintf(qdir, sizeof(qdir), "%s/qos", dir);
@@ -1217,7 +1218,7 @@ static int cmd_get(int argc, char **argv)
 	ret = xs_or_die(&xs);
 	if (ret)
 		return ret;
-	snprintf(root, sizeof(root), "/local/domain/%u/backend/vbd", sync_own_domid(xs));
+	xs_vbd_root(root, sizeof(root), sync_own_domid(xs));
 	doms = xs_directory(xs, XBT_NULL, root, &n);
 	for (i = 0; doms && i < n; i++) {
 		char *end;
@@ -1225,7 +1226,7 @@ static int cmd_get(int argc, char **argv)
 		d = strtoul(doms[i], &end, 10);
 		if (*end || (argc > 1 && d != domid))
 			continue;
-		snprintf(dir, sizeof(dir), "%s/%u", root, d);
+		xs_dom_dir(dir, sizeof(dir), root, d);
 		snprintf(label, sizeof(label), "domain %u (all VBDs)", d);
 		if (argc <= 2)
 			get_dir(xs, dir, label);
@@ -1237,7 +1238,7 @@ static int cmd_get(int argc, char **argv)
 				continue;
 			if (qos_devid_to_devname(dv, name, sizeof(name)) < 0)
 				snprintf(name, sizeof(name), "%lu", dv);
-			snprintf(dir, sizeof(dir), "%s/%u/%lu", root, d, dv);
+			xs_vbd_dir(dir, sizeof(dir), root, d, dv);
 			snprintf(label, sizeof(label), "domain %u %s (devid %lu)", d, name, dv);
 			get_dir(xs, dir, label);
 		}

@@ -13,6 +13,7 @@
 #include "limits.h"
 #include "log.h"
 #include "stock.h"
+#include "xspath.h"
 
 #define NR_BUCKETS	1024
 #define MAX_RINGS	4096	/* bounds what a backend's multi-queue-max-queues may claim */
@@ -407,7 +408,7 @@ static void vbd_sync(struct stock *st, unsigned int domid, unsigned int devid, b
 		e->devid = devid;
 		*p = e;
 	}
-	snprintf(dir, sizeof(dir), "%s/%u/%u", st->vbd_root, domid, devid);
+	xs_vbd_dir(dir, sizeof(dir), st->vbd_root, domid, devid);
 	backend = backend || !e->disk;
 	if (backend && !read_backend(st, e, dir)) {
 		no_look(st, e);		/* its physical-device event comes */
@@ -615,7 +616,7 @@ static struct stock_vbd *vbd_of_ring(struct stock *st, unsigned int domid,
 			if (e->domid != domid || !e->cgid)
 				continue;
 			if (!e->dev[0]) {	/* first connection: Connected not read yet */
-				snprintf(dir, sizeof(dir), "%s/%u/%u", st->vbd_root, domid, e->devid);
+				xs_vbd_dir(dir, sizeof(dir), st->vbd_root, domid, e->devid);
 				read_ring_name(st, e, dir);
 				if (!e->dev[0])
 					continue;

@@ -10,6 +10,7 @@
 #include "perms.h"
 #include "stock.h"
 #include "sync.h"
+#include "xspath.h"
 
 unsigned int sync_own_domid(struct xs_handle *xs)
 {
@@ -35,7 +36,7 @@ int sync_init(struct sync *s, struct xs_handle *xs, struct blkqos_maps *maps,
 	s->xs = xs;
 	s->maps = maps;
 	s->backend = backend;
-	snprintf(s->vbd_root, sizeof(s->vbd_root), "/local/domain/%u/backend/vbd", backend);
+	xs_vbd_root(s->vbd_root, sizeof(s->vbd_root), backend);
 	return 0;
 }
 
@@ -65,12 +66,13 @@ int sync_load_rules(struct sync *s, const char *path)
 void sync_vbd_path(const struct sync *s, unsigned int domid, unsigned int devid, char *buf,
 		   size_t len)
 {
-	snprintf(buf, len, "%s/%u/%u", s->vbd_root, domid, devid);
+	xs_vbd_dir(buf, len, s->vbd_root, domid, devid);
 }
 
 void sync_dom_path(const struct sync *s, unsigned int domid, char *buf, size_t len)
 {
-	snprintf(buf, len, "%s/%u/qos", s->vbd_root, domid);
+	xs_dom_dir(buf, len, s->vbd_root, domid);
+	snprintf(buf + strlen(buf), len - strlen(buf), "/qos");
 }
 
 static bool parse_uint(const char *txt, unsigned int *out)
@@ -746,7 +748,7 @@ static void vbd_forget(struct sync *s, unsigned int domid, unsigned int devid)
 	log_debug("vbd %u/%u: gone", domid, devid);
 	owner_release(s, domid, key);
 	vbd_removed(s, domid, devid);
-	snprintf(dir, sizeof(dir), "%s/%u", s->vbd_root, domid);
+	xs_dom_dir(dir, sizeof(dir), s->vbd_root, domid);
 	ents = xs_directory(s->xs, XBT_NULL, dir, &n);
 	for (i = 0; ents && i < n; i++)
 		if (parse_uint(ents[i], &other) && other != devid && blkqos_devid_key(other) == key &&
@@ -909,7 +911,7 @@ static void sync_dom(struct sync *s, unsigned int domid)
 	bool known;
 	int ret;
 
-	snprintf(vdir, sizeof(vdir), "%s/%u", s->vbd_root, domid);
+	xs_dom_dir(vdir, sizeof(vdir), s->vbd_root, domid);
 	known = blkqos_maps_dom_get(s->maps, domid, &cur) == 0;
 	if (!known && s->have_rules) {
 		int err;
@@ -993,7 +995,7 @@ static void sync_domain_tree(struct sync *s, unsigned int domid)
 	unsigned int n, i, devid, ngone = 0, nvbds = 0;
 	char **ents;
 
-	snprintf(dir, sizeof(dir), "%s/%u", s->vbd_root, domid);
+	xs_dom_dir(dir, sizeof(dir), s->vbd_root, domid);
 	ents = xs_directory(s->xs, XBT_NULL, dir, &n);
 	if (!ents && errno != ENOENT) {
 		/* not "every VBD gone": nothing is known, nothing changes */
@@ -1073,7 +1075,7 @@ static void sync_name(struct sync *s, unsigned int domid)
 		free(name);	/* unchanged, gone (dying), or not to be trusted */
 		return;
 	}
-	snprintf(vdir, sizeof(vdir), "%s/%u", s->vbd_root, domid);
+	xs_dom_dir(vdir, sizeof(vdir), s->vbd_root, domid);
 	ents = xs_directory(s->xs, XBT_NULL, vdir, &n);
 	if (!ents && errno != ENOENT) {
 		log_read_error(s, vdir, "list it", errno);
@@ -1086,7 +1088,7 @@ static void sync_name(struct sync *s, unsigned int domid)
 		r = qos_rules_find_vbd(&s->rules, name, devid);
 		if (!r)
 			continue;
-		snprintf(dir, sizeof(dir), "%s/%u", vdir, devid);
+		xs_vbd_dir(dir, sizeof(dir), s->vbd_root, domid, devid);
 		apply_rule(s, dir, domid, r);
 		applied++;
 	}
