@@ -33,7 +33,7 @@ LOADER_SRCS := $(wildcard loader/*.c)
 LOADER_HDRS := $(wildcard loader/*.h) include/blkqos.h
 
 .PHONY: all clean test test-run bench bench-run deps help regen-vmlinux e2e demo \
-	install install-dkms deb
+	install install-dkms deb results
 all: blkqos
 
 $(BUILD):
@@ -192,6 +192,12 @@ DIST ?= debian12
 e2e: deps
 	$(Q)DIST="$(DIST)" E2E_MODES="$(E2E_MODES)" tests/e2e/e2e.sh $(SCENARIO)
 
+# The last e2e run's table, where it ran and what failed, as docs/results.md
+# (committed: the README points there for the full table).
+results:
+	$(Q)tests/e2e/results.sh > docs/results.md.tmp && mv docs/results.md.tmp docs/results.md
+	@echo "docs/results.md: from build/e2e/accuracy.txt"
+
 # The whole stack for a person: unlimited, limited, live change, stats.
 demo: deps
 	$(Q)DIST="$(DIST)" tests/e2e/demo.sh
@@ -222,6 +228,7 @@ help:
 	@echo "              with QEMU's throttle on the qdisk backend, side by side)"
 	@echo "              DIST=debian13 (e2e, demo): Debian 13's Xen 4.20 and 6.12 kernel"
 	@echo "              E2E_DISTS=\"debian12 debian13\" (test): bpf:limits on Debian 13 too"
+	@echo "make results  docs/results.md from the last e2e run (its table, failures)"
 	@echo "make deps     apt-get install what the build needs (Debian 12)"
 	@echo "make install  the loader, service, man pages (DESTDIR=, PREFIX=/usr/local)"
 	@echo "make deb      Debian packages blkqos and blkqos-dkms into build/deb/"

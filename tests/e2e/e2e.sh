@@ -130,6 +130,13 @@ for r in "${runs[@]}"; do
 	fi
 done
 mv "$acc.new" "$acc"
+# where and when, for tests/e2e/results.sh (make results)
+{
+	echo "command: E2E_MODES=\"$modes\" DIST=$DIST tests/e2e/e2e.sh ${args[*]}"
+	echo "commit: $(git -C "$TOP" describe --always --dirty 2>/dev/null || echo unknown)"
+	echo "ended: $(date -u '+%Y-%m-%d %H:%M UTC'), host load $(cut -d' ' -f1-3 /proc/loadavg)"
+	echo "cases: $(grep -c ' PASS' "$acc") passed, $(grep -c ' FAIL' "$acc") failed"
+} > "${acc%.txt}.info"
 ran_modes=${ran_modes# }
 if python3 "$E2E_DIR/table.py" "$acc" --modes "${ran_modes// /,}" > "$E2E_B/table.md.new"; then
 	mv "$E2E_B/table.md.new" "$E2E_B/table.md"
