@@ -11,12 +11,8 @@
 set -u
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
-cd "$top" || exit 1
 BLKQOS=$top/tests/bin/blkqos-test	# the test build: honours BLKQOS_TEST_RING_ANY_TASK
 STUB=$top/tests/bin/ring_stub
-PIN=/sys/fs/bpf/blkqos
-V=/local/domain/0/backend/vbd
-GUEST=7
 N=${1:-20000}
 PASSED=0 FAILED=0
 . "$top/tests/loader/lib.sh"

@@ -1,7 +1,19 @@
 # SPDX-License-Identifier: GPL-2.0
-# Shared by the loader tests (test_loader.sh, test_stock.sh): ASSERT-style
-# checks, the test xenstored, and a blkqos run in the background.
-# Expects: $work (scratch dir), $BLKQOS, $GUEST; LOADER_ARGS (array) for run.
+# Shared by the loader tests (test_loader.sh, test_stock.sh, ...): the
+# settings every one starts with, ASSERT-style checks, the test xenstored,
+# and a blkqos run in the background. Sourced with the test's arguments
+# after it sets $top (the checkout; a test may set BLKQOS first: stock tests
+# use the test build). Expects later: $work (scratch dir); LOADER_ARGS
+# (array) for run.
+
+cd "$top" || exit 1
+BLKQOS=${BLKQOS:-$top/blkqos}
+HELPER=$top/tests/bin/loader_helper
+PIN=/sys/fs/bpf/blkqos
+V=/local/domain/0/backend/vbd
+GUEST=${GUEST:-7}
+verbose=0
+[ "${1:-}" = "-v" ] && verbose=1
 
 PASSED=0 FAILED=0
 T0=${EPOCHREALTIME/./}

@@ -14,16 +14,9 @@
 set -u
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
-cd "$top" || exit 1
-BLKQOS=${BLKQOS:-$top/blkqos}
-PIN=/sys/fs/bpf/blkqos
-V=/local/domain/0/backend/vbd
-GUEST=7
 DRV=3			# the driver domain
 B=/local/domain/$DRV/backend/vbd
 STUB=9			# a device-model stub domain of $GUEST
-verbose=0
-[ "${1:-}" = "-v" ] && verbose=1
 
 . "$top/tests/loader/lib.sh"
 

@@ -14,14 +14,6 @@
 set -u
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
-cd "$top" || exit 1
-BLKQOS=${BLKQOS:-$top/blkqos}
-HELPER=$top/tests/bin/loader_helper
-PIN=/sys/fs/bpf/blkqos
-V=/local/domain/0/backend/vbd
-GUEST=7
-verbose=0
-[ "${1:-}" = "-v" ] && verbose=1
 
 . "$top/tests/loader/lib.sh"
 
@@ -76,7 +68,6 @@ both() {
 	[ "${4:-}" = dom ] && s=domain_limits b=dom_limits
 	echo "stats=$(stats_rate "$1" "$2" "$3" $s) bpftool=$(bt_rate "$1" "$2" "$3" $b)"
 }
-
 
 cat >"$work/rules" <<'EOF'
 # test rules

@@ -15,15 +15,7 @@
 set -u
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
-cd "$top" || exit 1
-BLKQOS=${BLKQOS:-$top/blkqos}
-HELPER=$top/tests/bin/loader_helper
 PROBE="python3 $top/tests/loader/http_probe.py"
-PIN=/sys/fs/bpf/blkqos
-V=/local/domain/0/backend/vbd
-GUEST=7
-verbose=0
-[ "${1:-}" = "-v" ] && verbose=1
 
 . "$top/tests/loader/lib.sh"
 

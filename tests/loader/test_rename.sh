@@ -12,13 +12,6 @@
 set -u
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
-cd "$top" || exit 1
-BLKQOS=${BLKQOS:-$top/blkqos}
-PIN=/sys/fs/bpf/blkqos
-V=/local/domain/0/backend/vbd
-GUEST=7
-verbose=0
-[ "${1:-}" = "-v" ] && verbose=1
 
 . "$top/tests/loader/lib.sh"
 

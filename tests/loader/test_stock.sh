@@ -15,18 +15,12 @@
 set -u
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
-cd "$top" || exit 1
 # The test build (make tests/bin/blkqos-test): the production ./blkqos
 # never takes a user process for a ring thread (checked first).
 BLKQOS=${BLKQOS:-$top/tests/bin/blkqos-test}
 PROD=${BLKQOS_PROD:-$top/blkqos}
 STUB=$top/tests/bin/ring_stub
-PIN=/sys/fs/bpf/blkqos
-V=/local/domain/0/backend/vbd
-GUEST=7
 XVDA=51712 XVDB=51728 XVDC=51744
-verbose=0
-[ "${1:-}" = "-v" ] && verbose=1
 
 . "$top/tests/loader/lib.sh"
 
