@@ -479,6 +479,7 @@ struct run_state {
 	struct blkqos_loaded l;
 	struct xs_handle *xs;
 	struct sync s;
+	struct stock *stock;		/* stock mode's cgroup throttle; NULL in bpf mode */
 	struct ring_buffer *births;	/* stock mode; NULL: the looks only */
 	struct exporter *exp;
 	struct pollfd pfd[PFD_NR];
@@ -507,12 +508,14 @@ static int start_stock(struct run_state *r)
 		log_warn("BLKQOS_TEST_RING_ANY_TASK is ignored: only the test build "
 			 "(tests/bin/blkqos-test) takes user processes for ring threads");
 #endif
-	r->s.stock = stock_init(r->xs, &r->l.maps, r->s.vbd_root, r->any_task, err, sizeof(err));
-	if (!r->s.stock) {
+	r->stock = stock_init(r->xs, &r->l.maps, r->s.vbd_root, r->any_task, err, sizeof(err));
+	if (!r->stock) {
 		log_err("stock mode: %s", err);
 		return EXIT_ENV;
 	}
-	r->births = ring_buffer__new(r->l.maps.ring_births_fd, on_ring_birth, r->s.stock, NULL);
+	r->s.events = &stock_sync_events;
+	r->s.events_ctx = r->stock;
+	r->births = ring_buffer__new(r->l.maps.ring_births_fd, on_ring_birth, r->stock, NULL);
 	if (!r->births)
 		log_warn("stock mode: cannot read the ring_births ring buffer: %s; new ring "
 			 "threads are found by looking at /proc, later", strerror(errno));
@@ -636,7 +639,7 @@ static int handle_events(struct run_state *r, unsigned int *n)
 			ring_buffer__consume(r->births);
 		/* a storm of events does not hold back a look that is due:
 		 * the rest are handled at the next pass, after it */
-		cut = blkqos_mono_ns() >= drain_end && stock_look_ms(r->s.stock) == 0;
+		cut = blkqos_mono_ns() >= drain_end && stock_look_ms(r->stock) == 0;
 	}
 	return cut ? 0 : errno;
 }
@@ -651,12 +654,12 @@ static bool reconnect(struct run_state *r, int why)
 		 why == EINVAL ? "closed by xenstored" : strerror(why));
 	xs_close(r->xs);
 	r->s.xs = NULL;
-	stock_set_xs(r->s.stock, NULL);
+	stock_set_xs(r->stock, NULL);
 	r->xs = xs_reconnect(r->s.vbd_root, r->sfd);
 	if (!r->xs)
 		return false;
 	r->s.xs = r->xs;
-	stock_set_xs(r->s.stock, r->xs);
+	stock_set_xs(r->stock, r->xs);
 	sync_rewatch(&r->s);
 	r->pfd[PFD_XS].fd = xs_fileno(r->xs);
 	r->seen_initial = false;
@@ -671,8 +674,8 @@ static bool reconnect(struct run_state *r, int why)
  */
 static int run_pass(struct run_state *r)
 {
-	unsigned long scans = stock_scans(r->s.stock);
-	int wait_ms = stock_look_ms(r->s.stock);
+	unsigned long scans = stock_scans(r->stock);
+	int wait_ms = stock_look_ms(r->stock);
 	int xwait = exporter_timeout_ms(r->exp);
 	int nx = exporter_pollfds(r->exp, r->pfd + PFD_EXPORTER);
 	unsigned int n;
@@ -700,12 +703,12 @@ static int run_pass(struct run_state *r)
 	exporter_tick(r->exp);
 	watch_err = handle_events(r, &n);
 	/* after the events: they only marked VBDs, one scan serves them all */
-	stock_look(r->s.stock);
+	stock_look(r->stock);
 	r->pass++;
 	/* what a pass cost: tests count scans per pass (stock mode) */
-	if (n || stock_scans(r->s.stock) != scans)
+	if (n || stock_scans(r->stock) != scans)
 		log_debug("loop pass %lu: %u xenstore events, %lu /proc scans", r->pass, n,
-			  stock_scans(r->s.stock) - scans);
+			  stock_scans(r->stock) - scans);
 	/* EINVAL: libxenstore closed the connection (its reader saw EOF) */
 	if (watch_err != EAGAIN && watch_err != 0 && watch_err != EINTR && !reconnect(r, watch_err))
 		return 1;
@@ -738,7 +741,7 @@ static void stop_run(struct run_state *r)
 		close(r->sfd);
 	ring_buffer__free(r->births);
 	if (r->synced) {
-		stock_fini(r->s.stock);
+		stock_fini(r->stock);
 		sync_fini(&r->s);
 	}
 	if (r->loaded)

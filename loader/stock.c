@@ -747,3 +747,41 @@ int stock_remove_all(void)
 		log_err("removing the stock mode groups: %s", err);
 	return ret;
 }
+
+/* The sync's events: each VBD's cgroup follows its map entry. */
+static void on_vbd_limits(void *ctx, unsigned int domid, unsigned int devid, bool added)
+{
+	stock_vbd(ctx, domid, devid);
+	if (added)	/* the domain has one VBD more */
+		stock_domain_members(ctx, domid);
+}
+
+static void on_vbd_backend(void *ctx, unsigned int domid, unsigned int devid)
+{
+	stock_vbd_backend(ctx, domid, devid);
+}
+
+/* its group goes, its domain has one VBD less */
+static void on_vbd_gone(void *ctx, unsigned int domid, unsigned int devid)
+{
+	stock_vbd_gone(ctx, domid, devid);
+	stock_domain_members(ctx, domid);
+}
+
+static void on_dom_limits(void *ctx, unsigned int domid)
+{
+	stock_domain(ctx, domid);
+}
+
+static void on_dom_gone(void *ctx, unsigned int domid)
+{
+	stock_domain_gone(ctx, domid);
+}
+
+const struct sync_events stock_sync_events = {
+	.vbd_limits = on_vbd_limits,
+	.vbd_backend = on_vbd_backend,
+	.vbd_gone = on_vbd_gone,
+	.dom_limits = on_dom_limits,
+	.dom_gone = on_dom_gone,
+};

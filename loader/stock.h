@@ -26,6 +26,7 @@
 #include <sys/types.h>
 #include <xenstore.h>
 #include "maps.h"
+#include "sync.h"
 
 struct stock;
 
@@ -39,6 +40,9 @@ struct stock *stock_init(struct xs_handle *xs, struct blkqos_maps *maps, const c
 void stock_fini(struct stock *st);
 /* The xenstore connection was opened again (after xenstored restarted). */
 void stock_set_xs(struct stock *st, struct xs_handle *xs);
+
+/* The sync's events, as the functions below take them (ctx: the stock). */
+extern const struct sync_events stock_sync_events;
 
 /* A VBD's limits changed (its backend as last read serves: cheap). */
 void stock_vbd(struct stock *st, unsigned int domid, unsigned int devid);

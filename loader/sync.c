@@ -8,7 +8,6 @@
 #include "log.h"
 #include "parse.h"
 #include "perms.h"
-#include "stock.h"
 #include "sync.h"
 #include "xspath.h"
 
@@ -717,20 +716,15 @@ static void apply_cached(struct sync *s, unsigned int domid, unsigned int devid,
 		return;
 	}
 	s->syncs++;
-	if (s->stock) {
-		stock_vbd(s->stock, domid, devid);
-		if (!known)	/* the domain has one VBD more */
-			stock_domain_members(s->stock, domid);
-	}
+	if (s->events && s->events->vbd_limits)
+		s->events->vbd_limits(s->events_ctx, domid, devid, !known);
 }
 
-/* A VBD left the maps: its group goes, its domain has one VBD less. */
+/* A VBD left the maps: its domain has one VBD less. */
 static void vbd_removed(struct sync *s, unsigned int domid, unsigned int devid)
 {
-	if (!s->stock)
-		return;
-	stock_vbd_gone(s->stock, domid, devid);
-	stock_domain_members(s->stock, domid);
+	if (s->events && s->events->vbd_gone)
+		s->events->vbd_gone(s->events_ctx, domid, devid);
 }
 
 /*
@@ -954,8 +948,8 @@ static void sync_dom(struct sync *s, unsigned int domid)
 		return;
 	}
 	s->syncs++;
-	if (s->stock)
-		stock_domain(s->stock, domid);
+	if (s->events && s->events->dom_limits)
+		s->events->dom_limits(s->events_ctx, domid);
 	log_debug("domain %u: synced", domid);
 }
 
@@ -1169,8 +1163,9 @@ static void sync_vbd_event(struct sync *s, const char *path)
 			sync_vbd_key(s, domid, devid, "qos/", d);
 		else if (!d && qos_slot_of_path(c) >= QOS_NR_QOS_SLOTS)
 			sync_vbd_key(s, domid, devid, "", c);
-		else if (s->stock && !d && (!strcmp(c, "state") || !strcmp(c, "physical-device")))
-			stock_vbd_backend(s->stock, domid, devid);	/* ring threads, device */
+		else if (s->events && s->events->vbd_backend && !d &&
+			 (!strcmp(c, "state") || !strcmp(c, "physical-device")))
+			s->events->vbd_backend(s->events_ctx, domid, devid);	/* ring threads, device */
 		/* other keys of a known VBD (params...) do not change limits */
 	}
 }
@@ -1217,8 +1212,8 @@ static void reap_one(struct sync *s, unsigned int domid, bool dead)
 	cache_drop_domain(s, domid);
 	owners_drop_domain(s, domid);
 	name_forget(s, domid);
-	if (s->stock)
-		stock_domain_gone(s->stock, domid);
+	if (s->events && s->events->dom_gone)
+		s->events->dom_gone(s->events_ctx, domid);
 	if (!dead) {
 		log_info("domain %u: no VBD left, its map entry removed", domid);
 		return;

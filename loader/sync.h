@@ -14,7 +14,23 @@
 struct vbd_cache;
 struct fold_owner;
 struct dom_name;
-struct stock;
+/*
+ * What the sync tells whatever enforces the limits beside the maps (stock
+ * mode's cgroup throttle), after the maps took them: the sync does not know
+ * which mode it runs in. Every member may be NULL.
+ */
+struct sync_events {
+	/* a VBD's limits are in the maps (added: it is new to its domain) */
+	void (*vbd_limits)(void *ctx, unsigned int domid, unsigned int devid, bool added);
+	/* a VBD's backend state or physical-device changed */
+	void (*vbd_backend)(void *ctx, unsigned int domid, unsigned int devid);
+	/* a VBD left the maps */
+	void (*vbd_gone)(void *ctx, unsigned int domid, unsigned int devid);
+	/* a domain's limits are in the maps */
+	void (*dom_limits)(void *ctx, unsigned int domid);
+	/* a domain and all its VBDs left the maps */
+	void (*dom_gone)(void *ctx, unsigned int domid);
+};
 
 struct sync {
 	struct xs_handle *xs;
@@ -37,8 +53,9 @@ struct sync {
 	/* With rules: each domain's name they were matched by, and a watch on
 	 * it, so that a renamed domain gets the rules of its new name. */
 	struct dom_name *names[64];
-	/* Stock mode (NULL otherwise): each VBD's cgroup follows its map entry. */
-	struct stock *stock;
+	/* Told of what changed in the maps (NULL: nobody), with events_ctx. */
+	const struct sync_events *events;
+	void *events_ctx;
 };
 
 /* The backend domid this process runs in: "domid" in xenstore, else 0. */
