@@ -13,9 +13,9 @@
 #include "limits.h"
 #include "log.h"
 #include "stock.h"
+#include "vbdtab.h"
 #include "xspath.h"
 
-#define NR_BUCKETS	1024
 #define MAX_RINGS	4096	/* bounds what a backend's multi-queue-max-queues may claim */
 #define XENBUS_CONNECTED 4
 
@@ -47,8 +47,7 @@ static unsigned int retry_delay_ms(unsigned int tries, bool none_yet)
 }
 
 struct stock_vbd {
-	struct stock_vbd *next;
-	unsigned int domid, devid;
+	struct vbd_node node;		/* its domid and devid, in stock->vbds */
 	__u64 cgid;			/* group's cgroup id once made; 0 before */
 	unsigned int disk;		/* backing whole disk (kernel dev_t); 0 unknown */
 	unsigned int maj, min;		/* physical-device as last read (disk != 0) */
@@ -72,8 +71,13 @@ struct stock {
 	unsigned int pending;		/* entries with retry_at set */
 	unsigned long scans;		/* scans of /proc so far (-v logs them per loop pass) */
 	unsigned long births_moved;	/* ring threads moved in at their birth */
-	struct stock_vbd *bucket[NR_BUCKETS];
+	struct vbd_table vbds;		/* of struct stock_vbd */
 };
+
+static struct stock_vbd *vbd_of(struct vbd_node *n)
+{
+	return n ? vbd_entry(n, struct stock_vbd, node) : NULL;
+}
 
 struct stock *stock_init(struct xs_handle *xs, struct blkqos_maps *maps, const char *vbd_root,
 			 bool any_task, char *err, size_t errlen)
@@ -102,27 +106,16 @@ struct stock *stock_init(struct xs_handle *xs, struct blkqos_maps *maps, const c
 
 void stock_fini(struct stock *st)
 {
-	int i;
+	struct vbd_node *n, *next;
 
 	if (!st)
 		return;
-	for (i = 0; i < NR_BUCKETS; i++)
-		while (st->bucket[i]) {
-			struct stock_vbd *e = st->bucket[i];
-
-			st->bucket[i] = e->next;
-			free(e);
-		}
+	for (n = vbdtab_first(&st->vbds); n; n = next) {
+		next = vbdtab_next(&st->vbds, n);
+		vbdtab_del(&st->vbds, n);
+		free(vbd_of(n));
+	}
 	free(st);
-}
-
-static struct stock_vbd **entry_slot(struct stock *st, unsigned int domid, unsigned int devid)
-{
-	struct stock_vbd **p = &st->bucket[(domid * 31 + devid) % NR_BUCKETS];
-
-	while (*p && ((*p)->domid != domid || (*p)->devid != devid))
-		p = &(*p)->next;
-	return p;
 }
 
 static char *read_key(struct stock *st, const char *dir, const char *key)
@@ -284,20 +277,17 @@ static bool dom_on_one_disk(struct stock *st, unsigned int domid, unsigned int n
 {
 	unsigned int seen = 0;
 	struct stock_vbd *e;
-	int b;
 
 	*disk = 0;
 	if (cg_is_v1() || nr < 2)
 		return false;
-	for (b = 0; b < NR_BUCKETS; b++)
-		for (e = st->bucket[b]; e; e = e->next) {
-			if (e->domid != domid)
-				continue;
-			if (!e->disk || (*disk && e->disk != *disk))
-				return false;
-			*disk = e->disk;
-			seen++;
-		}
+	for (e = vbd_of(vbdtab_dom_first(&st->vbds, domid)); e;
+	     e = vbd_of(vbdtab_dom_next(&e->node))) {
+		if (!e->disk || (*disk && e->disk != *disk))
+			return false;
+		*disk = e->disk;
+		seen++;
+	}
 	return seen == nr;
 }
 
@@ -352,13 +342,14 @@ static bool read_backend(struct stock *st, struct stock_vbd *e, const char *dir)
  */
 static void register_dev(struct stock *st, struct stock_vbd *e, __u32 slot)
 {
-	struct blkqos_stock_dev key = { .dev = blkqos_kdev(e->maj, e->min), .domid = e->domid };
+	struct blkqos_stock_dev key = { .dev = blkqos_kdev(e->maj, e->min),
+					.domid = e->node.domid };
 
 	if (e->devkey.dev && (e->devkey.dev != key.dev || e->slot != slot))
 		forget_dev(st, e);
 	if (bpf_map_update_elem(st->maps->stock_devs_fd, &key, &slot, BPF_ANY)) {
-		log_warn("vbd %u/%u: cannot register its device for accounting: %s", e->domid,
-			 e->devid, strerror(errno));
+		log_warn("vbd %u/%u: cannot register its device for accounting: %s", e->node.domid,
+			 e->node.devid, strerror(errno));
 		return;
 	}
 	e->devkey = key;
@@ -385,7 +376,7 @@ static void read_ring_name(struct stock *st, struct stock_vbd *e, const char *di
  */
 static void vbd_sync(struct stock *st, unsigned int domid, unsigned int devid, bool backend)
 {
-	struct stock_vbd **p = entry_slot(st, domid, devid), *e = *p;
+	struct stock_vbd *e = vbd_of(vbdtab_find(&st->vbds, domid, devid));
 	char dir[256], err[512], why[512];
 	struct blkqos_limits eff;
 	struct blkqos_stock_group g;
@@ -404,9 +395,7 @@ static void vbd_sync(struct stock *st, unsigned int domid, unsigned int devid, b
 		e = calloc(1, sizeof(*e));
 		if (!e)
 			return;
-		e->domid = domid;
-		e->devid = devid;
-		*p = e;
+		vbdtab_add(&st->vbds, &e->node, domid, devid);
 	}
 	xs_vbd_dir(dir, sizeof(dir), st->vbd_root, domid, devid);
 	backend = backend || !e->disk;
@@ -457,7 +446,7 @@ static void vbd_sync(struct stock *st, unsigned int domid, unsigned int devid, b
  */
 static void vbd_look(struct stock *st, struct stock_vbd *e, const struct scan *scan)
 {
-	unsigned int domid = e->domid, devid = e->devid;
+	unsigned int domid = e->node.domid, devid = e->node.devid;
 	char err[512];
 	pid_t *pids = NULL;
 	int npids;
@@ -504,26 +493,23 @@ static int domain_devids(struct stock *st, unsigned int domid, unsigned int **de
 {
 	unsigned int n = 0, cap = 0, *v = NULL;
 	struct stock_vbd *e;
-	int b;
 
-	for (b = 0; b < NR_BUCKETS; b++)
-		for (e = st->bucket[b]; e; e = e->next) {
-			if (e->domid != domid)
-				continue;
-			if (n == cap) {
-				unsigned int *nv = realloc(v, (cap ? 2 * cap : 16) * sizeof(*v));
+	for (e = vbd_of(vbdtab_dom_first(&st->vbds, domid)); e;
+	     e = vbd_of(vbdtab_dom_next(&e->node))) {
+		if (n == cap) {
+			unsigned int *nv = realloc(v, (cap ? 2 * cap : 16) * sizeof(*v));
 
-				if (!nv) {
-					free(v);
-					log_err("domain %u: out of memory listing its VBDs (the last "
-						"setting stays)", domid);
-					return -ENOMEM;
-				}
-				v = nv;
-				cap = cap ? 2 * cap : 16;
+			if (!nv) {
+				free(v);
+				log_err("domain %u: out of memory listing its VBDs (the last "
+					"setting stays)", domid);
+				return -ENOMEM;
 			}
-			v[n++] = e->devid;
+			v = nv;
+			cap = cap ? 2 * cap : 16;
 		}
+		v[n++] = e->node.devid;
+	}
 	*devids = v;
 	return n;
 }
@@ -564,14 +550,14 @@ static void forget_group(struct stock *st, unsigned int domid, unsigned int devi
 
 void stock_vbd_gone(struct stock *st, unsigned int domid, unsigned int devid)
 {
-	struct stock_vbd **p = entry_slot(st, domid, devid), *e = *p;
+	struct stock_vbd *e = vbd_of(vbdtab_find(&st->vbds, domid, devid));
 
 	forget_group(st, domid, devid, e ? e->cgid : 0);
 	if (!e)
 		return;
 	forget_dev(st, e);
 	no_look(st, e);
-	*p = e->next;
+	vbdtab_del(&st->vbds, &e->node);
 	free(e);
 }
 
@@ -609,21 +595,20 @@ static struct stock_vbd *vbd_of_ring(struct stock *st, unsigned int domid,
 {
 	struct stock_vbd *e;
 	char dir[256];
-	int b;
 
-	for (b = 0; b < NR_BUCKETS; b++)
-		for (e = st->bucket[b]; e; e = e->next) {
-			if (e->domid != domid || !e->cgid)
+	for (e = vbd_of(vbdtab_dom_first(&st->vbds, domid)); e;
+	     e = vbd_of(vbdtab_dom_next(&e->node))) {
+		if (!e->cgid)
+			continue;
+		if (!e->dev[0]) {	/* first connection: Connected not read yet */
+			xs_vbd_dir(dir, sizeof(dir), st->vbd_root, domid, e->node.devid);
+			read_ring_name(st, e, dir);
+			if (!e->dev[0])
 				continue;
-			if (!e->dev[0]) {	/* first connection: Connected not read yet */
-				xs_vbd_dir(dir, sizeof(dir), st->vbd_root, domid, e->devid);
-				read_ring_name(st, e, dir);
-				if (!e->dev[0])
-					continue;
-			}
-			if (cg_task_is_ring_of(t, domid, e->dev))
-				return e;
 		}
+		if (cg_task_is_ring_of(t, domid, e->dev))
+			return e;
+	}
 	return NULL;
 }
 
@@ -646,14 +631,14 @@ void stock_ring_born(struct stock *st, pid_t pid, const char *comm)
 	e = vbd_of_ring(st, domid, &t);
 	if (!e)
 		return;		/* not a VBD this loader knows yet: the looks find it */
-	if (cg_vbd_move(e->domid, e->devid, &pid, 1, err, sizeof(err))) {
-		log_warn("vbd %u/%u: ring thread %s at its birth: %s (looked for again)", e->domid,
-			 e->devid, t.comm, err);
+	if (cg_vbd_move(e->node.domid, e->node.devid, &pid, 1, err, sizeof(err))) {
+		log_warn("vbd %u/%u: ring thread %s at its birth: %s (looked for again)", e->node.domid,
+			 e->node.devid, t.comm, err);
 		return;
 	}
 	st->births_moved++;
-	log_info("vbd %u/%u: ring thread %s (pid %d) in its group at its birth", e->domid,
-		 e->devid, t.comm, (int)pid);
+	log_info("vbd %u/%u: ring thread %s (pid %d) in its group at its birth", e->node.domid,
+		 e->node.devid, t.comm, (int)pid);
 }
 
 unsigned long stock_births_moved(const struct stock *st)
@@ -670,14 +655,13 @@ int stock_look_ms(const struct stock *st)
 {
 	__u64 now, first = 0;
 	struct stock_vbd *e;
-	int b;
 
 	if (!st || !st->pending)
 		return -1;
-	for (b = 0; b < NR_BUCKETS; b++)
-		for (e = st->bucket[b]; e; e = e->next)
-			if (e->retry_at && (!first || e->retry_at < first))
-				first = e->retry_at;
+	for (e = vbd_of(vbdtab_first(&st->vbds)); e;
+	     e = vbd_of(vbdtab_next(&st->vbds, &e->node)))
+		if (e->retry_at && (!first || e->retry_at < first))
+			first = e->retry_at;
 	now = blkqos_mono_ns();
 	return first <= now ? 0 : (int)((first - now + 999999) / 1000000);
 }
@@ -694,7 +678,6 @@ void stock_look(struct stock *st)
 	__u64 now = blkqos_mono_ns();
 	struct stock_vbd **due, *e;
 	unsigned int n = 0, i;
-	int b;
 
 	if (!st || !st->pending)
 		return;
@@ -704,10 +687,10 @@ void stock_look(struct stock *st)
 		return;
 	}
 	/* Looks do not add, remove nor free entries: pointers stay valid. */
-	for (b = 0; b < NR_BUCKETS; b++)
-		for (e = st->bucket[b]; e; e = e->next)
-			if (e->retry_at && e->retry_at <= now && n < st->pending)
-				due[n++] = e;
+	for (e = vbd_of(vbdtab_first(&st->vbds)); e;
+	     e = vbd_of(vbdtab_next(&st->vbds, &e->node)))
+		if (e->retry_at && e->retry_at <= now && n < st->pending)
+			due[n++] = e;
 	if (n) {
 		sc.n = scan_tasks(st, &sc.tasks);
 		log_debug("stock: /proc scan %lu: %d candidate tasks, for %u VBD%s", st->scans,

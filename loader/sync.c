@@ -226,18 +226,16 @@ static void keep_untrusted(const struct keyset *k, const struct blkqos_limits *p
 }
 
 struct vbd_cache {
-	struct vbd_cache *next;
-	unsigned int domid, devid;
+	struct vbd_node node;
 	struct keyset keys;
 };
 
-static struct vbd_cache **cache_slot(struct sync *s, unsigned int domid, unsigned int devid)
+/* The VBD's cached keys, or NULL. */
+static struct vbd_cache *cache_find(const struct sync *s, unsigned int domid, unsigned int devid)
 {
-	struct vbd_cache **p = &s->cache[(domid * 31 + devid) % 1024];
+	struct vbd_node *n = vbdtab_find(&s->cache, domid, devid);
 
-	while (*p && ((*p)->domid != domid || (*p)->devid != devid))
-		p = &(*p)->next;
-	return p;
+	return n ? vbd_entry(n, struct vbd_cache, node) : NULL;
 }
 
 /* Free n name/value string pairs and set n to 0. */
@@ -269,31 +267,22 @@ static void cache_entry_free(struct vbd_cache *c)
 
 static void cache_drop(struct sync *s, unsigned int domid, unsigned int devid)
 {
-	struct vbd_cache **p = cache_slot(s, domid, devid), *c = *p;
+	struct vbd_cache *c = cache_find(s, domid, devid);
 
 	if (!c)
 		return;
-	*p = c->next;
+	vbdtab_del(&s->cache, &c->node);
 	cache_entry_free(c);
 }
 
 static void cache_drop_domain(struct sync *s, unsigned int domid)
 {
-	int i;
+	struct vbd_node *n, *next;
 
-	for (i = 0; i < 1024; i++) {
-		struct vbd_cache **p = &s->cache[i];
-
-		while (*p) {
-			struct vbd_cache *c = *p;
-
-			if (c->domid != domid) {
-				p = &c->next;
-				continue;
-			}
-			*p = c->next;
-			cache_entry_free(c);
-		}
+	for (n = vbdtab_dom_first(&s->cache, domid); n; n = next) {
+		next = vbdtab_dom_next(n);
+		vbdtab_del(&s->cache, n);
+		cache_entry_free(vbd_entry(n, struct vbd_cache, node));
 	}
 }
 
@@ -407,7 +396,7 @@ static void owners_drop_domain(struct sync *s, unsigned int domid)
 /* Keep a VBD's keys for the next event; the keyset is left empty. */
 static void cache_store(struct sync *s, unsigned int domid, unsigned int devid, struct keyset *k)
 {
-	struct vbd_cache **p = cache_slot(s, domid, devid), *c = *p;
+	struct vbd_cache *c = cache_find(s, domid, devid);
 
 	if (!c) {
 		c = calloc(1, sizeof(*c));
@@ -415,9 +404,7 @@ static void cache_store(struct sync *s, unsigned int domid, unsigned int devid, 
 			keyset_free(k);
 			return;
 		}
-		c->domid = domid;
-		c->devid = devid;
-		*p = c;
+		vbdtab_add(&s->cache, &c->node, domid, devid);
 	}
 	keyset_free(&c->keys);
 	c->keys = *k;	/* the strings move to the cache */
@@ -690,7 +677,7 @@ static void sync_vbd_event(struct sync *s, const char *path);
 /* Limits from a VBD's cached keys, into the map; the last good setting is prev. */
 static void apply_cached(struct sync *s, unsigned int domid, unsigned int devid, const char *dir)
 {
-	struct vbd_cache *c = *cache_slot(s, domid, devid);
+	struct vbd_cache *c = cache_find(s, domid, devid);
 	struct blkqos_limits prev, out;
 	struct log_ctx lc = { s, dir };
 	struct qos_kv *kv;
@@ -763,7 +750,7 @@ static void vbd_forget(struct sync *s, unsigned int domid, unsigned int devid)
 static void sync_vbd_key(struct sync *s, unsigned int domid, unsigned int devid,
 			 const char *prefix, const char *key)
 {
-	struct vbd_cache *c = *cache_slot(s, domid, devid);
+	struct vbd_cache *c = cache_find(s, domid, devid);
 	struct keyset *k = &c->keys;
 	char dir[256], path[512], rel[256];
 	unsigned int len;
@@ -1154,7 +1141,7 @@ static void sync_vbd_event(struct sync *s, const char *path)
 		struct blkqos_vbd v;
 		/* cached and still in the maps (a VBD removed by a domain-wide
 		 * resync may come back under the same id) */
-		bool cached = *cache_slot(s, domid, devid) != NULL &&
+		bool cached = cache_find(s, domid, devid) != NULL &&
 			      blkqos_maps_vbd_get(s->maps, domid, devid, &v) == 0;
 
 		if (!cached || !c || (!strcmp(c, "qos") && !d))
@@ -1304,15 +1291,14 @@ int sync_make_qos_dir(struct xs_handle *xs, unsigned int backend, unsigned int g
 
 void sync_fini(struct sync *s)
 {
+	struct vbd_node *n, *next;
 	int i;
 
-	for (i = 0; i < 1024; i++)
-		while (s->cache[i]) {
-			struct vbd_cache *c = s->cache[i];
-
-			s->cache[i] = c->next;
-			cache_entry_free(c);
-		}
+	for (n = vbdtab_first(&s->cache); n; n = next) {
+		next = vbdtab_next(&s->cache, n);
+		vbdtab_del(&s->cache, n);
+		cache_entry_free(vbd_entry(n, struct vbd_cache, node));
+	}
 	for (i = 0; i < 64; i++)
 		while (s->names[i]) {
 			struct dom_name *d = s->names[i];

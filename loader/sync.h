@@ -10,6 +10,7 @@
 #include <xenstore.h>
 #include "maps.h"
 #include "rules.h"
+#include "vbdtab.h"
 
 struct vbd_cache;
 struct fold_owner;
@@ -45,7 +46,7 @@ struct sync {
 	bool cannot_ask;
 	/* Each known VBD's QoS keys as last read, so that a watch event on one
 	 * key costs two xenstore requests instead of a re-read of the VBD. */
-	struct vbd_cache *cache[1024];
+	struct vbd_table cache;		/* of struct vbd_cache */
 	/* Which devid holds each (domain, 16-bit handle) in the maps: blkback
 	 * keeps a VBD's handle in 16 bits, so devids that fold to one handle
 	 * are one VBD to it; the first one holds it, the others are refused. */
