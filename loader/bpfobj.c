@@ -306,7 +306,7 @@ static int load_bpf_mode(struct blkqos_loaded *l, const struct blkqos_probe *pro
 		log_err("the kernel refuses fmod_ret on xen_blkif_bpf_admit and xen_blkback has no "
 			"bpf_xen_blkif_defer kfunc (empty kfunc set: was the module built without "
 			"resolve_btfids?)");
-		return EXIT_ENV;
+		return -ENODEV;
 	}
 	l->mode = BLKQOS_MODE_FENTRY_KFUNC;
 	l->skel = open_and_load(l->mode, err);
@@ -322,7 +322,7 @@ int blkqos_load(struct blkqos_loaded *l, bool want_attach, enum blkqos_mode_requ
 	memset(l, 0, sizeof(*l));
 	libbpf_set_print(libbpf_print);
 	if (blkqos_ensure_bpffs())
-		return EXIT_ENV;
+		return -ENODEV;
 	mkdir(BLKQOS_PIN_DIR, 0700);
 
 	l->reused_links = access(LINK_ADMIT, F_OK) == 0 || access(LINK_STOCK, F_OK) == 0;
@@ -340,7 +340,7 @@ int blkqos_load(struct blkqos_loaded *l, bool want_attach, enum blkqos_mode_requ
 				return ret;
 		} else if (!probe.module_loaded || want == BLKQOS_WANT_BPF) {
 			log_err("%s", problem);
-			return EXIT_ENV;
+			return -ENODEV;
 		} else {
 			log_info("%s", problem);
 			l->mode = BLKQOS_MODE_STOCK;
@@ -362,16 +362,16 @@ int blkqos_load(struct blkqos_loaded *l, bool want_attach, enum blkqos_mode_requ
 		else
 			log_err("cannot load the BPF object: %s (-v shows libbpf's log)",
 				strerror(-err));
-		return EXIT_ENV;
+		return -ENODEV;
 	}
 	if (open_maps(&l->maps, l->skel)) {
 		log_err("cannot read the pinned maps");
 		blkqos_loaded_close(l);
-		return EXIT_FAIL;
+		return -EIO;
 	}
 	if (want_attach && !l->reused_links && attach(l)) {
 		blkqos_loaded_close(l);
-		return EXIT_FAIL;
+		return -EIO;
 	}
 	return 0;
 }
@@ -410,14 +410,14 @@ int blkqos_open_pinned(struct blkqos_maps *m)
 			while (i--)
 				if (fd[i] >= 0)
 					close(fd[i]);
-			return EXIT_NOT_LOADED;
+			return -ENOENT;
 		}
 	}
 	if (blkqos_maps_init(m, fd[0], fd[1], fd[2], fd[3], fd[4])) {
 		for (i = 0; i < NR_MAPS; i++)
 			if (fd[i] >= 0)
 				close(fd[i]);
-		return EXIT_FAIL;
+		return -EPROTO;
 	}
 	m->stock_groups_fd = fd[5];
 	m->stock_devs_fd = fd[6];
@@ -426,7 +426,7 @@ int blkqos_open_pinned(struct blkqos_maps *m)
 		for (i = 0; i < NR_MAPS; i++)
 			if (fd[i] >= 0)
 				close(fd[i]);
-		return EXIT_FAIL;
+		return -EPROTO;
 	}
 	return 0;
 }
@@ -467,7 +467,7 @@ int blkqos_unload(void)
 	if (rmdir(BLKQOS_PIN_DIR) && errno != ENOENT) {
 		log_err("cannot remove %s: %s (something else is pinned there)", BLKQOS_PIN_DIR,
 			strerror(errno));
-		return EXIT_FAIL;
+		return -EBUSY;
 	}
-	return found ? 0 : EXIT_NOT_LOADED;
+	return found ? 0 : -ENOENT;
 }

@@ -64,18 +64,22 @@ int blkqos_ensure_bpffs(void);
 /*
  * Load the object with its maps pinned (reusing pinned ones), then attach
  * in the mode want and the probe allow, unless attach is false. Returns 0
- * or an EXIT_* code after logging why.
+ * or, after logging why, -ENODEV (the host lacks something: BPF, bpffs,
+ * xen-blkback, the hook) or another -errno.
  */
 int blkqos_load(struct blkqos_loaded *l, bool attach, enum blkqos_mode_request want);
 /* The mode the pinned state was attached in (BLKQOS_MODE_NONE if none). */
 enum blkqos_mode blkqos_pinned_mode(void);
 void blkqos_loaded_close(struct blkqos_loaded *l);
 
-/* Open the pinned maps only (stats, get): returns 0 or EXIT_NOT_LOADED. */
+/*
+ * Open the pinned maps only (stats, get): returns 0, -ENOENT if nothing is
+ * pinned, -EPROTO (logged) for maps of another blkqos version.
+ */
 int blkqos_open_pinned(struct blkqos_maps *m);
 void blkqos_close_pinned(struct blkqos_maps *m);
 
-/* Detach and unpin everything. Returns 0 or an EXIT_* code. */
+/* Detach and unpin everything. Returns 0, -ENOENT if nothing was, or -EBUSY (logged). */
 int blkqos_unload(void);
 
 #endif

@@ -186,6 +186,26 @@ static int take_run_lock(void)
 	return fd;
 }
 
+/*
+ * Internal functions return 0 or -errno; the commands turn that into their
+ * exit status here: -ENODEV the host lacks something, -ENOENT nothing is
+ * loaded, anything else a failure.
+ */
+static int exit_code(int err)
+{
+	switch (err) {
+	case 0:
+		return EXIT_OK;
+	case -ENODEV:
+		return EXIT_ENV;
+	case -ENOENT:
+		return EXIT_NOT_LOADED;
+	default:
+		return EXIT_FAIL;
+	}
+}
+
+/* Returns 0, or -ENODEV after saying why. */
 static int xs_or_die(struct xs_handle **xs)
 {
 	*xs = xs_open(0);
@@ -193,7 +213,7 @@ static int xs_or_die(struct xs_handle **xs)
 		log_err("cannot connect to xenstore: %s (is xenstored running? this must run "
 			"in dom0 or the driver domain; XENSTORED_PATH names another socket)",
 			strerror(errno));
-		return EXIT_ENV;
+		return -ENODEV;
 	}
 	return 0;
 }
@@ -534,7 +554,7 @@ static int start_run(struct run_state *r, const struct run_opts *o)
 
 	ret = xs_or_die(&r->xs);
 	if (ret)
-		return ret;
+		return exit_code(ret);
 	/* Test builds only (-DBLKQOS_TEST_BUILD): a host without Xen has no
 	 * blkback kthreads to move nor to count; production takes kernel
 	 * threads only. */
@@ -544,7 +564,7 @@ static int start_run(struct run_state *r, const struct run_opts *o)
 #endif
 	ret = blkqos_load(&r->l, o->attach, o->want);
 	if (ret)
-		return ret;
+		return exit_code(ret);
 	r->loaded = true;
 	if (!o->have_backend)
 		backend = sync_own_domid(r->xs);
@@ -879,10 +899,10 @@ static int cmd_stats(int argc, char **argv)
 		return EXIT_FAIL;
 	ret = blkqos_open_pinned(m);
 	if (ret) {
-		if (ret == EXIT_NOT_LOADED)	/* else it said why */
+		if (ret == -ENOENT)	/* else it said why */
 			log_err("nothing pinned in %s: start 'blkqos run' first", BLKQOS_PIN_DIR);
 		free(m);
-		return ret;
+		return exit_code(ret);
 	}
 	o.f.stock = blkqos_pinned_mode() == BLKQOS_MODE_STOCK;
 	if (o.prom)	/* for the domain label; without xenstore it is empty */
@@ -1065,10 +1085,10 @@ static int wait_in_force(const struct scope_kvs *p, __u64 t0)
 		return EXIT_FAIL;
 	ret = blkqos_open_pinned(m);
 	if (ret) {
-		if (ret == EXIT_NOT_LOADED)	/* else it said why */
+		if (ret == -ENOENT)	/* else it said why */
 			log_err("nothing pinned in %s: is 'blkqos run' running?", BLKQOS_PIN_DIR);
 		free(m);
-		return ret;
+		return exit_code(ret);
 	}
 	ret = EXIT_FAIL;	/* until the values are in force */
 	/* For scripts timing a change made by another process: polling starts now. */
@@ -1137,7 +1157,7 @@ static int cmd_set(int argc, char **argv)
 		scope_kvs_free(p);
 		return ret;
 	}
-	ret = xs_or_die(&xs);
+	ret = exit_code(xs_or_die(&xs));
 	if (ret)
 		goto out;
 	backend = sync_own_domid(xs);
@@ -1220,7 +1240,7 @@ static int cmd_get(int argc, char **argv)
 	}
 	ret = xs_or_die(&xs);
 	if (ret)
-		return ret;
+		return exit_code(ret);
 	xs_vbd_root(root, sizeof(root), sync_own_domid(xs));
 	doms = xs_directory(xs, XBT_NULL, root, &n);
 	for (i = 0; doms && i < n; i++) {
@@ -1322,11 +1342,13 @@ static int cmd_unload(int argc, char **argv)
 		return ret;
 	ret = blkqos_unload();
 	/* stock mode's groups: the throttle stops with them */
-	if (stock_remove_all() && ret != EXIT_FAIL)
-		ret = EXIT_FAIL;
-	if (ret == EXIT_NOT_LOADED)
+	if (stock_remove_all())
+		ret = -EBUSY;
+	if (ret == -ENOENT) {
 		log_info("nothing was loaded");
-	return ret == EXIT_NOT_LOADED ? 0 : ret;
+		return 0;
+	}
+	return exit_code(ret);
 }
 
 static int cmd_help(int argc, char **argv)
