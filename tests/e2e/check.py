@@ -25,6 +25,11 @@ module with cgroup io.max). EXPECT lines:
                                      ops (SAMPLE totals incl. ramp), within TOL
   CASE verify NAME                   a loadgen --verify run read back every block
                                      it wrote: mismatches=0, errors=0
+  CASE fact_max FACT KEY X           the hook's "fact FACT KEY=V ..." has V <= X
+                                     (a time, a cost; "never" or no fact fails)
+  CASE cpu_pct DEV X                 the ring thread of DEV, throttled at its
+                                     limit_iops, costs under X % of a CPU
+                                     (us_per_request x limit_iops / 1e4)
 
 A CASE may be restricted to some modes: "stock:CASE" or "bpf,stock:CASE";
 it is skipped in the others. A CASE without a prefix is checked in every
@@ -64,6 +69,7 @@ def main():
     mode = sys.argv[4] if len(sys.argv) > 4 else ''
     tag = (mode + ':' if mode else '') + scen
     loadgen, samples, marks, checks, stats, cpu = {}, {}, {}, [], None, []
+    facts, rings = {}, {}
     for line in open(results, errors='replace'):
         line = line.rstrip('\n')
         if line.startswith('guest '):
@@ -82,8 +88,13 @@ def main():
             checks.append((p[2], p[3], p[4] if len(p) > 4 else ''))
         elif line.startswith('hook ring-cpu ') or line.startswith('hook backend-cpu '):
             d = kv(line)
+            if line.startswith('hook ring-cpu '):
+                rings[d.get('dev')] = d
             if 'limit_iops' in d or d.get('dev') == 'all':
                 cpu.append(d)
+        elif line.startswith('hook fact '):
+            p = line.split(None, 3)
+            facts[p[2]] = kv(p[3] if len(p) > 3 else '')
         elif line.startswith('hook stats-last '):
             try:
                 stats = json.loads(line[len('hook stats-last '):])
@@ -243,6 +254,24 @@ def main():
                 # blkback but not completed in a sample: allow the queue depth
                 errp = 100.0 * (seen - guest) / guest if guest else 0
                 report(case, guest, seen, 'ops', abs(seen - guest) <= max(16 * len(names), guest * tol / 100), errp)
+            elif metric == 'fact_max':
+                name, key, want = p[2], p[3], float(p[4])
+                v = facts.get(name, {}).get(key)
+                try:
+                    got = float(v)
+                except (TypeError, ValueError):
+                    report(case, '<=' + fmt(want), v or 'none', key, False, None)
+                    continue
+                report(case, '<=' + fmt(want), got, key, got <= want, None)
+            elif metric == 'cpu_pct':
+                dev, want = p[2], float(p[3])
+                d = rings.get(dev, {})
+                try:
+                    pct = float(d['us_per_request']) * float(d['limit_iops']) / 1e4
+                except (KeyError, ValueError):
+                    report(case, '<' + fmt(want), 'none', '%cpu', False, None)
+                    continue
+                report(case, '<' + fmt(want), round(pct, 2), '%cpu', pct < want, None)
             elif metric == 'verify':
                 d = loadgen.get(p[2], {})
                 bad = int(d.get('mismatches', -1))

@@ -50,7 +50,9 @@ done
 check map-cleaned "[ $gone = yes ]" "no map entry for domain $E2E_DOMID after destroy"
 '
 CPU_DEVS="xvda:40"
-EXPECT=''
+EXPECT='
+bpf,stock:ring-cpu-xvda cpu_pct xvda 10
+'
 # stock mode: the VBD group with its io.max (held-while-loader-dead above then
 # checks it outlives the killed loader)
 STOCK_IOMAX='

@@ -36,6 +36,7 @@ loadgen --name iops30-qd16 --dev /dev/xvda --rw randread --bs 4k --qd 16 --ramp 
 "
 CPU_DEVS="xvda:30 xvde"	# xvda throttled (QD1 and QD16 runs), xvde unlimited
 EXPECT='
+bpf,stock:ring-cpu-xvda cpu_pct xvda 10
 iops-4k-qd1 iops iops30-qd1 30
 iops-4k-qd16 iops iops30-qd16 30
 bps-64k-write bps bps4M-64k-write 4000000
