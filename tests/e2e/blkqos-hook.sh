@@ -420,13 +420,19 @@ live_set() {
 # takes 80-670 ms in this emulated dom0. fact NAME ms=..; in stock mode fact
 # NAME-iomax, from the watch event to io.max.
 live_write() {
-	local name=$1 dev=$2 key=$3 value=$4 path waiter watcher t_event t_seen ms
+	local name=$1 dev=$2 key=$3 value=$4 path waiter watcher t_event t_seen ms l
 	path=$(vbd_backend_dir "$dev")/qos/$key
-	blkqos wait "$E2E_DOMID" "$dev" "$key=$value" > "/run/wait.$name" &
-	waiter=$!
+	# the watcher first, then the waiter (a fork costs up to 0.5 s here: the
+	# waiter's own timeout is not what is measured, so it is long)
 	( xenstore-watch -n 2 "$path" | while read -r l; do echo "${EPOCHREALTIME/./} $l"; done > "/run/watch.$name" ) &
 	watcher=$!
-	for _ in $(seq 100); do grep -q waiting "/run/wait.$name" && [ -s "/run/watch.$name" ] && break; sleep 0.05; done
+	for _ in $(seq 200); do [ -s "/run/watch.$name" ] && break; nap 0.05; done
+	blkqos wait "$E2E_DOMID" "$dev" "$key=$value" --timeout 60 > "/run/wait.$name" &
+	waiter=$!
+	for _ in $(seq 200); do
+		read -r l 2>/dev/null < "/run/wait.$name" && [ "$l" = waiting ] && break
+		nap 0.05
+	done
 	[ "$E2E_MODE" = stock ] && iomax_watch "$dev" "riops=$value wiops=$value" "/run/iomax.$name"
 	xenstore-write "$path" "$value"
 	wait $waiter
