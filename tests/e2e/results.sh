@@ -1,12 +1,18 @@
 #!/bin/bash
-# tests/e2e/results.sh [LABEL=ACCURACY_FILE...] - the last end-to-end run as
+# tests/e2e/results.sh [LABEL=ACCURACY_FILE...] [--modes M,M] - the last end-to-end run as
 # a markdown page (make results writes docs/results.md with it): where it
 # ran (build/e2e/accuracy.info, written by e2e.sh), the modes side by side
 # (table.py), every failed case, and the timing of each emulated run.
 # Default: build/e2e/accuracy.txt.
 set -euo pipefail
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-files=("$@")
+files=() modes=()
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--modes) modes=(--modes "$2"); shift 2 ;;	# table.py's column order
+	*) files+=("$1"); shift ;;
+	esac
+done
 [ ${#files[@]} -gt 0 ] || files=("$TOP/build/e2e/accuracy.txt")
 echo "# End-to-end results"
 echo
@@ -29,4 +35,4 @@ for f in "${files[@]}"; do
 	fi
 	echo
 done
-python3 "$TOP/tests/e2e/table.py" "${files[@]}"
+python3 "$TOP/tests/e2e/table.py" "${files[@]}" "${modes[@]}"
