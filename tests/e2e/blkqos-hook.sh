@@ -323,8 +323,29 @@ save_devids() {
 dev_devid() {	# DEV
 	awk -v d="$1" '$1 == d { print $2; found = 1; exit } END { exit !found }' /run/devids 2>/dev/null
 }
-vbd_backend_dir() {	# DEV -> its backend directory in xenstore
-	echo "/local/domain/0/backend/vbd/$E2E_DOMID/$(dev_devid "$1")"
+vbd_backend_dir() {	# DEV -> its backend directory in xenstore (vbd, or qdisk's)
+	local devid p
+	devid=$(dev_devid "$1")
+	for p in $E2E_VBD_PATHS; do
+		[ "${p##*/}" = "$devid" ] && { echo "$p"; return 0; }
+	done
+	echo "/local/domain/0/backend/vbd/$E2E_DOMID/$devid"
+}
+
+# The teardown scenario: xl block-detach of DEV while requests are held
+# (parked in blkback, queued in QEMU's throttle): check NAME that it returns
+# 0, and check GONE that its backend directory goes.
+detach_check() {	# NAME GONE DEV
+	local dir t0 rc
+	dir=$(vbd_backend_dir "$3")
+	uptime_ms
+	t0=$UPTIME_MS
+	xl block-detach "$E2E_DOMID" "${dir##*/}" > /run/detach.out 2>&1
+	rc=$?
+	uptime_ms
+	check "$1" "[ $rc = 0 ]" "xl block-detach with requests held: rc=$rc after $((UPTIME_MS - t0)) ms $(tr '\n' ' ' < /run/detach.out)"
+	for _ in $(seq 100); do xenstore-exists "$dir" 2>/dev/null || break; nap; done
+	check "$2" "! xenstore-exists $dir" "${dir#/local/domain/0/} removed"
 }
 
 vbd_group() {	# DEV -> its cgroup directory

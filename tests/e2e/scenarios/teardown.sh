@@ -28,11 +28,7 @@ wait
 LIVE='
 wait_loadgen unload-parked
 sleep 6
-devid=$(dev_devid xvdb)
-t0=$(now_ms)
-xl block-detach "$E2E_DOMID" "$devid" > /run/detach.out 2>&1
-rc=$? t1=$(now_ms)
-check detach-parked "[ $rc = 0 ]" "xl block-detach with requests parked: rc=$rc after $((t1 - t0)) ms $(tr "\n" " " < /run/detach.out)"
+detach_check detach-parked detach-backend-gone xvdb
 pid=$(cat /run/blkqos.pid)
 kill -TERM "$pid"
 for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
@@ -42,11 +38,20 @@ rc=$?
 check unload-parked "[ $rc = 0 ] && [ ! -e /sys/fs/bpf/blkqos ]" "blkqos unload with requests parked: rc=$rc"
 for _ in $(seq 100); do ring_pid xvdb > /dev/null || break; sleep 0.1; done
 check detach-ring-gone "! ring_pid xvdb > /dev/null" "the detached disk ring thread has exited"
-check detach-backend-gone "! xenstore-exists /local/domain/0/backend/vbd/$E2E_DOMID/$devid" "backend/vbd/$E2E_DOMID/$devid removed"
+'
+# qdisk mode: the same detach with requests queued in QEMU's throttle, and
+# the throttle lifted over QMP (in place of blkqos unload) with requests held
+QDISK_LIVE='
+wait_loadgen unload-parked
+sleep 6
+detach_check detach-parked detach-backend-gone xvdb
+mark unload unload-parked
+qdisk_set xvda
+check unload-parked "[ $? = 0 ]" "QEMU throttle of xvda lifted with requests held"
 '
 EXPECT='
 limited-before window_iops unload-parked 2000 unload 10
-bpf:unlimited-after min_window_iops unload-parked unload+3000 unload+8000 50
+bpf,qdisk:unlimited-after min_window_iops unload-parked unload+3000 unload+8000 50
 '
 STOCK_IOMAX='
 xvda riops=10 wiops=10
