@@ -40,6 +40,20 @@ static bool is_kthread(const char *procdir, const char *pid)
  * comm only has to be a prefix of that form (then two devices whose names
  * agree up to the cut are not told apart).
  */
+/* The comm of task pid (a procdir entry's name) into comm; -ENOENT if none. */
+static int task_comm(const char *procdir, const char *pid, char *comm, size_t len)
+{
+	char path[PATH_MAX];
+
+	if (!isdigit((unsigned char)*pid) || strspn(pid, "0123456789") != strlen(pid))
+		return -ENOENT;
+	pathf(path, sizeof(path), "%s/%s/comm", procdir, pid);
+	if (file_read_small(path, comm, len))
+		return -ENOENT;
+	comm[strcspn(comm, "\n")] = '\0';
+	return 0;
+}
+
 static bool ring_name_matches(const char *comm, const char *want)
 {
 	size_t wl = strlen(want), cl = strlen(comm), k;
@@ -60,7 +74,7 @@ static bool ring_name_matches(const char *comm, const char *want)
 int cg_find_ring_threads_in(const char *procdir, unsigned int domid, const char *devname,
 			    int kthread_only, pid_t *pids, size_t n)
 {
-	char want[96], path[PATH_MAX], comm[64];
+	char want[96], comm[64];
 	struct dirent *de;
 	int found = 0;
 	DIR *d;
@@ -72,12 +86,8 @@ int cg_find_ring_threads_in(const char *procdir, unsigned int domid, const char 
 	while ((de = readdir(d))) {
 		const char *s = de->d_name;
 
-		if (!isdigit((unsigned char)*s) || strspn(s, "0123456789") != strlen(s))
-			continue;
-		pathf(path, sizeof(path), "%s/%s/comm", procdir, s);
-		if (file_read_small(path, comm, sizeof(comm)))
-			continue;	/* exited meanwhile */
-		comm[strcspn(comm, "\n")] = '\0';
+		if (task_comm(procdir, s, comm, sizeof(comm)))
+			continue;	/* not a task, or exited meanwhile */
 		if (!ring_name_matches(comm, want))
 			continue;
 		if (kthread_only && !is_kthread(procdir, s))
@@ -92,7 +102,7 @@ int cg_find_ring_threads_in(const char *procdir, unsigned int domid, const char 
 
 int cg_list_ring_tasks(const char *procdir, int kthread_only, struct cg_task **out)
 {
-	char path[PATH_MAX], comm[64];
+	char comm[64];
 	struct cg_task *v = NULL;
 	size_t n = 0, cap = 0;
 	struct dirent *de;
@@ -106,12 +116,8 @@ int cg_list_ring_tasks(const char *procdir, int kthread_only, struct cg_task **o
 		const char *s = de->d_name;
 		size_t dl;
 
-		if (!isdigit((unsigned char)*s) || strspn(s, "0123456789") != strlen(s))
-			continue;
-		pathf(path, sizeof(path), "%s/%s/comm", procdir, s);
-		if (file_read_small(path, comm, sizeof(comm)))
-			continue;	/* exited meanwhile */
-		comm[strcspn(comm, "\n")] = '\0';
+		if (task_comm(procdir, s, comm, sizeof(comm)))
+			continue;	/* not a task, or exited meanwhile */
 		dl = strspn(comm, "0123456789");
 		if (!dl || comm[dl] != '.' || strlen(comm) >= sizeof(v->comm))
 			continue;	/* not "<domid>.<dev>-<ring>" */
@@ -139,13 +145,11 @@ int cg_list_ring_tasks(const char *procdir, int kthread_only, struct cg_task **o
 
 int cg_read_task(const char *procdir, pid_t pid, int kthread_only, struct cg_task *t)
 {
-	char path[PATH_MAX], comm[64], s[16];
+	char comm[64], s[16];
 
 	snprintf(s, sizeof(s), "%d", (int)pid);
-	pathf(path, sizeof(path), "%s/%s/comm", procdir, s);
-	if (file_read_small(path, comm, sizeof(comm)))
+	if (task_comm(procdir, s, comm, sizeof(comm)))
 		return -ENOENT;
-	comm[strcspn(comm, "\n")] = '\0';
 	if (kthread_only && !is_kthread(procdir, s))
 		return -EPERM;
 	if (strlen(comm) >= sizeof(t->comm))
