@@ -334,18 +334,23 @@ vbd_backend_dir() {	# DEV -> its backend directory in xenstore (vbd, or qdisk's)
 
 # The teardown scenario: xl block-detach of DEV while requests are held
 # (parked in blkback, queued in QEMU's throttle): check NAME that it returns
-# 0, and check GONE that its backend directory goes.
-detach_check() {	# NAME GONE DEV
+# 0; detach_gone_check, later, that its backend directory went.
+detach_check() {	# NAME DEV
 	local dir t0 rc
-	dir=$(vbd_backend_dir "$3")
+	dir=$(vbd_backend_dir "$2")
+	echo "$dir" > /run/detach.dir
 	uptime_ms
 	t0=$UPTIME_MS
 	xl block-detach "$E2E_DOMID" "${dir##*/}" > /run/detach.out 2>&1
 	rc=$?
 	uptime_ms
 	check "$1" "[ $rc = 0 ]" "xl block-detach with requests held: rc=$rc after $((UPTIME_MS - t0)) ms $(tr '\n' ' ' < /run/detach.out)"
+}
+detach_gone_check() {	# NAME
+	local dir
+	dir=$(cat /run/detach.dir)
 	for _ in $(seq 100); do xenstore-exists "$dir" 2>/dev/null || break; nap; done
-	check "$2" "! xenstore-exists $dir" "${dir#/local/domain/0/} removed"
+	check "$1" "! xenstore-exists $dir" "${dir#/local/domain/0/} removed"
 }
 
 vbd_group() {	# DEV -> its cgroup directory

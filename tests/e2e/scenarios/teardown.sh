@@ -28,7 +28,7 @@ wait
 LIVE='
 wait_loadgen unload-parked
 sleep 6
-detach_check detach-parked detach-backend-gone xvdb
+detach_check detach-parked xvdb
 pid=$(cat /run/blkqos.pid)
 kill -TERM "$pid"
 for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
@@ -38,16 +38,18 @@ rc=$?
 check unload-parked "[ $rc = 0 ] && [ ! -e /sys/fs/bpf/blkqos ]" "blkqos unload with requests parked: rc=$rc"
 for _ in $(seq 100); do ring_pid xvdb > /dev/null || break; sleep 0.1; done
 check detach-ring-gone "! ring_pid xvdb > /dev/null" "the detached disk ring thread has exited"
+detach_gone_check detach-backend-gone
 '
 # qdisk mode: the same detach with requests queued in QEMU's throttle, and
 # the throttle lifted over QMP (in place of blkqos unload) with requests held
 QDISK_LIVE='
 wait_loadgen unload-parked
 sleep 6
-detach_check detach-parked detach-backend-gone xvdb
+detach_check detach-parked xvdb
 mark unload unload-parked
 qdisk_set xvda
 check unload-parked "[ $? = 0 ]" "QEMU throttle of xvda lifted with requests held"
+detach_gone_check detach-backend-gone
 '
 EXPECT='
 limited-before window_iops unload-parked 2000 unload 10
