@@ -40,7 +40,7 @@ rate_check held-after-restart "$r2" "$t2" "$r3" "$t3" 40
 t0=$(now_ms)
 xl destroy "$E2E_DOMID"
 t1=$(now_ms)
-check destroy-prompt "[ $((t1 - t0)) -lt 5000 ]" "xl destroy of the throttled guest took $((t1 - t0)) ms"
+fact destroy ms=$((t1 - t0))
 touch /run/e2e-expect-destroy
 gone=no
 for _ in $(seq 50); do
@@ -50,8 +50,12 @@ done
 check map-cleaned "[ $gone = yes ]" "no map entry for domain $E2E_DOMID after destroy"
 '
 CPU_DEVS="xvda:40"
+# xl destroy of the guest with requests parked: it must not wait on them
+# (2.4-5.0 s in this emulated dom0 until 2026-12-01, then 6.1-6.5 s in
+# three runs with the loader of then and of now alike: the bound is 10 s)
 EXPECT='
 bpf,stock:ring-cpu-xvda cpu_pct xvda 10
+destroy-prompt fact_max destroy ms 10000
 '
 # stock mode: the VBD group with its io.max (held-while-loader-dead above then
 # checks it outlives the killed loader)
