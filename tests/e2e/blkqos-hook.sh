@@ -228,16 +228,23 @@ wait_result() {
 # ticks (cheap reads of /proc/PID/stat, every 0.5 s, until the thread is
 # gone); the done phase divides them by the VBD's requests from the last
 # stats snapshot: CPU per request over the thread's life, throttled vs not.
+# stat_ticks PID: TICKS = its CPU ticks so far (utime + stime), builtins only
+stat_ticks() {
+	local st rest
+	read -r st 2>/dev/null < "/proc/$1/stat" || return 1
+	rest=${st##*) }	# the fields after "(comm)", from field 3 (state)
+	set -- $rest	# utime and stime are fields 14 and 15
+	TICKS=$(( ${12} + ${13} ))
+}
+
 track_cpu() {	# DEV
-	local dev=$1 pid= st rest
+	local dev=$1 pid=
 	while [ -z "$pid" ]; do
 		pid=$(ring_pid "$dev") || { sleep 0.5; pid=; }
 		xenstore-exists "/local/domain/$E2E_DOMID" 2>/dev/null || return 0
 	done
-	while read -r st 2>/dev/null < "/proc/$pid/stat"; do
-		rest=${st##*) }	# the fields after "(comm)", from field 3 (state)
-		set -- $rest	# utime and stime are fields 14 and 15
-		echo $(( ${12} + ${13} )) > "/run/cpu.$dev.tmp" && mv "/run/cpu.$dev.tmp" "/run/cpu.$dev"
+	while stat_ticks "$pid"; do
+		echo "$TICKS" > "/run/cpu.$dev.tmp" && mv "/run/cpu.$dev.tmp" "/run/cpu.$dev"
 		# its wake-ups: each sleep it woke from is a voluntary switch
 		while read -r k v; do
 			[ "$k" = voluntary_ctxt_switches: ] && echo "$v" > "/run/wake.$dev"
@@ -291,12 +298,10 @@ ring_names() {	# the guest's ring threads, for messages: "1.xvda-0 1.xvda-1 ..."
 }
 
 ring_ticks() {	# DEV RING -> CPU ticks (utime + stime) of that ring thread so far
-	local pid st rest
+	local pid
 	pid=$(ring_pid "$1" "$2") || return 1
-	read -r st < "/proc/$pid/stat" || return 1
-	rest=${st##*) }
-	set -- $rest
-	echo $(( ${12} + ${13} ))
+	stat_ticks "$pid" || return 1
+	echo "$TICKS"
 }
 
 # dom0's kernel log has no warning, oops or leak report (what a parked

@@ -176,31 +176,13 @@ qdisk_created() {
 	say "qdisk-block $(jq -c '[.return[] | {qdev, file: .inserted.file, iops: .inserted.iops, iops_rd: .inserted.iops_rd, iops_wr: .inserted.iops_wr, bps: .inserted.bps, bps_rd: .inserted.bps_rd, bps_wr: .inserted.bps_wr, iops_max: .inserted.iops_max, iops_size: .inserted.iops_size, group: .inserted.group}]' /run/query-block.json 2>&1)"
 }
 
-# the throttle QEMU reports on DEV holds each QEMU_KEY=VALUE (query-block)
-qdisk_has() {	# DEV QEMU_KEY=VALUE...
-	local dev=$1 kv qdev
-	shift
-	for kv in "$@"; do
-		jq -e --arg f "$(loop_of "$dev")" --arg k "${kv%%=*}" --argjson v "${kv#*=}" \
-			'.return[] | select(.inserted.file == $f) | .inserted[$k] == $v' /run/query-block.json \
-			> /dev/null 2>&1 || return 1
-	done
-}
-
-# running: CPU of QEMU's threads and the request counts it keeps, sampled
-# while the domain lives (QEMU goes with it)
+# running: QEMU's CPU ticks (all its threads) and the request counts it
+# keeps, sampled while the domain lives (QEMU goes with it)
 qdisk_track() {
-	local pid t st rest comm
+	local pid
 	pid=$(cat /run/qemu.pid)
 	while [ -d "/proc/$pid" ] && xenstore-exists "/local/domain/$E2E_DOMID" 2>/dev/null; do
-		for t in /proc/"$pid"/task/*; do
-			read -r comm 2>/dev/null < "$t/comm" || continue
-			read -r st 2>/dev/null < "$t/stat" || continue
-			rest=${st##*) }
-			set -- $rest
-			echo "$(( ${12} + ${13} )) ${t##*/} $comm"
-		done > /run/qemu-threads.tmp && mv /run/qemu-threads.tmp /run/qemu-threads
-		read -r st 2>/dev/null < "/proc/$pid/stat" && { rest=${st##*) }; set -- $rest; echo $(( ${12} + ${13} )) > /run/qemu-ticks; }
+		stat_ticks "$pid" && echo "$TICKS" > /run/qemu-ticks
 		qmp_cmd '{"execute": "query-blockstats"}' > /run/blockstats.tmp 2>/dev/null &&
 			mv /run/blockstats.tmp /run/blockstats.last
 		sleep 0.5
@@ -218,7 +200,7 @@ qdisk_report_cpu() {
 		check backend-cpu false "no CPU time or request count of QEMU (ticks=${ticks:-none} requests=${ops:-none})"
 		return
 	fi
-	say "backend-cpu dev=all thread=qemu cpu_s=$(awk -v t="$ticks" -v hz="$hz" 'BEGIN{print t / hz}') requests=$ops us_per_request=$(awk -v t="$ticks" -v hz="$hz" -v n="$ops" 'BEGIN{printf "%.0f", 1e6 * t / hz / n}') threads=$(wc -l < /run/qemu-threads)"
+	say "backend-cpu dev=all thread=qemu cpu_s=$(awk -v t="$ticks" -v hz="$hz" 'BEGIN{print t / hz}') requests=$ops us_per_request=$(awk -v t="$ticks" -v hz="$hz" -v n="$ops" 'BEGIN{printf "%.0f", 1e6 * t / hz / n}')"
 }
 
 # done: the reports name exactly QDISK_UNENFORCED's keys
