@@ -13,7 +13,10 @@ WORKLOAD='
 loadgen --name throttled --dev /dev/xvda --rw randread --bs 4k --qd 16 --seconds 120
 '
 # The guest is destroyed mid-run, so it prints no samples: the rates here
-# are counted in dom0 from the VBD's stats (read ops over dom0 time).
+# are counted in dom0 from the VBD's stats (read ops over dom0 time). A
+# stall of the emulated machine longer than the default burst (0.1 s) costs
+# the guest ops it had no chance to ask for (36.0 of 40 over 11.4 s in one
+# CI run): the windows are 16 and 12 s so that one such stall stays in 10 %.
 LIVE='
 rate_check() {	# NAME OPS0 T0 OPS1 T1 EXPECTED
 	local r
@@ -27,14 +30,14 @@ r0=$(json_field "$(vbd_json xvda)" read) t0=$(up)
 kill -9 "$(cat /run/blkqos.pid)"
 sleep 0.5
 check loader-killed "! kill -0 $(cat /run/blkqos.pid) 2>/dev/null" "kill -9 of the loader"
-sleep 8
+sleep 16
 r1=$(json_field "$(vbd_json xvda)" read) t1=$(up)
 rate_check held-while-loader-dead "$r0" "$t0" "$r1" "$t1" 40
 start_loader
 check loader-reuses "grep -q \"already attached, reused\" $LOG" "restart reuses the pinned programs and maps"
 r2=$(json_field "$(vbd_json xvda)" read) t2=$(up)
 check counters-kept "[ ${r2:-0} -ge ${r1:-1} ]" "read ops when killed ${r1:-?}, after restart ${r2:-?}"
-sleep 6
+sleep 12
 r3=$(json_field "$(vbd_json xvda)" read) t3=$(up)
 rate_check held-after-restart "$r2" "$t2" "$r3" "$t3" 40
 t0=$(now_ms)
