@@ -7,11 +7,14 @@
  * a user process standing in for a ring kthread: needs root; exits 77 if the
  * block throttle is not available.
  *   test_cgroup [-n]    -n: skip the rate check (dd at wiops=50 for 2 s)
- * Output ends with "N passed, N failed"; exit status 1 if any failed.
+ * cmocka, as the unit tests: exit status 1 if any failed.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <setjmp.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <limits.h>
 #include <linux/limits.h>
 #include <signal.h>
@@ -26,30 +29,19 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <cmocka.h>
 #include "cgroup.h"
 #include "limits.h"
 
 #define SLICE	"blkqos-test.slice"
 
-static int passed, failed;
+/* A call that returns 0 or fills err: on failure say what and why. */
+#define assert_ok(ret, err, what) do {						\
+	if (ret)								\
+		fail_msg("%s: %d: %s", (what), (ret), (err));			\
+} while (0)
 
-static void check(int ok, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void check(int ok, const char *fmt, ...)
-{
-	va_list ap;
-
-	printf("%s: ", ok ? "ok" : "FAIL");
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	putchar('\n');
-	fflush(stdout);
-	if (ok)
-		passed++;
-	else
-		failed++;
-}
+static int rate_check = 1;
 
 static int write_text(const char *path, const char *text)
 {
@@ -83,34 +75,47 @@ static struct blkqos_limit lim(__u64 rate)
 
 /* --- pure ------------------------------------------------------------------ */
 
-static void test_mountinfo(void)
+/* A fresh directory under /tmp, removed by rm_dir; *state is its path. */
+static int make_dir(void **state)
 {
-	char dir[] = "/tmp/blkqos-cgtest.XXXXXX", path[PATH_MAX], out[PATH_MAX];
-	int ret;
+	static char dir[64];
 
-	if (!mkdtemp(dir)) {
-		check(0, "mkdtemp: %s", strerror(errno));
-		return;
-	}
-	snprintf(path, sizeof(path), "%s/mountinfo", dir);
+	snprintf(dir, sizeof(dir), "/tmp/blkqos-cgtest.XXXXXX");
+	if (!mkdtemp(dir))
+		return -1;
+	*state = dir;
+	return 0;
+}
+
+static int rm_dir(void **state)
+{
+	char cmd[96];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", (char *)*state);
+	return system(cmd) ? -1 : 0;
+}
+
+static void test_mountinfo(void **state)
+{
+	char path[PATH_MAX], out[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/mountinfo", (char *)*state);
 	write_text(path,
 		"22 1 0:21 / /proc rw,nosuid - proc proc rw\n"
 		"30 25 0:26 / /sys/fs/cgroup/cpu rw,relatime shared:9 - cgroup cgroup rw,cpu\n"
 		"31 25 0:27 / /sys/fs/cgroup/my\\040blkio rw,relatime shared:10 - cgroup cgroup rw,blkio\n"
 		"32 25 0:28 / /sys/fs/cgroup/uni\\040fied rw,relatime shared:11 - cgroup2 cgroup2 rw\n");
-	ret = cg_find_cgroup2(path, out, sizeof(out));
-	check(!ret && !strcmp(out, "/sys/fs/cgroup/uni fied"),
-	      "mountinfo: cgroup2 mount found, escapes undone (%d \"%s\")", ret, ret ? "" : out);
-	ret = cg_find_blkio_v1(path, out, sizeof(out));
-	check(!ret && !strcmp(out, "/sys/fs/cgroup/my blkio"),
-	      "mountinfo: v1 blkio mount found by its super option (%d \"%s\")", ret, ret ? "" : out);
+	/* the cgroup2 mount, escapes undone */
+	assert_int_equal(cg_find_cgroup2(path, out, sizeof(out)), 0);
+	assert_string_equal(out, "/sys/fs/cgroup/uni fied");
+	/* the v1 blkio mount, found by its super option */
+	assert_int_equal(cg_find_blkio_v1(path, out, sizeof(out)), 0);
+	assert_string_equal(out, "/sys/fs/cgroup/my blkio");
+	/* none found is -ENOENT (blkio_not is not blkio) */
 	write_text(path, "22 1 0:21 / /proc rw,nosuid - proc proc rw\n"
 			 "30 25 0:26 / /x rw - cgroup cgroup rw,blkio_not\n");
-	check(cg_find_cgroup2(path, out, sizeof(out)) == -ENOENT &&
-	      cg_find_blkio_v1(path, out, sizeof(out)) == -ENOENT,
-	      "mountinfo: none found is -ENOENT (blkio_not is not blkio)");
-	unlink(path);
-	rmdir(dir);
+	assert_int_equal(cg_find_cgroup2(path, out, sizeof(out)), -ENOENT);
+	assert_int_equal(cg_find_blkio_v1(path, out, sizeof(out)), -ENOENT);
 }
 
 static void fake_task(const char *dir, int pid, const char *comm, int kthread)
@@ -139,16 +144,13 @@ static int has_pid(const pid_t *p, int n, pid_t want)
 	return 0;
 }
 
-static void test_ring_threads(void)
+static void test_ring_threads(void **state)
 {
-	char dir[] = "/tmp/blkqos-cgproc.XXXXXX", cmd[PATH_MAX + 16];
+	const char *dir = *state;
+	struct cg_task *t;
+	int nt, i, m = 0, m11 = 0, cut = 0;
 	pid_t p[16];
-	int n;
 
-	if (!mkdtemp(dir)) {
-		check(0, "mkdtemp: %s", strerror(errno));
-		return;
-	}
 	fake_task(dir, 100, "1.xvda-0", 1);
 	fake_task(dir, 101, "1.xvda-1", 1);
 	fake_task(dir, 102, "1.xvdaa-0", 1);
@@ -161,46 +163,46 @@ static void test_ring_threads(void)
 	fake_task(dir, 109, "123456.xvdabc-", 1);	/* cut after the '-' ... but 14 long */
 	fake_task(dir, 110, "a) (1.xvda-0", 1);
 
-	n = cg_find_ring_threads_in(dir, 1, "xvda", 1, p, 16);
-	check(n == 2 && has_pid(p, n, 100) && has_pid(p, n, 101),
-	      "ring threads of 1.xvda: the two kthreads 1.xvda-0/-1 only (%d found)", n);
-	n = cg_find_ring_threads_in(dir, 1, "xvda", 0, p, 16);
-	check(n == 3 && has_pid(p, n, 106), "without kthread_only the user process counts too (%d)", n);
-	n = cg_find_ring_threads_in(dir, 1, "xvda", 1, p, 1);
-	check(n == 2, "more threads than room: count is still the total (%d)", n);
-	n = cg_find_ring_threads_in(dir, 1234567, "xvdabcd", 1, p, 16);
-	check(n == 1 && p[0] == 107, "a comm cut at 15 characters matches its VBD (%d)", n);
-	n = cg_find_ring_threads_in(dir, 123456, "xvdabc", 1, p, 16);
-	check(n == 1 && p[0] == 108, "a 15-character comm with its ring number matches (%d)", n);
-	n = cg_find_ring_threads_in(dir, 11, "xvda", 1, p, 16);
-	check(n == 1 && p[0] == 103, "domain 11 is not domain 1 (%d)", n);
-	n = cg_find_ring_threads_in(dir, 2, "xvda", 1, p, 16);
-	check(n == 0, "no ring threads for an unknown VBD (%d)", n);
-	check(cg_find_ring_threads_in("/nonexistent-proc", 1, "xvda", 1, p, 16) == -ENOENT,
-	      "a missing proc directory is -ENOENT");
-	/* One scan for every VBD: the same matches as the scan of one. */
-	{
-		struct cg_task *t;
-		int nt = cg_list_ring_tasks(dir, 1, &t), i, m = 0, m11 = 0, cut = 0;
+	/* ring threads of 1.xvda: the two kthreads 1.xvda-0/-1 only */
+	assert_int_equal(cg_find_ring_threads_in(dir, 1, "xvda", 1, p, 16), 2);
+	assert_true(has_pid(p, 2, 100) && has_pid(p, 2, 101));
+	/* without kthread_only the user process counts too */
+	assert_int_equal(cg_find_ring_threads_in(dir, 1, "xvda", 0, p, 16), 3);
+	assert_true(has_pid(p, 3, 106));
+	/* more threads than room: the count is still the total */
+	assert_int_equal(cg_find_ring_threads_in(dir, 1, "xvda", 1, p, 1), 2);
+	/* a comm cut at 15 characters matches its VBD */
+	assert_int_equal(cg_find_ring_threads_in(dir, 1234567, "xvdabcd", 1, p, 16), 1);
+	assert_int_equal(p[0], 107);
+	/* a 15-character comm with its ring number matches */
+	assert_int_equal(cg_find_ring_threads_in(dir, 123456, "xvdabc", 1, p, 16), 1);
+	assert_int_equal(p[0], 108);
+	/* domain 11 is not domain 1 */
+	assert_int_equal(cg_find_ring_threads_in(dir, 11, "xvda", 1, p, 16), 1);
+	assert_int_equal(p[0], 103);
+	/* none for an unknown VBD; a missing proc directory is -ENOENT */
+	assert_int_equal(cg_find_ring_threads_in(dir, 2, "xvda", 1, p, 16), 0);
+	assert_int_equal(cg_find_ring_threads_in("/nonexistent-proc", 1, "xvda", 1, p, 16),
+			 -ENOENT);
 
-		for (i = 0; i < nt; i++) {
-			m += cg_task_is_ring_of(&t[i], 1, "xvda");
-			m11 += cg_task_is_ring_of(&t[i], 11, "xvda");
-			cut += cg_task_is_ring_of(&t[i], 1234567, "xvdabcd");
-		}
-		check(nt == 9 && m == 2 && m11 == 1 && cut == 1,
-		      "one scan: 9 kthreads named <digits>.*, 2 of 1.xvda, 1 of 11.xvda, 1 cut "
-		      "(%d %d %d %d)", nt, m, m11, cut);
-		free(t);
-		nt = cg_list_ring_tasks(dir, 0, &t);
-		check(nt == 10, "one scan without kthread_only: the user process too (%d)", nt);
-		free(t);
-		check(cg_list_ring_tasks("/nonexistent-proc", 1, &t) == -ENOENT,
-		      "one scan of a missing proc directory is -ENOENT");
+	/* One scan for every VBD: the same matches as the scan of one. */
+	nt = cg_list_ring_tasks(dir, 1, &t);
+	for (i = 0; i < nt; i++) {
+		m += cg_task_is_ring_of(&t[i], 1, "xvda");
+		m11 += cg_task_is_ring_of(&t[i], 11, "xvda");
+		cut += cg_task_is_ring_of(&t[i], 1234567, "xvdabcd");
 	}
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	if (system(cmd))
-		fprintf(stderr, "could not remove %s\n", dir);
+	free(t);
+	/* 9 kthreads named <digits>.*, 2 of 1.xvda, 1 of 11.xvda, 1 cut */
+	assert_int_equal(nt, 9);
+	assert_int_equal(m, 2);
+	assert_int_equal(m11, 1);
+	assert_int_equal(cut, 1);
+	/* without kthread_only: the user process too */
+	nt = cg_list_ring_tasks(dir, 0, &t);
+	free(t);
+	assert_int_equal(nt, 10);
+	assert_int_equal(cg_list_ring_tasks("/nonexistent-proc", 1, &t), -ENOENT);
 }
 
 /* --- against the real hierarchy -------------------------------------------- */
@@ -398,198 +400,255 @@ static int file_has_line(const char *path, const char *want)
 	return 0;
 }
 
-static int real_tests(int rate_check)
+static unsigned int maj, min;
+static char v2_err[1024];
+static int v2_ret;
+
+static int real_setup(void **state)
 {
-	char err[1024], dir[PATH_MAX], path[PATH_MAX + 32], got[256], want[256], cgpath[PATH_MAX];
-	char pidstr[16], out[] = "/dev/shm/blkqos-cgtest-dd.XXXXXX";
-	char out2[] = "/dev/shm/blkqos-cgtest-dd2.XXXXXX";
-	struct blkqos_limits l = { 0 };
-	unsigned int maj, min;
-	pid_t found[8];
-	int ret, go, n;
-
-	if (geteuid()) {
-		printf("SKIP: the cgroup tests need root\n");
-		return 77;
-	}
-	ret = cg_init(CG_V2, SLICE, err, sizeof(err));
-	printf("info: cgroup v2 with io: %s\n", ret ? err : "available");
-	if (ret && !strstr(err, "cgroup.controllers") && !strstr(err, "cgroup.subtree_control"))
-		check(0, "a failing v2 init names the file it read or wrote: %s", err);
-	ret = cg_init(CG_AUTO, SLICE, err, sizeof(err));
-	if (ret) {
-		printf("SKIP: no cgroup block throttle here: %s\n", err);
-		return 77;
-	}
-	printf("info: using %s at %s, slice %s\n", cg_is_v1() ? "cgroup v1 blkio (hybrid host)" :
-	       "cgroup v2 io.max", cg_root_path(), cg_slice_path());
-	check(access(cg_slice_path(), F_OK) == 0, "slice %s created", cg_slice_path());
-	if (!cg_is_v1()) {
-		snprintf(path, sizeof(path), "%s/cgroup.subtree_control", cg_slice_path());
-		check(read_text(path, got, sizeof(got)) == 0 && strstr(got, "io"),
-		      "+io enabled in the slice's subtree_control");
-	}
-	check(cg_init(CG_AUTO, SLICE, err, sizeof(err)) == 0, "cg_init again is harmless");
-
+	(void)state;
 	if (setup_loop(&maj, &min)) {
-		check(0, "loop device on a tmpfs file (%s)", backing);
-		return 1;
+		fprintf(stderr, "no loop device on a tmpfs file (%s)\n", backing);
+		return -1;
 	}
 	printf("info: backing device %s = %u:%u\n", loopdev, maj, min);
+	return 0;
+}
 
-	/* A stand-in ring thread of domain 7, xvdz (devid 51792). */
-	{
-		char *argv[] = { "sleep", "60", NULL };
+static int real_teardown(void **state)
+{
+	(void)state;
+	cleanup();
+	return 0;
+}
 
-		child = spawn("7.xvdz-0", &go, argv, NULL);
+static void test_init(void **state)
+{
+	char path[PATH_MAX + 32], got[256], err[1024];
+
+	(void)state;
+	/* a failing v2 init names the file it read or wrote */
+	if (v2_ret && !strstr(v2_err, "cgroup.controllers") &&
+	    !strstr(v2_err, "cgroup.subtree_control"))
+		fail_msg("v2 init: %s", v2_err);
+	if (access(cg_slice_path(), F_OK))
+		fail_msg("slice %s not created", cg_slice_path());
+	if (!cg_is_v1()) {
+		snprintf(path, sizeof(path), "%s/cgroup.subtree_control", cg_slice_path());
+		assert_int_equal(read_text(path, got, sizeof(got)), 0);
+		/* +io enabled in the slice's subtree_control */
+		assert_non_null(strstr(got, "io"));
 	}
-	n = cg_find_ring_threads_in("/proc", 7, "xvdz", 0, found, 8);
-	check(n == 1 && found[0] == child, "the stand-in ring thread 7.xvdz-0 is found in /proc (%d)", n);
-	n = cg_find_ring_threads(7, "xvdz", found, 8);
-	check(n == 0, "... but not as a kernel thread (%d)", n);
-	write(go, "g", 1);
+	/* cg_init again is harmless */
+	assert_int_equal(cg_init(CG_AUTO, SLICE, err, sizeof(err)), 0);
+}
+
+/* A stand-in ring thread of domain 7, xvdz (devid 51792), through a VBD's group. */
+static void test_vbd_group(void **state)
+{
+	char err[1024], dir[PATH_MAX], path[PATH_MAX + 32], got[256], want[256], cgpath[PATH_MAX];
+	char *argv[] = { "sleep", "60", NULL };
+	struct blkqos_limits l = { 0 };
+	char pidstr[16];
+	pid_t found[8];
+	int ret, go;
+
+	(void)state;
+	child = spawn("7.xvdz-0", &go, argv, NULL);
+	/* the stand-in ring thread 7.xvdz-0 is found in /proc ... */
+	assert_int_equal(cg_find_ring_threads_in("/proc", 7, "xvdz", 0, found, 8), 1);
+	assert_int_equal(found[0], child);
+	/* ... but not as a kernel thread */
+	assert_int_equal(cg_find_ring_threads(7, "xvdz", found, 8), 0);
+	if (write(go, "g", 1) != 1)
+		fail_msg("cannot start the stand-in: %s", strerror(errno));
 	close(go);
 
 	l.write_iops = lim(50);
 	l.read_bps = lim(1 << 20);
 	ret = cg_vbd_apply(7, 51792, maj, min, &l, &child, 1, err, sizeof(err));
-	check(!ret, "apply write-iops=50 read-bps=1M to vbd 7/51792%s%s", ret ? ": " : "", ret ? err : "");
+	assert_ok(ret, err, "apply write-iops=50 read-bps=1M to vbd 7/51792");
 	snprintf(dir, sizeof(dir), "%s/dom-7/vbd-7-51792", cg_slice_path());
 	read_limits(dir, maj, min, got, sizeof(got));
-	check(!strcmp(got, "riops=max wiops=50 rbps=1048576 wbps=max"), "limits read back: %s", got);
+	assert_string_equal(got, "riops=max wiops=50 rbps=1048576 wbps=max");
 	snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
 	snprintf(pidstr, sizeof(pidstr), "%d", (int)child);
-	check(file_has_line(path, pidstr), "pid %s is in %s", pidstr, path);
+	if (!file_has_line(path, pidstr))
+		fail_msg("pid %s is not in %s", pidstr, path);
 	cgroup_of(child, cgpath, sizeof(cgpath));
 	snprintf(want, sizeof(want), "/%s/dom-7/vbd-7-51792", SLICE);
-	check(!strcmp(cgpath, want), "/proc/%s/cgroup says %s", pidstr, cgpath);
+	assert_string_equal(cgpath, want);
 
 	memset(&l, 0, sizeof(l));
 	l.iops = lim(200);
 	l.write_bps = lim(5000000);
 	ret = cg_vbd_apply(7, 51792, maj, min, &l, NULL, 0, err, sizeof(err));
+	assert_ok(ret, err, "change to iops=200 write-bps=5M");
 	read_limits(dir, maj, min, got, sizeof(got));
-	check(!ret && !strcmp(got, "riops=200 wiops=200 rbps=max wbps=5000000"),
-	      "changed to iops=200 write-bps=5M: %s", got);
+	assert_string_equal(got, "riops=200 wiops=200 rbps=max wbps=5000000");
 	memset(&l, 0, sizeof(l));
 	ret = cg_vbd_apply(7, 51792, maj, min, &l, NULL, 0, err, sizeof(err));
+	assert_ok(ret, err, "change to unlimited");
 	read_limits(dir, maj, min, got, sizeof(got));
-	check(!ret && !strcmp(got, "riops=max wiops=max rbps=max wbps=max"), "changed to unlimited: %s", got);
+	assert_string_equal(got, "riops=max wiops=max rbps=max wbps=max");
 
+	/* a bad device fails naming the file and value */
 	ret = cg_vbd_apply(7, 51792, 4095, 1, &l, NULL, 0, err, sizeof(err));
-	check(ret && strstr(err, "4095:1") && (strstr(err, "io.max") || strstr(err, "blkio.throttle")),
-	      "a bad device fails naming the file and value: %s", ret ? err : "(no error)");
+	assert_int_not_equal(ret, 0);
+	if (!strstr(err, "4095:1") || (!strstr(err, "io.max") && !strstr(err, "blkio.throttle")))
+		fail_msg("the error names neither device nor file: %s", err);
 
 	ret = cg_vbd_remove(7, 51792, err, sizeof(err));
-	check(!ret, "remove vbd 7/51792%s%s", ret ? ": " : "", ret ? err : "");
-	check(access(dir, F_OK) && errno == ENOENT, "its group is gone");
+	assert_ok(ret, err, "remove vbd 7/51792");
+	/* its group is gone, and the domain's went with its last VBD */
+	assert_int_not_equal(access(dir, F_OK), 0);
+	assert_int_equal(errno, ENOENT);
 	snprintf(path, sizeof(path), "%s/dom-7", cg_slice_path());
-	check(access(path, F_OK) && errno == ENOENT, "the domain's group went with its last VBD");
+	assert_int_not_equal(access(path, F_OK), 0);
+	assert_int_equal(errno, ENOENT);
+	/* the thread is back in the root group */
 	cgroup_of(child, cgpath, sizeof(cgpath));
-	check(!strcmp(cgpath, "/"), "the thread is back in the root group (%s)", cgpath);
-	check(cg_vbd_remove(7, 51792, err, sizeof(err)) == -ENOENT, "removing it again: %s", err);
+	assert_string_equal(cgpath, "/");
+	/* removing it again */
+	assert_int_equal(cg_vbd_remove(7, 51792, err, sizeof(err)), -ENOENT);
+	kill(child, SIGKILL);
+	waitpid(child, NULL, 0);
+	child = -1;
+}
 
-	/* A domain of two VBDs on one disk: the domain's group holds its limit. */
-	memset(&l, 0, sizeof(l));
-	check(!cg_vbd_apply(8, 51712, maj, min, &l, NULL, 0, err, sizeof(err)) &&
-	      !cg_vbd_apply(8, 51728, maj, min, &l, NULL, 0, err, sizeof(err)),
-	      "two VBD groups of domain 8");
+/* A domain of two VBDs on one disk: the domain's group holds its limit. */
+static void test_domain_group(void **state)
+{
+	struct blkqos_limits l = { 0 };
+	char err[1024], path[PATH_MAX], got[256];
+	int ret;
+
+	(void)state;
+	ret = cg_vbd_apply(8, 51712, maj, min, &l, NULL, 0, err, sizeof(err));
+	assert_ok(ret, err, "VBD group 8/51712");
+	ret = cg_vbd_apply(8, 51728, maj, min, &l, NULL, 0, err, sizeof(err));
+	assert_ok(ret, err, "VBD group 8/51728");
 	l.read_iops = lim(70);
 	ret = cg_dom_apply(8, maj, min, &l, err, sizeof(err));
 	snprintf(path, sizeof(path), "%s/dom-8", cg_slice_path());
 	if (cg_is_v1()) {
-		check(ret == -EOPNOTSUPP && strstr(err, "v1"),
-		      "v1: no domain group limit, said so: %s", err);
+		/* v1: no domain group limit, said so */
+		assert_int_equal(ret, -EOPNOTSUPP);
+		assert_non_null(strstr(err, "v1"));
 	} else {
+		/* v2: the domain's group holds read-iops=70, then is lifted */
+		assert_ok(ret, err, "domain 8 read-iops=70");
 		read_limits(path, maj, min, got, sizeof(got));
-		check(!ret && !strcmp(got, "riops=70 wiops=max rbps=max wbps=max"),
-		      "v2: the domain's group holds read-iops=70: %s", ret ? err : got);
+		assert_string_equal(got, "riops=70 wiops=max rbps=max wbps=max");
 		ret = cg_dom_apply(8, maj, min, NULL, err, sizeof(err));
+		assert_ok(ret, err, "domain 8 lifted");
 		read_limits(path, maj, min, got, sizeof(got));
-		check(!ret && !strcmp(got, "riops=max wiops=max rbps=max wbps=max"),
-		      "v2: lifted: %s", ret ? err : got);
+		assert_string_equal(got, "riops=max wiops=max rbps=max wbps=max");
 	}
-	check(!cg_vbd_remove(8, 51712, err, sizeof(err)) && !access(path, F_OK),
-	      "the domain's group stays while a VBD is left");
-	check(!cg_vbd_remove(8, 51728, err, sizeof(err)) && access(path, F_OK),
-	      "... and goes with the last");
-	kill(child, SIGKILL);
+	/* the domain's group stays while a VBD is left ... */
+	ret = cg_vbd_remove(8, 51712, err, sizeof(err));
+	assert_ok(ret, err, "remove vbd 8/51712");
+	assert_int_equal(access(path, F_OK), 0);
+	/* ... and goes with the last */
+	ret = cg_vbd_remove(8, 51728, err, sizeof(err));
+	assert_ok(ret, err, "remove vbd 8/51728");
+	assert_int_not_equal(access(path, F_OK), 0);
+}
+
+/* dd for 2 s (or 1) as domain 7's ring thread; the records it wrote. */
+static long dd_as_ring(const char *comm, const char *secs, const struct blkqos_limits *l)
+{
+	char *argv[] = { "timeout", "-s", "INT", (char *)secs, "dd", "if=/dev/zero", "",
+			 "bs=4096", "count=100000", "oflag=direct", NULL };
+	char out[] = "/dev/shm/blkqos-cgtest-dd.XXXXXX", of[80], err[1024];
+	long records;
+	int fd = mkstemp(out), ret, go;
+
+	if (fd >= 0)
+		close(fd);
+	snprintf(of, sizeof(of), "of=%s", loopdev);
+	argv[6] = of;
+	child = spawn(comm, &go, argv, out);
+	ret = cg_vbd_apply(7, 51792, maj, min, l, &child, 1, err, sizeof(err));
+	if (write(go, "g", 1) != 1)
+		ret = -errno;
+	close(go);
 	waitpid(child, NULL, 0);
 	child = -1;
+	records = dd_records_out(out);
+	unlink(out);
+	assert_ok(ret, err, "dd's process in the VBD's group");
+	return records;
+}
 
-	if (rate_check) {
-		char *argv[] = { "timeout", "-s", "INT", "2", "dd", "if=/dev/zero", "", "bs=4096",
-				 "count=100000", "oflag=direct", NULL };
-		char of[80];
-		struct timespec t0, t1;
-		long records = -1;
-		double secs;
-		int fd = mkstemp(out);
+/* The kernel's throttle holds dd to wiops=50: about 100 writes in 2 s. */
+static void test_rate(void **state)
+{
+	struct blkqos_limits l = { 0 };
+	long records;
 
-		if (fd >= 0)
-			close(fd);
-		snprintf(of, sizeof(of), "of=%s", loopdev);
-		argv[6] = of;
-		child = spawn("7.xvdz-1", &go, argv, out);
-		memset(&l, 0, sizeof(l));
-		l.write_iops = lim(50);
-		ret = cg_vbd_apply(7, 51792, maj, min, &l, &child, 1, err, sizeof(err));
-		check(!ret, "RATE: apply write-iops=50 with dd's process in the group%s%s",
-		      ret ? ": " : "", ret ? err : "");
-		clock_gettime(CLOCK_MONOTONIC, &t0);
-		write(go, "g", 1);
-		close(go);
-		waitpid(child, NULL, 0);
-		clock_gettime(CLOCK_MONOTONIC, &t1);
-		child = -1;
-		secs = (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
-		records = dd_records_out(out);
-		unlink(out);
-		check(records >= 80 && records <= 120,
-		      "RATE: dd wrote %ld direct 4 KiB writes in %.2f s at wiops=50 (want 100 +-20%%)",
-		      records, secs);
-
-		/* The same for 1 s without a limit: the throttle, not the device, made it slow. */
-		argv[3] = "1";
-		fd = mkstemp(out2);
-		if (fd >= 0)
-			close(fd);
-		child = spawn("7.xvdz-2", &go, argv, out2);
-		memset(&l, 0, sizeof(l));
-		ret = cg_vbd_apply(7, 51792, maj, min, &l, &child, 1, err, sizeof(err));
-		write(go, "g", 1);
-		close(go);
-		waitpid(child, NULL, 0);
-		child = -1;
-		records = dd_records_out(out2);
-		unlink(out2);
-		check(!ret && records > 250, "RATE: unlimited, dd wrote %ld writes in 1 s (want > 250)",
-		      records);
-	}
-
-	/* Two VBDs, then unload. */
+	(void)state;
+	if (!rate_check)
+		skip();
+	l.write_iops = lim(50);
+	records = dd_as_ring("7.xvdz-1", "2", &l);
+	/* 100 direct 4 KiB writes +-20 % */
+	assert_in_range(records, 80, 120);
+	/* the same for 1 s without a limit: the throttle, not the device, made it slow */
 	memset(&l, 0, sizeof(l));
+	records = dd_as_ring("7.xvdz-2", "1", &l);
+	assert_in_range(records, 251, 100000);	/* dd's count */
+}
+
+/* Two VBDs, then unload: nothing left. */
+static void test_remove_all(void **state)
+{
+	struct blkqos_limits l = { 0 };
+	char err[1024];
+	int ret;
+
+	(void)state;
 	l.read_iops = lim(10);
-	ret = cg_vbd_apply(7, 51712, maj, min, &l, NULL, 0, err, sizeof(err)) ||
-	      cg_vbd_apply(8, 51728, maj, min, &l, NULL, 0, err, sizeof(err));
-	check(!ret, "two more VBD groups%s%s", ret ? ": " : "", ret ? err : "");
+	ret = cg_vbd_apply(7, 51712, maj, min, &l, NULL, 0, err, sizeof(err));
+	assert_ok(ret, err, "VBD group 7/51712");
+	ret = cg_vbd_apply(8, 51728, maj, min, &l, NULL, 0, err, sizeof(err));
+	assert_ok(ret, err, "VBD group 8/51728");
 	ret = cg_remove_all(err, sizeof(err));
-	check(!ret, "remove all%s%s", ret ? ": " : "", ret ? err : "");
-	check(access(cg_slice_path(), F_OK) && errno == ENOENT, "no %s left", cg_slice_path());
-	return 0;
+	assert_ok(ret, err, "remove all");
+	assert_int_not_equal(access(cg_slice_path(), F_OK), 0);
+	assert_int_equal(errno, ENOENT);
 }
 
 int main(int argc, char **argv)
 {
-	int rate_check = !(argc > 1 && !strcmp(argv[1], "-n"));
-	int ret;
+	const struct CMUnitTest pure[] = {
+		cmocka_unit_test_setup_teardown(test_mountinfo, make_dir, rm_dir),
+		cmocka_unit_test_setup_teardown(test_ring_threads, make_dir, rm_dir),
+	};
+	const struct CMUnitTest real[] = {
+		cmocka_unit_test(test_init),
+		cmocka_unit_test(test_vbd_group),
+		cmocka_unit_test(test_domain_group),
+		cmocka_unit_test(test_rate),
+		cmocka_unit_test(test_remove_all),
+	};
+	char err[1024];
+	int failed;
 
-	test_mountinfo();
-	test_ring_threads();
-	ret = real_tests(rate_check);
-	cleanup();
-	printf("%d passed, %d failed\n", passed, failed);
-	if (failed)
-		return 1;
-	return ret == 77 ? 77 : 0;
+	rate_check = !(argc > 1 && !strcmp(argv[1], "-n"));
+	failed = cmocka_run_group_tests_name("pure", pure, NULL, NULL);
+	if (geteuid()) {
+		printf("SKIP: the cgroup tests need root\n");
+		return failed ? 1 : 77;
+	}
+	v2_ret = cg_init(CG_V2, SLICE, v2_err, sizeof(v2_err));
+	printf("info: cgroup v2 with io: %s\n", v2_ret ? v2_err : "available");
+	if (cg_init(CG_AUTO, SLICE, err, sizeof(err))) {
+		printf("SKIP: no cgroup block throttle here: %s\n", err);
+		return failed ? 1 : 77;
+	}
+	printf("info: using %s at %s, slice %s\n", cg_is_v1() ? "cgroup v1 blkio (hybrid host)" :
+	       "cgroup v2 io.max", cg_root_path(), cg_slice_path());
+	failed += cmocka_run_group_tests_name("real", real, real_setup, real_teardown);
+	return failed ? 1 : 0;
 }
