@@ -27,6 +27,7 @@ module with cgroup io.max). EXPECT lines:
                                      it wrote: mismatches=0, errors=0
   CASE fact_max FACT KEY X           the hook's "fact FACT KEY=V ..." has V <= X
                                      (a time, a cost; "never" or no fact fails)
+  CASE fact_diff FACT A B LO HI      that fact's A > 0 and A - B in [LO, HI]
   CASE cpu_pct DEV X                 the ring thread of DEV, throttled at its
                                      limit_iops, costs under X % of a CPU
                                      (us_per_request x limit_iops / 1e4)
@@ -46,7 +47,10 @@ Every "hook check NAME ok|FAIL" becomes a case too, and so does the
 backend's CPU per request the hook reports (a figure, failed only if
 missing): "hook ring-cpu ... limit_iops=.." (blkback's ring thread of the
 throttled disk) and "hook backend-cpu dev=all" (the qdisk mode's QEMU
-process, over all the disks) both as case backend-cpu, unit us/request. Prints one line per case:
+process, over all the disks) both as case backend-cpu, unit us/request. In
+every scenario, stock mode's "fact stock-move-DEV ms=.." (how long DEV's ring
+thread ran before it was moved into its group) is bounded by
+STOCK_MOVE_MAX_MS. Prints one line per case:
   E2E [MODE:]SCENARIO/CASE configured=<x> achieved=<y> unit=<u> error_pct=<e> [lat_us=P50/P99/MAX] PASS|FAIL
 and exits 1 if any case failed. lat_us is the guest-measured latency (submit
 to completion, us) of the case's loadgen over its whole run (for sum_iops the
@@ -57,6 +61,9 @@ import json
 import re
 import sys
 
+# The loader looks for a VBD's ring thread for 10 s after the VBD appears: a
+# thread found later is never found, so a move must fall inside that horizon.
+STOCK_MOVE_MAX_MS = 10000
 
 def kv(line):
     return dict(re.findall(r'(\w+)=(\S+)', line))
@@ -263,6 +270,19 @@ def main():
                     report(case, '<=' + fmt(want), v or 'none', key, False, None)
                     continue
                 report(case, '<=' + fmt(want), got, key, got <= want, None)
+            elif metric == 'fact_diff':
+                name, a, b, lo, hi = p[2], p[3], p[4], float(p[5]), float(p[6])
+                d = facts.get(name, {})
+                try:
+                    va, vb = float(d.get(a)), float(d.get(b))
+                except (TypeError, ValueError):
+                    report(case, '%s-%s:%s..%s' % (a, b, fmt(lo), fmt(hi)),
+                           '%s=%s,%s=%s' % (a, d.get(a, 'none'), b, d.get(b, 'none')),
+                           'count', False, None)
+                    continue
+                report(case, '%s-%s:%s..%s' % (a, b, fmt(lo), fmt(hi)), va - vb, 'count',
+                       va > 0 and lo <= va - vb <= hi, None)
+                lines[-1] += '  # %s=%s %s=%s' % (a, fmt(va), b, fmt(vb))
             elif metric == 'cpu_pct':
                 dev, want = p[2], float(p[3])
                 d = rings.get(dev, {})
@@ -283,6 +303,15 @@ def main():
         except (KeyError, ValueError, IndexError) as e:
             report(case, 0, 0, 'error:%s' % str(e).replace(' ', '_'), False)
 
+    for name in sorted(n for n in facts if n.startswith('stock-move-')):
+        v = facts[name].get('ms')
+        try:
+            got = float(v)
+        except (TypeError, ValueError):
+            report('%s/%s' % (tag, name), '<=%d' % STOCK_MOVE_MAX_MS, v or 'none', 'ms', False)
+            continue
+        report('%s/%s' % (tag, name), '<=%d' % STOCK_MOVE_MAX_MS, got, 'ms',
+               got <= STOCK_MOVE_MAX_MS)
     for d in cpu:
         us = float(d.get('us_per_request', 0))
         report('%s/backend-cpu' % tag, '-', us, 'us/request', us > 0 and int(d.get('requests', 0)) > 0,

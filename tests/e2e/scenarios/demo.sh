@@ -36,4 +36,5 @@ EXPECT='
 limited-100 iops 2-limited-100 100
 live-before-change window_iops 3-live-change 1000 change 100
 live-after-change window_iops 3-live-change cross:change:100:200+1000 24000 200
+wait-histogram fact_diff wait-hist held deferrals 0 16
 '
