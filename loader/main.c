@@ -942,9 +942,7 @@ struct scope_kvs {
 	bool dom_scope;
 	bool wait;
 	double timeout_s;
-	struct qos_kv *kv;	/* one per argument, as many as given */
-	char (*rel)[128];
-	int n;
+	struct qos_keys keys;	/* "qos/KEY" = VALUE, one per argument */
 	struct blkqos_limits out;	/* the limits the given keys alone make */
 };
 
@@ -960,7 +958,7 @@ static int parse_scope_kvs(int argc, char **argv, const char *usage, struct scop
 		{ NULL, 0, NULL, 0 },
 	};
 	struct set_check chk = { 0 };
-	int c, i, first;
+	int c, i, first, twice = 0;
 
 	p->timeout_s = 5;
 	/* options may come anywhere: getopt puts the operands last */
@@ -1001,50 +999,54 @@ static int parse_scope_kvs(int argc, char **argv, const char *usage, struct scop
 		fputs(usage, stderr);
 		return EXIT_USAGE;
 	}
-	p->kv = calloc(argc - first, sizeof(*p->kv));
-	p->rel = calloc(argc - first, sizeof(*p->rel));
-	if (!p->kv || !p->rel) {
-		log_err("out of memory for %d pairs", argc - first);
-		return EXIT_FAIL;
-	}
 	for (i = first; i < argc; i++) {
 		char *eq = strchr(argv[i], '=');
-		char *rel = p->rel[p->n];
+		char rel[QOS_KEY_PATH_MAX];
+		int slot;
 
-		if (!eq || eq == argv[i] || (size_t)(eq - argv[i]) >= 100) {
+		if (!eq || eq == argv[i]) {
 			log_err("\"%s\" is not KEY=VALUE", argv[i]);
 			return EXIT_USAGE;
 		}
-		snprintf(rel, sizeof(p->rel[0]), "qos/%.*s", (int)(eq - argv[i]), argv[i]);
-		if (qos_slot_of_key(rel + 4) < 0 || qos_slot_of_key(rel + 4) >= QOS_NR_QOS_SLOTS) {
-			log_err("unknown key \"%s\" ('blkqos keys' lists them)", rel + 4);
+		snprintf(rel, sizeof(rel), "qos/%.*s", (int)(eq - argv[i]), argv[i]);
+		slot = (size_t)(eq - argv[i]) < sizeof(rel) - 4 ? qos_slot_of_key(rel + 4) : -1;
+		if (slot < 0 || slot >= QOS_NR_QOS_SLOTS) {
+			log_err("unknown key \"%.*s\" ('blkqos keys' lists them)",
+				(int)(eq - argv[i]), argv[i]);
 			return EXIT_USAGE;
 		}
-		p->kv[p->n].name = rel;
-		p->kv[p->n].value = eq + 1;
-		p->n++;
+		if (qos_keys_get(&p->keys, rel)) {
+			log_err("%s given twice", rel + 4);
+			twice++;
+			continue;
+		}
+		if (qos_keys_set(&p->keys, rel, eq + 1)) {
+			log_err("out of memory for %d pairs", argc - first);
+			return EXIT_FAIL;
+		}
 	}
+	if (twice)
+		return EXIT_USAGE;
 	if (p->dom_scope)
-		qos_dom_limits_from_keys(p->kv, p->n, NULL, &p->out, set_log, &chk);
+		qos_dom_limits_from_keys(p->keys.kv, p->keys.n, NULL, &p->out, set_log, &chk);
 	else
-		qos_limits_from_keys(p->kv, p->n, NULL, &p->out, set_log, &chk);
+		qos_limits_from_keys(p->keys.kv, p->keys.n, NULL, &p->out, set_log, &chk);
 	return chk.bad ? EXIT_USAGE : 0;
 }
 
 static void scope_kvs_free(struct scope_kvs *p)
 {
-	free(p->kv);
-	free(p->rel);
+	qos_keys_free(&p->keys);
 	free(p);
 }
 
 /* Do the maps hold what the given keys say (only the fields they name)? */
 static bool limits_hold(const struct scope_kvs *p, const struct blkqos_limits *have)
 {
-	int i;
+	size_t i;
 
-	for (i = 0; i < p->n; i++) {
-		int slot = qos_slot_of_key(p->kv[i].name + 4);
+	for (i = 0; i < p->keys.n; i++) {
+		int slot = qos_slot_of_key(p->keys.kv[i].name + 4);
 
 		if (slot < QOS_SLOT_IOPS_SIZE) {
 			const struct blkqos_limit *w = BLKQOS_LIMIT_AT(&p->out, slot / 3);
@@ -1148,7 +1150,8 @@ static int cmd_set(int argc, char **argv)
 	unsigned int backend;
 	struct sync s;
 	__u64 t0;
-	int i, ret;
+	size_t i;
+	int ret;
 
 	if (!p)
 		return EXIT_FAIL;
@@ -1173,8 +1176,8 @@ static int cmd_set(int argc, char **argv)
 		ret = EXIT_FAIL;
 		goto cleanup;
 	}
-	for (i = 0; i < p->n; i++) {
-		const struct qos_kv *kv = &p->kv[i];
+	for (i = 0; i < p->keys.n; i++) {
+		const struct qos_kv *kv = &p->keys.kv[i];
 
 		snprintf(path, sizeof(path), "%s/%s", dir, kv->name);
 		if (!*kv->value ? !xs_rm(xs, XBT_NULL, path) && errno != ENOENT :

@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include "parse.h"
@@ -527,6 +528,12 @@ const char *qos_slot_name(int slot)
 }
 
 /* Reporting, counting reports and refusals. */
+/* The keys found, by slot (NULL = absent): the parser's index of a set of keys. */
+struct qos_keyset {
+	const char *name[QOS_NR_SLOTS];
+	const char *value[QOS_NR_SLOTS];
+};
+
 struct reporter {
 	qos_log_fn log;
 	void *ctx;
@@ -680,9 +687,10 @@ static bool mode_slot(const struct qos_keyset *ks, int slot, __u32 *mode, struct
 	return false;
 }
 
-int qos_limits_from_keyset(const struct qos_keyset *ks, bool domain_scope,
-			   const struct blkqos_limits *prev, struct blkqos_limits *out,
-			   qos_log_fn log, void *log_ctx, unsigned int *errors)
+/* The limits of a set of keys by slot; *errors (may be NULL) as below. */
+static int limits_from_keyset(const struct qos_keyset *ks, bool domain_scope,
+			      const struct blkqos_limits *prev, struct blkqos_limits *out,
+			      qos_log_fn log, void *log_ctx, unsigned int *errors)
 {
 	static const struct blkqos_limits unlimited;
 	struct reporter r = { .log = log, .ctx = log_ctx };
@@ -744,9 +752,9 @@ int qos_limits_from_keyset(const struct qos_keyset *ks, bool domain_scope,
 	return r.reports;
 }
 
-static int limits_from_keys(const struct qos_kv *kv, size_t n, bool domain_scope,
-			    const struct blkqos_limits *prev, struct blkqos_limits *out,
-			    qos_log_fn log, void *log_ctx)
+int qos_scope_limits_from_keys(const struct qos_kv *kv, size_t n, bool domain_scope,
+			       const struct blkqos_limits *prev, struct blkqos_limits *out,
+			       qos_log_fn log, void *log_ctx, unsigned int *errors)
 {
 	struct reporter r = { .log = log, .ctx = log_ctx };
 	struct qos_keyset ks;
@@ -772,22 +780,98 @@ static int limits_from_keys(const struct qos_kv *kv, size_t n, bool domain_scope
 		ks.name[slot] = name;
 		ks.value[slot] = kv[i].value ? kv[i].value : "";
 	}
-	return r.reports + qos_limits_from_keyset(&ks, domain_scope, prev, out,
-						  log, log_ctx, NULL);
+	return r.reports + limits_from_keyset(&ks, domain_scope, prev, out, log, log_ctx,
+					      errors);
 }
 
 int qos_limits_from_keys(const struct qos_kv *kv, size_t n,
 			 const struct blkqos_limits *prev, struct blkqos_limits *out,
 			 qos_log_fn log, void *log_ctx)
 {
-	return limits_from_keys(kv, n, false, prev, out, log, log_ctx);
+	return qos_scope_limits_from_keys(kv, n, false, prev, out, log, log_ctx, NULL);
 }
 
 int qos_dom_limits_from_keys(const struct qos_kv *kv, size_t n,
 			     const struct blkqos_limits *prev, struct blkqos_limits *out,
 			     qos_log_fn log, void *log_ctx)
 {
-	return limits_from_keys(kv, n, true, prev, out, log, log_ctx);
+	return qos_scope_limits_from_keys(kv, n, true, prev, out, log, log_ctx, NULL);
+}
+
+/* ---- A set of keys ------------------------------------------------------- */
+
+static int keys_find(const struct qos_keys *k, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < k->n; i++)
+		if (!strcmp(k->kv[i].name, name))
+			return (int)i;
+	return -1;
+}
+
+int qos_keys_set(struct qos_keys *k, const char *name, const char *value)
+{
+	int i = keys_find(k, name);
+	char *v = strdup(value), *n;
+
+	if (!v)
+		return -ENOMEM;
+	if (i >= 0) {
+		free((char *)k->kv[i].value);
+		k->kv[i].value = v;
+		return 0;
+	}
+	if (k->n == k->cap) {
+		size_t cap = k->cap ? 2 * k->cap : 16;
+		struct qos_kv *kv = realloc(k->kv, cap * sizeof(*kv));
+
+		if (!kv) {
+			free(v);
+			return -ENOMEM;
+		}
+		k->kv = kv;
+		k->cap = cap;
+	}
+	n = strdup(name);
+	if (!n) {
+		free(v);
+		return -ENOMEM;
+	}
+	k->kv[k->n].name = n;
+	k->kv[k->n].value = v;
+	k->n++;
+	return 0;
+}
+
+const char *qos_keys_get(const struct qos_keys *k, const char *name)
+{
+	int i = keys_find(k, name);
+
+	return i < 0 ? NULL : k->kv[i].value;
+}
+
+void qos_keys_unset(struct qos_keys *k, const char *name)
+{
+	int i = keys_find(k, name);
+
+	if (i < 0)
+		return;
+	free((char *)k->kv[i].name);
+	free((char *)k->kv[i].value);
+	k->kv[i] = k->kv[--k->n];
+}
+
+void qos_keys_free(struct qos_keys *k)
+{
+	size_t i;
+
+	for (i = 0; i < k->n; i++) {
+		free((char *)k->kv[i].name);
+		free((char *)k->kv[i].value);
+	}
+	free(k->kv);
+	memset(k, 0, sizeof(*k));
 }
 
 /* ---- Documentation ------------------------------------------------------ */

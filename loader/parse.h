@@ -105,6 +105,28 @@ struct qos_kv {
 };
 
 /*
+ * A set of keys as read from xenstore or given on a command line: the one
+ * container of them, each name and value owned (copied in, freed by
+ * qos_keys_free). Pass .kv and .n to qos_limits_from_keys().
+ */
+struct qos_keys {
+	struct qos_kv *kv;
+	size_t n, cap;
+};
+
+/* Set name to value (both copied), replacing its value if name is there. */
+int qos_keys_set(struct qos_keys *k, const char *name, const char *value);
+
+/* The value of name, or NULL. */
+const char *qos_keys_get(const struct qos_keys *k, const char *name);
+
+/* Remove name if it is there. */
+void qos_keys_unset(struct qos_keys *k, const char *name);
+
+/* Free every key and the array; k is then empty. */
+void qos_keys_free(struct qos_keys *k);
+
+/*
  * Reports a problem with one key: key and value are printable and shortened
  * (see qos_shown()), reason is one line and does not repeat the value.
  * Suggested format: "%s: \"%s\": %s". Called once per problem.
@@ -146,6 +168,14 @@ int qos_dom_limits_from_keys(const struct qos_kv *kv, size_t n,
 			     const struct blkqos_limits *prev, struct blkqos_limits *out,
 			     qos_log_fn log, void *log_ctx);
 
+/*
+ * Either of them by domain_scope; *errors (may be NULL) gets the number of
+ * keys refused (bad values), as opposed to notes on keys that were ignored.
+ */
+int qos_scope_limits_from_keys(const struct qos_kv *kv, size_t n, bool domain_scope,
+			       const struct blkqos_limits *prev, struct blkqos_limits *out,
+			       qos_log_fn log, void *log_ctx, unsigned int *errors);
+
 /* Every key, for the README and --help. Ends with an entry whose name is NULL. */
 struct qos_key_doc {
 	const char *name;	/* relative to the backend directory */
@@ -174,11 +204,8 @@ enum qos_slot {
 	QOS_NR_SLOTS,
 };
 
-/* The keys found, by slot; NULL = absent. */
-struct qos_keyset {
-	const char *name[QOS_NR_SLOTS];
-	const char *value[QOS_NR_SLOTS];
-};
+/* Room for a key's path: "qos/" and the longest name, "write-iops-burst". */
+#define QOS_KEY_PATH_MAX	32
 
 /* Slot of a key's own name, as under qos/ ("iops-burst"), or -1. */
 int qos_slot_of_key(const char *name);
@@ -192,14 +219,5 @@ int qos_slot_of_path(const char *name);
 
 /* Name of a slot relative to qos/, or the flat key's name. */
 const char *qos_slot_name(int slot);
-
-/*
- * The core of qos_limits_from_keys(). *errors (may be NULL) gets the number
- * of keys refused (bad values), as opposed to notes on keys that were
- * ignored. Returns the number of reports.
- */
-int qos_limits_from_keyset(const struct qos_keyset *ks, bool domain_scope,
-			   const struct blkqos_limits *prev, struct blkqos_limits *out,
-			   qos_log_fn log, void *log_ctx, unsigned int *errors);
 
 #endif

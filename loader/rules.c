@@ -37,7 +37,10 @@ say(struct where *w, bool error, const char *token, const char *fmt, ...)
 	w->log(w->ctx, w->at, shown, why);
 }
 
-/* Relays qos_limits_from_keyset()'s reports as FILE:LINE, "key=value". */
+/*
+ * Relays the schema parser's reports as FILE:LINE, "key=value", with the
+ * key as the line has it (without the qos/ it was given to the parser with).
+ */
 static void relay(void *ctx, const char *key, const char *value, const char *reason)
 {
 	struct where *w = ctx;
@@ -45,6 +48,8 @@ static void relay(void *ctx, const char *key, const char *value, const char *rea
 
 	if (!w->log)
 		return;
+	if (!strncmp(key, "qos/", 4))
+		key += 4;
 	snprintf(token, sizeof(token), "%s=%s", key, value);
 	w->log(w->ctx, w->at, token, reason);
 }
@@ -121,10 +126,11 @@ static bool domain_name_ok(const char *name)
 static bool parse_line(char *line, struct qos_rule *rule, const char **domain,
 		       struct where *w)
 {
-	char *tok[TOKENS_MAX], *hash, *eq;
-	struct qos_keyset ks;
+	char *tok[TOKENS_MAX], *hash, *eq, path[TOKENS_MAX][QOS_KEY_PATH_MAX];
+	struct qos_kv kv[TOKENS_MAX];
+	bool seen[QOS_NR_SLOTS] = { false };
 	unsigned int errors;
-	size_t n, i;
+	size_t n, i, nkv = 0;
 	int slot, ret;
 
 	hash = strchr(line, '#');
@@ -163,7 +169,6 @@ static bool parse_line(char *line, struct qos_rule *rule, const char **domain,
 		return false;
 	}
 
-	memset(&ks, 0, sizeof(ks));
 	errors = 0;
 	for (i = 2; i < n; i++) {
 		eq = strchr(tok[i], '=');
@@ -180,19 +185,24 @@ static bool parse_line(char *line, struct qos_rule *rule, const char **domain,
 			errors++;
 			continue;
 		}
-		if (ks.value[slot]) {
+		if (seen[slot]) {
 			say(w, true, tok[i], "%s given twice", qos_slot_name(slot));
 			errors++;
 			continue;
 		}
-		ks.name[slot] = qos_slot_name(slot);
-		ks.value[slot] = eq + 1;
+		seen[slot] = true;
+		/* the key as xenstore would hold it: under qos/, or a flat one */
+		snprintf(path[nkv], sizeof(path[nkv]), "%s%s",
+			 slot < QOS_NR_QOS_SLOTS ? "qos/" : "", qos_slot_name(slot));
+		kv[nkv].name = path[nkv];
+		kv[nkv].value = eq + 1;
+		nkv++;
 	}
 	if (errors)
 		return false;
 
-	w->reports += qos_limits_from_keyset(&ks, rule->domain_scope, NULL, &rule->limits,
-					     relay, w, &errors);
+	w->reports += qos_scope_limits_from_keys(kv, nkv, rule->domain_scope, NULL,
+						 &rule->limits, relay, w, &errors);
 	w->errors += errors;
 	return !errors;
 }

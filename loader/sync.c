@@ -145,57 +145,15 @@ static void log_read_error(struct sync *s, const char *path, const char *what, i
 	s->errors++;
 }
 
-/* The QoS keys of one VBD or domain as read from xenstore (as many as there are). */
+/* The QoS keys of one VBD or domain as read from xenstore, and how the read went. */
 struct keyset {
-	char **name;		/* relative: "qos/iops", "credit" */
-	char **value;
-	size_t n, cap;
+	struct qos_keys keys;	/* relative: "qos/iops", "credit" */
 	/* keys skipped because the guest can write them: their setting stays */
 	bool untrusted[QOS_NR_SLOTS];
 	/* a read failed (not "absent"): the keyset is not to be used, the
 	 * VBD or domain keeps what it has */
 	bool failed;
 };
-
-/* The pairs as the schema parser takes them (free it); NULL when out of memory. */
-static struct qos_kv *keyset_kv(const struct keyset *k)
-{
-	struct qos_kv *kv = calloc(k->n ? k->n : 1, sizeof(*kv));
-	size_t i;
-
-	for (i = 0; kv && i < k->n; i++) {
-		kv[i].name = k->name[i];
-		kv[i].value = k->value[i];
-	}
-	return kv;
-}
-
-/* Append name (copied) and value (taken); -ENOMEM leaves the keyset as it was. */
-static int keyset_push(struct keyset *k, const char *name, char *value)
-{
-	char *n;
-
-	if (k->n == k->cap) {
-		size_t cap = k->cap ? 2 * k->cap : 16;
-		char **nn = realloc(k->name, cap * sizeof(*nn)), **vv;
-
-		if (!nn)
-			return -ENOMEM;
-		k->name = nn;
-		vv = realloc(k->value, cap * sizeof(*vv));
-		if (!vv)
-			return -ENOMEM;
-		k->value = vv;
-		k->cap = cap;
-	}
-	n = strdup(name);
-	if (!n)
-		return -ENOMEM;
-	k->name[k->n] = n;
-	k->value[k->n] = value;
-	k->n++;
-	return 0;
-}
 
 /*
  * A key the guest could have written is bad input like any other: what it
@@ -238,25 +196,9 @@ static struct vbd_cache *cache_find(const struct sync *s, unsigned int domid, un
 	return n ? vbd_entry(n, struct vbd_cache, node) : NULL;
 }
 
-/* Free n name/value string pairs and set n to 0. */
-static void free_pairs(char **name, char **value, size_t *n)
-{
-	size_t i;
-
-	for (i = 0; i < *n; i++) {
-		free(name[i]);
-		free(value[i]);
-	}
-	*n = 0;
-}
-
 static void keyset_free(struct keyset *k)
 {
-	free_pairs(k->name, k->value, &k->n);
-	free(k->name);
-	free(k->value);
-	k->name = k->value = NULL;
-	k->cap = 0;
+	qos_keys_free(&k->keys);
 }
 
 static void cache_entry_free(struct vbd_cache *c)
@@ -417,7 +359,7 @@ static void keyset_add(struct sync *s, struct keyset *k, const char *dir, const 
 {
 	char path[512], rel[256];
 	unsigned int len;
-	int slot, w;
+	int slot, w, ret;
 	char *v;
 
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
@@ -447,9 +389,10 @@ static void keyset_add(struct sync *s, struct keyset *k, const char *dir, const 
 		}
 		return;
 	}
-	if (keyset_push(k, rel, v)) {
-		free(v);
-		log_read_error(s, path, "keep it", ENOMEM);
+	ret = qos_keys_set(&k->keys, rel, v);
+	free(v);
+	if (ret) {
+		log_read_error(s, path, "keep it", -ret);
 		k->failed = true;
 	}
 }
@@ -680,22 +623,16 @@ static void apply_cached(struct sync *s, unsigned int domid, unsigned int devid,
 	struct vbd_cache *c = cache_find(s, domid, devid);
 	struct blkqos_limits prev, out;
 	struct log_ctx lc = { s, dir };
-	struct qos_kv *kv;
 	struct blkqos_vbd cur;
 	bool known = blkqos_maps_vbd_get(s->maps, domid, devid, &cur) == 0;
 	char err[256];
 
 	if (!c)
 		return;
-	kv = keyset_kv(&c->keys);
-	if (!kv) {
-		log_read_error(s, dir, "read its keys", ENOMEM);
-		return;
-	}
 	if (known)
 		prev = cur.limits;
-	qos_limits_from_keys(kv, c->keys.n, known ? &prev : NULL, &out, log_key, &lc);
-	free(kv);
+	qos_limits_from_keys(c->keys.keys.kv, c->keys.keys.n, known ? &prev : NULL, &out,
+			     log_key, &lc);
 	keep_untrusted(&c->keys, known ? &prev : NULL, &out);
 	if (blkqos_maps_vbd_set(s->maps, domid, devid, &out, err, sizeof(err))) {
 		log_err("%s: %s", dir, err);
@@ -755,8 +692,7 @@ static void sync_vbd_key(struct sync *s, unsigned int domid, unsigned int devid,
 	char dir[256], path[512], rel[256];
 	unsigned int len;
 	char *v = NULL;
-	size_t i;
-	int slot, w;
+	int slot, w, ret;
 
 	sync_vbd_path(s, domid, devid, dir, sizeof(dir));
 	snprintf(rel, sizeof(rel), "%s%s", prefix, key);
@@ -782,31 +718,25 @@ static void sync_vbd_key(struct sync *s, unsigned int domid, unsigned int devid,
 	}
 	if (slot >= 0)
 		k->untrusted[slot] = w > 0;
-	for (i = 0; i < k->n && strcmp(k->name[i], rel); i++)
-		;
-	if (i < k->n) {		/* known key: new value, or gone */
-		free(k->value[i]);
-		if (v) {
-			k->value[i] = v;
-		} else {
-			free(k->name[i]);
-			k->n--;
-			k->name[i] = k->name[k->n];
-			k->value[i] = k->value[k->n];
-		}
-	} else if (v && keyset_push(k, rel, v)) {
+	if (!v) {		/* gone, or not to be trusted */
+		qos_keys_unset(&k->keys, rel);
+	} else {
+		ret = qos_keys_set(&k->keys, rel, v);
 		free(v);
-		/* the cache no longer says what xenstore has: read it all next time */
-		log_read_error(s, path, "keep it", ENOMEM);
-		cache_drop(s, domid, devid);
-		return;
+		if (ret) {
+			/* the cache no longer says what xenstore has: read it
+			 * all next time */
+			log_read_error(s, path, "keep it", -ret);
+			cache_drop(s, domid, devid);
+			return;
+		}
 	}
 	apply_cached(s, domid, devid, dir);
 }
 
 static void sync_vbd(struct sync *s, unsigned int domid, unsigned int devid)
 {
-	struct keyset k = { .n = 0 };
+	struct keyset k = { 0 };
 	struct blkqos_vbd cur;
 	struct blkqos_dom dom;
 	char dir[256];
@@ -886,7 +816,7 @@ static void sync_vbd(struct sync *s, unsigned int domid, unsigned int devid)
 static void sync_dom(struct sync *s, unsigned int domid)
 {
 	struct blkqos_limits prev, out;
-	struct keyset k = { .n = 0 };
+	struct keyset k = { 0 };
 	struct blkqos_dom cur;
 	char vdir[256], err[256];
 	bool known;
@@ -912,19 +842,13 @@ static void sync_dom(struct sync *s, unsigned int domid)
 	}
 	if (known)
 		prev = cur.limits;
-	if (!known && k.n == 0)
+	if (!known && k.keys.n == 0)
 		return;		/* no domain limits and none before */
 	{
 		struct log_ctx lc = { s, vdir };
-		struct qos_kv *kv = keyset_kv(&k);
 
-		if (!kv) {
-			log_read_error(s, vdir, "read its keys", ENOMEM);
-			keyset_free(&k);
-			return;
-		}
-		qos_dom_limits_from_keys(kv, k.n, known ? &prev : NULL, &out, log_key, &lc);
-		free(kv);
+		qos_dom_limits_from_keys(k.keys.kv, k.keys.n, known ? &prev : NULL, &out,
+					 log_key, &lc);
 		keep_untrusted(&k, known ? &prev : NULL, &out);
 	}
 	keyset_free(&k);

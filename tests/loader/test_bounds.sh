@@ -89,6 +89,9 @@ out=$("$BLKQOS" set 5 xvda "${args[@]}" nosuchkey=1 2>&1); rc=$?
 check_eq "set with 65 pairs: exit 2" 2 "$rc"
 if echo "$out" | grep -q 'unknown key "nosuchkey"'; then ok "set with 65 pairs: the 65th is checked too"
 else notok "set with 65 pairs: the 65th is checked too" "'unknown key \"nosuchkey\"'" "$(echo "$out" | tail -1)"; fi
+out=$("$BLKQOS" set 5 xvda iops=5 read-iops=7 iops=6 2>&1); rc=$?
+check_eq "set with a key given twice: exit 2" 2 "$rc"
+check_eq "... named, once" "blkqos: error: iops given twice" "$(echo "$out" | grep 'given twice')"
 args=()
 for i in $(seq 1 70); do args+=(--wait); done
 check_rc "set with 70 --wait and one pair: exit 0" 0 "$BLKQOS" set 5 xvda "${args[@]}" read-iops=9

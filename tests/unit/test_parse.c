@@ -800,6 +800,43 @@ static void test_key_docs(void **state)
 	assert_int_equal(n, QOS_NR_SLOTS);
 }
 
+/* The one container of keys: set copies, replaces by name; unset; free. */
+static void test_keys_container(void **state)
+{
+	struct qos_keys k = { 0 };
+	struct blkqos_limits out;
+	char value[8] = "100";
+	int i;
+
+	(void)state;
+	assert_int_equal(qos_keys_set(&k, "qos/iops", value), 0);
+	value[0] = '9';		/* copied: the caller's buffer is its own */
+	assert_string_equal(qos_keys_get(&k, "qos/iops"), "100");
+	assert_int_equal(qos_keys_set(&k, "qos/iops", "200"), 0);
+	assert_int_equal(k.n, 1);
+	assert_string_equal(qos_keys_get(&k, "qos/iops"), "200");
+	for (i = 0; i < 40; i++) {	/* past the first allocation */
+		char name[32];
+
+		snprintf(name, sizeof(name), "other-%d", i);
+		assert_int_equal(qos_keys_set(&k, name, "x"), 0);
+	}
+	assert_int_equal(k.n, 41);
+	assert_int_equal(qos_keys_set(&k, "qos/read-bps", "1M"), 0);
+	/* what the parser takes: other keys are not ours and are ignored */
+	assert_int_equal(qos_limits_from_keys(k.kv, k.n, NULL, &out, NULL, NULL), 0);
+	assert_int_equal(out.iops.rate, 200);
+	assert_int_equal(out.read_bps.rate, 1000000);
+	qos_keys_unset(&k, "qos/iops");
+	qos_keys_unset(&k, "qos/iops");		/* absent: nothing */
+	assert_null(qos_keys_get(&k, "qos/iops"));
+	assert_string_equal(qos_keys_get(&k, "qos/read-bps"), "1M");
+	assert_int_equal(k.n, 41);
+	qos_keys_free(&k);
+	assert_int_equal(k.n, 0);
+	assert_null(k.kv);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -825,6 +862,7 @@ int main(void)
 		cmocka_unit_test(test_keys_log_sanitised),
 		cmocka_unit_test(test_slots),
 		cmocka_unit_test(test_key_docs),
+		cmocka_unit_test(test_keys_container),
 	};
 
 	return cmocka_run_group_tests_name("parse", tests, NULL, NULL);
