@@ -937,6 +937,37 @@ static void set_log(void *ctx, const char *key, const char *value, const char *r
 	c->bad++;
 }
 
+/*
+ * One KEY=VALUE of blkqos set into keys as "qos/KEY"; says what is wrong:
+ * -EINVAL (not a known KEY=VALUE), -EEXIST (given twice) or -ENOMEM.
+ */
+static int add_set_pair(struct qos_keys *keys, const char *arg)
+{
+	const char *eq = strchr(arg, '=');
+	char rel[QOS_KEY_PATH_MAX];
+	int slot;
+
+	if (!eq || eq == arg) {
+		log_err("\"%s\" is not KEY=VALUE", arg);
+		return -EINVAL;
+	}
+	snprintf(rel, sizeof(rel), "qos/%.*s", (int)(eq - arg), arg);
+	slot = (size_t)(eq - arg) < sizeof(rel) - 4 ? qos_slot_of_key(rel + 4) : -1;
+	if (slot < 0 || slot >= QOS_NR_QOS_SLOTS) {
+		log_err("unknown key \"%.*s\" ('blkqos keys' lists them)", (int)(eq - arg), arg);
+		return -EINVAL;
+	}
+	if (qos_keys_get(keys, rel)) {
+		log_err("%s given twice", rel + 4);
+		return -EEXIST;
+	}
+	if (qos_keys_set(keys, rel, eq + 1)) {
+		log_err("out of memory for the key %s", rel + 4);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
 struct scope_kvs {
 	unsigned int domid, devid;
 	bool dom_scope;
@@ -958,7 +989,7 @@ static int parse_scope_kvs(int argc, char **argv, const char *usage, struct scop
 		{ NULL, 0, NULL, 0 },
 	};
 	struct set_check chk = { 0 };
-	int c, i, first, twice = 0;
+	int c, i, first, ret, twice = 0;
 
 	p->timeout_s = 5;
 	/* options may come anywhere: getopt puts the operands last */
@@ -1000,30 +1031,13 @@ static int parse_scope_kvs(int argc, char **argv, const char *usage, struct scop
 		return EXIT_USAGE;
 	}
 	for (i = first; i < argc; i++) {
-		char *eq = strchr(argv[i], '=');
-		char rel[QOS_KEY_PATH_MAX];
-		int slot;
-
-		if (!eq || eq == argv[i]) {
-			log_err("\"%s\" is not KEY=VALUE", argv[i]);
-			return EXIT_USAGE;
-		}
-		snprintf(rel, sizeof(rel), "qos/%.*s", (int)(eq - argv[i]), argv[i]);
-		slot = (size_t)(eq - argv[i]) < sizeof(rel) - 4 ? qos_slot_of_key(rel + 4) : -1;
-		if (slot < 0 || slot >= QOS_NR_QOS_SLOTS) {
-			log_err("unknown key \"%.*s\" ('blkqos keys' lists them)",
-				(int)(eq - argv[i]), argv[i]);
-			return EXIT_USAGE;
-		}
-		if (qos_keys_get(&p->keys, rel)) {
-			log_err("%s given twice", rel + 4);
+		ret = add_set_pair(&p->keys, argv[i]);
+		if (ret == -EEXIST) {
 			twice++;
 			continue;
 		}
-		if (qos_keys_set(&p->keys, rel, eq + 1)) {
-			log_err("out of memory for %d pairs", argc - first);
-			return EXIT_FAIL;
-		}
+		if (ret)
+			return ret == -ENOMEM ? EXIT_FAIL : EXIT_USAGE;
 	}
 	if (twice)
 		return EXIT_USAGE;

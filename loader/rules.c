@@ -122,6 +122,31 @@ static bool domain_name_ok(const char *name)
 	return true;
 }
 
+/* The slot of a KEY=VALUE token not seen before on its line, or -1 (reported). */
+static int pair_slot(char *tok, bool *seen, struct where *w)
+{
+	char *eq = strchr(tok, '=');
+	int slot;
+
+	if (!eq) {
+		say(w, true, tok, "expected KEY=VALUE");
+		return -1;
+	}
+	*eq = '\0';
+	slot = qos_slot_of_key(tok);
+	*eq = '=';
+	if (slot < 0) {
+		say(w, true, tok, "unknown key");
+		return -1;
+	}
+	if (seen[slot]) {
+		say(w, true, tok, "%s given twice", qos_slot_name(slot));
+		return -1;
+	}
+	seen[slot] = true;
+	return slot;
+}
+
 /* Parse one line into rule; false if it is to be skipped (reported). */
 static bool parse_line(char *line, struct qos_rule *rule, const char **domain,
 		       struct where *w)
@@ -171,26 +196,12 @@ static bool parse_line(char *line, struct qos_rule *rule, const char **domain,
 
 	errors = 0;
 	for (i = 2; i < n; i++) {
-		eq = strchr(tok[i], '=');
-		if (!eq) {
-			say(w, true, tok[i], "expected KEY=VALUE");
-			errors++;
-			continue;
-		}
-		*eq = '\0';
-		slot = qos_slot_of_key(tok[i]);
-		*eq = '=';
+		slot = pair_slot(tok[i], seen, w);
 		if (slot < 0) {
-			say(w, true, tok[i], "unknown key");
 			errors++;
 			continue;
 		}
-		if (seen[slot]) {
-			say(w, true, tok[i], "%s given twice", qos_slot_name(slot));
-			errors++;
-			continue;
-		}
-		seen[slot] = true;
+		eq = strchr(tok[i], '=');
 		/* the key as xenstore would hold it: under qos/, or a flat one */
 		snprintf(path[nkv], sizeof(path[nkv]), "%s%s",
 			 slot < QOS_NR_QOS_SLOTS ? "qos/" : "", qos_slot_name(slot));
