@@ -125,13 +125,15 @@ deb:
 
 TEST_COMMON := tests/bpf/harness.c tests/bpf/refmodel.c loader/limits.c loader/maps.c loader/log.c
 
-$(BIN)/test_engine: tests/bpf/test_engine.c $(TEST_COMMON) tests/bpf/*.h $(SKEL) | $(BIN)
+$(BIN)/test_engine: tests/bpf/test_engine.c $(TEST_COMMON) tests/bpf/*.h tests/include/asserts.h \
+		    $(SKEL) | $(BIN)
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) -Itests/bpf -o $@ tests/bpf/test_engine.c $(TEST_COMMON) $(LIBS) -lpthread
+	$(Q)$(CC) $(CFLAGS) -Itests/bpf -Itests/include -o $@ tests/bpf/test_engine.c $(TEST_COMMON) \
+		$(LIBS) -lpthread -lcmocka
 
 $(BIN)/bench_engine: tests/bpf/bench_engine.c $(TEST_COMMON) tests/bpf/*.h $(SKEL) | $(BIN)
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) -Itests/bpf -o $@ tests/bpf/bench_engine.c $(TEST_COMMON) $(LIBS)
+	$(Q)$(CC) $(CFLAGS) -Itests/bpf -Itests/include -o $@ tests/bpf/bench_engine.c $(TEST_COMMON) $(LIBS)
 
 include tests/unit/Makefile.inc
 include tests/fuzz/Makefile.inc

@@ -14,7 +14,6 @@
 #include "limits.h"
 #include "maps.h"
 
-int test_passed, test_failed;
 static struct blkqos_maps maps;
 
 static int quiet_print(enum libbpf_print_level level, const char *fmt, va_list ap)
@@ -247,10 +246,4 @@ void clear_maps(struct blkqos_bpf *skel)
 	while (blkqos_maps_vbd_next(&maps, NULL, &k) == 0)
 		if (blkqos_maps_vbd_del(&maps, k.domid, k.devid))
 			break;
-}
-
-int harness_report(const char *suite)
-{
-	printf("%s: %d passed, %d failed\n", suite, test_passed, test_failed);
-	return test_failed ? 1 : 0;
 }

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Test harness: loads the real BPF object (skeleton), drives its syscall
- * entry with bpf_prog_test_run_opts on a synthetic clock, and offers
- * kernel-selftest style ASSERT_* checks that print expected and seen values.
+ * entry with bpf_prog_test_run_opts on a synthetic clock. The checks are
+ * the C tests' ASSERT_* (tests/include/asserts.h), run by cmocka.
  */
 #ifndef BLKQOS_TEST_HARNESS_H
 #define BLKQOS_TEST_HARNESS_H
@@ -12,22 +12,7 @@
 #include "blkqos.h"
 #include "blkqos.skel.h"
 
-extern int test_passed, test_failed;
-
-#define ASSERT_EQ(seen, expected, what) ({					\
-	long long __s = (long long)(seen), __e = (long long)(expected);		\
-	bool __ok = __s == __e;							\
-	if (__ok)								\
-		test_passed++;							\
-	else {									\
-		test_failed++;							\
-		fprintf(stderr, "FAIL %s:%d %s: expected %lld, seen %lld\n",	\
-			__FILE__, __LINE__, (what), __e, __s);			\
-	}									\
-	__ok;									\
-})
-
-#define ASSERT_TRUE(cond, what) ASSERT_EQ(!!(cond), 1, what)
+#include "asserts.h"
 
 /* Open and load the object; mount bpffs if absent. Exits 77 (skip) without BPF. */
 struct blkqos_bpf *harness_load(void);
@@ -86,6 +71,5 @@ static inline struct blkqos_limit lim(__u64 rate, __u64 burst, __u64 peak)
 	return (struct blkqos_limit){ .rate = rate, .burst = burst, .peak = peak };
 }
 
-int harness_report(const char *suite);
 
 #endif

@@ -508,9 +508,10 @@ static void test_hist(void)
 
 		for (j = 0; j < sizeof(reads) / sizeof(reads[0]); j++)
 			n += reads[j].slot == reads[i].slot;
-		if (!ASSERT_EQ(r->slot[reads[i].slot], n, "read hold in its log2 us bucket"))
-			fprintf(stderr, "  hold %llu ns, bucket %d\n",
-				(unsigned long long)reads[i].ns, reads[i].slot);
+		if (r->slot[reads[i].slot] != n)
+			fail_msg("read hold of %llu ns in its log2 us bucket %d: expected %u, seen %llu",
+				 (unsigned long long)reads[i].ns, reads[i].slot, n,
+				 (unsigned long long)r->slot[reads[i].slot]);
 	}
 	ASSERT_EQ(hist_count(r), 9, "reads counted: the held ones only");
 	ASSERT_EQ(r->sum_ns, sum, "read holds' sum, ns");
@@ -869,13 +870,8 @@ static void assert_rate(const struct sim *s, int i, double want, double pct, con
 	double got = sim_rate(s, i);
 	bool ok = got >= want * (1 - pct / 100) && got <= want * (1 + pct / 100);
 
-	if (ok) {
-		test_passed++;
-		return;
-	}
-	test_failed++;
-	fprintf(stderr, "FAIL %s: expected %.2f/s within %.0f %%, seen %.2f/s\n", what, want, pct,
-		got);
+	if (!ok)
+		fail_msg("%s: expected %.2f/s within %.0f %%, seen %.2f/s", what, want, pct, got);
 }
 
 static void print_rates(const char *name, const struct sim *s, double unit)
@@ -1064,13 +1060,9 @@ static void test_fair_live_change(__u64 from, __u64 to, bool vbd, bool vanish, _
 	print_rates(what, &s, 1);
 	ASSERT_EQ(s.errors, 0, "simulation runs failing");
 	got = sim_rate(&s, 3) + sim_rate(&s, 4);
-	if (got >= to * 0.98 && got <= to * 1.02) {
-		test_passed++;
-	} else {
-		test_failed++;
-		fprintf(stderr, "FAIL %s: the two together expected %llu/s within 2 %%, seen %.2f/s\n",
-			what, (unsigned long long)to, got);
-	}
+	if (got < to * 0.98 || got > to * 1.02)
+		fail_msg("%s: the two together expected %llu/s within 2 %%, seen %.2f/s",
+			 what, (unsigned long long)to, got);
 }
 
 /*
@@ -1262,47 +1254,94 @@ static void test_floor_race(int trials)
 	printf("floor race: %d trials of 2 charges at once on a bucket at its floor\n", trials);
 }
 
+/* The cases, one cmocka test each: a failed check ends its case only. */
+static int differential_steps = 20000;
+
+#define CASE(name, call) static void name(void **state) { (void)state; call; }
+CASE(case_admit_until_empty, test_admit_until_empty())
+CASE(case_exact_wait, test_exact_wait())
+CASE(case_refill_capped, test_refill_capped())
+CASE(case_direction_separation, test_direction_separation())
+CASE(case_iops_size, test_iops_size())
+CASE(case_peak_and_burst, test_peak_and_burst())
+CASE(case_vbd_and_domain, test_vbd_and_domain())
+CASE(case_live_change, test_live_change())
+CASE(case_flush_discard, test_flush_discard())
+CASE(case_ring_requests, test_ring_requests())
+CASE(case_flush_data, test_flush_data())
+CASE(case_discard_extent, test_discard_extent())
+CASE(case_stats, test_stats())
+CASE(case_hist, test_hist())
+CASE(case_differential, test_differential(differential_steps))
+CASE(case_fair_limited_vbd_1, test_fair_limited_vbd(0))
+CASE(case_fair_limited_vbd_2, test_fair_limited_vbd(50000))
+CASE(case_fair_unequal_depth_1, test_fair_unequal_depth(false, 0))
+CASE(case_fair_unequal_depth_2, test_fair_unequal_depth(true, 64 << 10))
+CASE(case_fair_unequal_depth_3, test_fair_unequal_depth(true, 60 << 10))
+CASE(case_fair_vanish, test_fair_vanish())
+CASE(case_fair_alone_small, test_fair_alone_small(4096))
+CASE(case_fair_live_change_1, test_fair_live_change(90, 60, false, false, 5 * SEC_NS, 5500 * MS_NS))
+CASE(case_fair_live_change_2, test_fair_live_change(90, 60, false, true, 5 * SEC_NS, 5500 * MS_NS))
+CASE(case_fair_live_change_3, test_fair_live_change(90, 60, false, false, 6500 * MS_NS, 5500 * MS_NS))
+CASE(case_fair_live_change_4, test_fair_live_change(90, 60, false, true, 6500 * MS_NS, 5500 * MS_NS))
+CASE(case_fair_live_change_5, test_fair_live_change(90, 60, false, false, 5 * SEC_NS, 6500 * MS_NS))
+CASE(case_fair_live_change_6, test_fair_live_change(90, 150, false, false, 5 * SEC_NS, 5500 * MS_NS))
+CASE(case_fair_live_change_7, test_fair_live_change(90, 150, false, true, 6500 * MS_NS, 5500 * MS_NS))
+CASE(case_fair_live_change_8, test_fair_live_change(90, 60, true, false, 5 * SEC_NS, 5500 * MS_NS))
+CASE(case_fair_live_change_9, test_fair_live_change(90, 60, true, true, 6500 * MS_NS, 5500 * MS_NS))
+CASE(case_fair_live_change_10, test_fair_live_change(90, 150, true, false, 5 * SEC_NS, 5500 * MS_NS))
+CASE(case_fair_live_unlimit_1, test_fair_live_unlimit(false))
+CASE(case_fair_live_unlimit_2, test_fair_live_unlimit(true))
+CASE(case_concurrency, test_concurrency(200000))
+CASE(case_floor_race, test_floor_race(20000))
+
+/* test_engine [STEPS]: STEPS of the differential test against the model. */
 int main(int argc, char **argv)
 {
-	int steps = argc > 1 ? atoi(argv[1]) : 20000;
+	const struct CMUnitTest cases[] = {
+		cmocka_unit_test(case_admit_until_empty),
+		cmocka_unit_test(case_exact_wait),
+		cmocka_unit_test(case_refill_capped),
+		cmocka_unit_test(case_direction_separation),
+		cmocka_unit_test(case_iops_size),
+		cmocka_unit_test(case_peak_and_burst),
+		cmocka_unit_test(case_vbd_and_domain),
+		cmocka_unit_test(case_live_change),
+		cmocka_unit_test(case_flush_discard),
+		cmocka_unit_test(case_ring_requests),
+		cmocka_unit_test(case_flush_data),
+		cmocka_unit_test(case_discard_extent),
+		cmocka_unit_test(case_stats),
+		cmocka_unit_test(case_hist),
+		cmocka_unit_test(case_differential),
+		cmocka_unit_test(case_fair_limited_vbd_1),
+		cmocka_unit_test(case_fair_limited_vbd_2),
+		cmocka_unit_test(case_fair_unequal_depth_1),
+		cmocka_unit_test(case_fair_unequal_depth_2),
+		cmocka_unit_test(case_fair_unequal_depth_3),
+		cmocka_unit_test(case_fair_vanish),
+		cmocka_unit_test(case_fair_alone_small),
+		cmocka_unit_test(case_fair_live_change_1),
+		cmocka_unit_test(case_fair_live_change_2),
+		cmocka_unit_test(case_fair_live_change_3),
+		cmocka_unit_test(case_fair_live_change_4),
+		cmocka_unit_test(case_fair_live_change_5),
+		cmocka_unit_test(case_fair_live_change_6),
+		cmocka_unit_test(case_fair_live_change_7),
+		cmocka_unit_test(case_fair_live_change_8),
+		cmocka_unit_test(case_fair_live_change_9),
+		cmocka_unit_test(case_fair_live_change_10),
+		cmocka_unit_test(case_fair_live_unlimit_1),
+		cmocka_unit_test(case_fair_live_unlimit_2),
+		cmocka_unit_test(case_concurrency),
+		cmocka_unit_test(case_floor_race),
+	};
+	int failed;
 
+	if (argc > 1)
+		differential_steps = atoi(argv[1]);
 	skel = harness_load();
-	test_admit_until_empty();
-	test_exact_wait();
-	test_refill_capped();
-	test_direction_separation();
-	test_iops_size();
-	test_peak_and_burst();
-	test_vbd_and_domain();
-	test_live_change();
-	test_flush_discard();
-	test_ring_requests();
-	test_flush_data();
-	test_discard_extent();
-	test_stats();
-	test_hist();
-	test_differential(steps);
-	test_fair_limited_vbd(0);
-	test_fair_limited_vbd(50000);
-	test_fair_unequal_depth(false, 0);
-	test_fair_unequal_depth(true, 64 << 10);
-	test_fair_unequal_depth(true, 60 << 10);
-	test_fair_vanish();
-	test_fair_alone_small(4096);
-	test_fair_live_change(90, 60, false, false, 5 * SEC_NS, 5500 * MS_NS);
-	test_fair_live_change(90, 60, false, true, 5 * SEC_NS, 5500 * MS_NS);
-	test_fair_live_change(90, 60, false, false, 6500 * MS_NS, 5500 * MS_NS);
-	test_fair_live_change(90, 60, false, true, 6500 * MS_NS, 5500 * MS_NS);
-	test_fair_live_change(90, 60, false, false, 5 * SEC_NS, 6500 * MS_NS);
-	test_fair_live_change(90, 150, false, false, 5 * SEC_NS, 5500 * MS_NS);
-	test_fair_live_change(90, 150, false, true, 6500 * MS_NS, 5500 * MS_NS);
-	test_fair_live_change(90, 60, true, false, 5 * SEC_NS, 5500 * MS_NS);
-	test_fair_live_change(90, 60, true, true, 6500 * MS_NS, 5500 * MS_NS);
-	test_fair_live_change(90, 150, true, false, 5 * SEC_NS, 5500 * MS_NS);
-	test_fair_live_unlimit(false);
-	test_fair_live_unlimit(true);
-	test_concurrency(200000);
-	test_floor_race(20000);
+	failed = cmocka_run_group_tests_name("test_engine", cases, NULL, NULL);
 	blkqos_bpf__destroy(skel);
-	return harness_report("test_engine");
+	return failed ? 1 : 0;
 }

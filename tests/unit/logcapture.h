@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* Capturing the parsers' reports in unit tests (include after <cmocka.h>). */
+/* Capturing the parsers' reports in unit tests (include after asserts.h). */
 #ifndef BLKQOS_TEST_LOGCAPTURE_H
 #define BLKQOS_TEST_LOGCAPTURE_H
 
@@ -21,9 +21,9 @@ static void capture(void *ctx, const char *key, const char *value, const char *r
 {
 	struct logbuf *lb = ctx;
 
-	assert_null(strchr(key, '\n'));
-	assert_null(strchr(value, '\n'));
-	assert_null(strchr(reason, '\n'));
+	ASSERT_NULL(strchr(key, '\n'), "strchr(key, '\\n')");
+	ASSERT_NULL(strchr(value, '\n'), "strchr(value, '\\n')");
+	ASSERT_NULL(strchr(reason, '\n'), "strchr(reason, '\\n')");
 	if (lb->n < (int)ARRAY_SIZE(lb->line))
 		snprintf(lb->line[lb->n], sizeof(lb->line[0]), "%s: \"%s\": %s", key, value, reason);
 	lb->n++;

@@ -7,7 +7,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
-#include <cmocka.h>
+#include "asserts.h"
 #include "devname.h"
 
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
@@ -79,7 +79,7 @@ static void test_names(void **state)
 		if (strcmp(buf, want))
 			fail_msg("%u: \"%s\", want \"%s\"", id, buf, want);
 		/* A name: 0; the number: -EINVAL. */
-		assert_int_equal(ret, want[0] >= '0' && want[0] <= '9' ? -EINVAL : 0);
+		ASSERT_EQ(ret, want[0] >= '0' && want[0] <= '9' ? -EINVAL : 0, "ret");
 	}
 }
 
@@ -109,9 +109,9 @@ static void test_bad_names(void **state)
 		id = 42;
 		if (qos_devname_to_devid(bad[i].name, &id) != bad[i].ret)
 			fail_msg("\"%s\" not refused with %d", bad[i].name, bad[i].ret);
-		assert_int_equal(id, 42);
+		ASSERT_EQ(id, 42, "id");
 	}
-	assert_int_equal(qos_devname_to_devid(NULL, &id), -EINVAL);
+	ASSERT_EQ(qos_devname_to_devid(NULL, &id), -EINVAL, "qos_devname_to_devid(NULL, &id)");
 }
 
 static void test_non_canonical_ids(void **state)
@@ -131,11 +131,11 @@ static void test_non_canonical_ids(void **state)
 
 	(void)state;
 	for (i = 0; i < ARRAY_SIZE(ids); i++) {
-		assert_int_equal(qos_devid_to_devname(ids[i], buf, sizeof(buf)), -EINVAL);
+		ASSERT_EQ(qos_devid_to_devname(ids[i], buf, sizeof(buf)), -EINVAL, "qos_devid_to_devname(ids[i], buf, sizeof(buf))");
 		snprintf(want, sizeof(want), "%u", ids[i]);
-		assert_string_equal(buf, want);
-		assert_int_equal(qos_devname_to_devid(buf, &back), 0);
-		assert_int_equal(back, ids[i]);
+		ASSERT_STR_EQ(buf, want, "buf");
+		ASSERT_EQ(qos_devname_to_devid(buf, &back), 0, "qos_devname_to_devid(buf, &back)");
+		ASSERT_EQ(back, ids[i], "back");
 	}
 }
 
@@ -149,16 +149,16 @@ static void test_round_trip_all_encodings(void **state)
 	(void)state;
 	for (id = 0; id < 0x10000; id++) {
 		ret = qos_devid_to_devname(id, buf, sizeof(buf));
-		assert_true(ret == 0 || ret == -EINVAL);
-		assert_int_equal(qos_devname_to_devid(buf, &back), 0);
-		assert_int_equal(back, id);
+		ASSERT_TRUE(ret == 0 || ret == -EINVAL, "ret == 0 || ret == -EINVAL");
+		ASSERT_EQ(qos_devname_to_devid(buf, &back), 0, "qos_devname_to_devid(buf, &back)");
+		ASSERT_EQ(back, id, "back");
 	}
 	for (disk = 0; disk < (1 << 20); disk += 997) {
 		for (part = 0; part < 256; part += 51) {
 			id = 1 << 28 | disk << 8 | part;
 			qos_devid_to_devname(id, buf, sizeof(buf));
-			assert_int_equal(qos_devname_to_devid(buf, &back), 0);
-			assert_int_equal(back, id);
+			ASSERT_EQ(qos_devname_to_devid(buf, &back), 0, "qos_devname_to_devid(buf, &back)");
+			ASSERT_EQ(back, id, "back");
 		}
 	}
 }
@@ -168,13 +168,13 @@ static void test_small_buffer(void **state)
 	char buf[4];
 
 	(void)state;
-	assert_int_equal(qos_devid_to_devname(51712, buf, sizeof(buf)), -ENOSPC);
-	assert_string_equal(buf, "");
-	assert_int_equal(qos_devid_to_devname(1 << 28 | 99 << 8, buf, sizeof(buf)), -ENOSPC);
-	assert_int_equal(qos_devid_to_devname(0xffffffff, buf, sizeof(buf)), -ENOSPC);
-	assert_string_equal(buf, "");
-	assert_int_equal(qos_devid_to_devname(8 << 8, buf, sizeof(buf)), 0);
-	assert_string_equal(buf, "sda");
+	ASSERT_EQ(qos_devid_to_devname(51712, buf, sizeof(buf)), -ENOSPC, "qos_devid_to_devname(51712, buf, sizeof(buf))");
+	ASSERT_STR_EQ(buf, "", "buf");
+	ASSERT_EQ(qos_devid_to_devname(1 << 28 | 99 << 8, buf, sizeof(buf)), -ENOSPC, "qos_devid_to_devname(1 << 28 | 99 << 8, buf, sizeof(buf))");
+	ASSERT_EQ(qos_devid_to_devname(0xffffffff, buf, sizeof(buf)), -ENOSPC, "qos_devid_to_devname(0xffffffff, buf, sizeof(buf))");
+	ASSERT_STR_EQ(buf, "", "buf");
+	ASSERT_EQ(qos_devid_to_devname(8 << 8, buf, sizeof(buf)), 0, "qos_devid_to_devname(8 << 8, buf, sizeof(buf))");
+	ASSERT_STR_EQ(buf, "sda", "buf");
 }
 
 int main(void)

@@ -7,7 +7,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
-#include <cmocka.h>
+#include "asserts.h"
 #include "parse.h"
 #include "limits.h"
 
@@ -165,8 +165,8 @@ static void test_amount_rejected(void **state)
 		if (strncmp(err + 1, quoted, strlen(quoted)) || err[0] != '"')
 			fail_msg("\"%s\": message \"%s\" does not start with the value",
 				 c->text, err);
-		assert_null(strchr(err, '\n'));
-		assert_int_equal(v, 777);	/* untouched on error */
+		ASSERT_NULL(strchr(err, '\n'), "strchr(err, '\\n')");
+		ASSERT_EQ(v, 777, "v");	/* untouched on error */
 	}
 }
 
@@ -178,17 +178,17 @@ static void test_amount_message_long_value(void **state)
 	(void)state;
 	memset(text, 'z', sizeof(text) - 1);
 	text[sizeof(text) - 1] = '\0';
-	assert_int_equal(qos_parse_amount(text, QOS_UNIT_BPS, &v, err, sizeof(err)), -EINVAL);
-	assert_non_null(strstr(err, "...\""));
-	assert_true(strlen(err) < sizeof(err) - 1);
+	ASSERT_EQ(qos_parse_amount(text, QOS_UNIT_BPS, &v, err, sizeof(err)), -EINVAL, "qos_parse_amount(text, QOS_UNIT_BPS, &v, err, sizeof(err))");
+	ASSERT_NOT_NULL(strstr(err, "...\""), "strstr(err, \"...\\\"\")");
+	ASSERT_TRUE(strlen(err) < sizeof(err) - 1, "strlen(err) < sizeof(err) - 1");
 	/* A tiny or absent err buffer is fine too. */
-	assert_int_equal(qos_parse_amount(text, QOS_UNIT_BPS, &v, err, 4), -EINVAL);
-	assert_int_equal(strlen(err), 3);
-	assert_int_equal(qos_parse_amount("x", QOS_UNIT_BPS, &v, NULL, 0), -EINVAL);
+	ASSERT_EQ(qos_parse_amount(text, QOS_UNIT_BPS, &v, err, 4), -EINVAL, "qos_parse_amount(text, QOS_UNIT_BPS, &v, err, 4)");
+	ASSERT_EQ(strlen(err), 3, "strlen(err)");
+	ASSERT_EQ(qos_parse_amount("x", QOS_UNIT_BPS, &v, NULL, 0), -EINVAL, "qos_parse_amount(\"x\", QOS_UNIT_BPS, &v, NULL, 0)");
 	/* An absent value reads as empty: unlimited. */
-	assert_int_equal(qos_parse_amount(NULL, QOS_UNIT_BPS, &v, err, sizeof(err)), 0);
-	assert_int_equal(v, 0);
-	assert_int_equal(qos_parse_amount("1", 9, &v, err, sizeof(err)), -EINVAL);
+	ASSERT_EQ(qos_parse_amount(NULL, QOS_UNIT_BPS, &v, err, sizeof(err)), 0, "qos_parse_amount(NULL, QOS_UNIT_BPS, &v, err, sizeof(err))");
+	ASSERT_EQ(v, 0, "v");
+	ASSERT_EQ(qos_parse_amount("1", 9, &v, err, sizeof(err)), -EINVAL, "qos_parse_amount(\"1\", 9, &v, err, sizeof(err))");
 }
 
 static void test_shown(void **state)
@@ -197,11 +197,11 @@ static void test_shown(void **state)
 
 	(void)state;
 	qos_shown("a\"b\\c\n\x01\xff", buf, sizeof(buf));
-	assert_string_equal(buf, "a\\\"b\\\\c\\x0a\\x01\\xff");
+	ASSERT_STR_EQ(buf, "a\\\"b\\\\c\\x0a\\x01\\xff", "buf");
 	qos_shown(NULL, buf, sizeof(buf));
-	assert_string_equal(buf, "");
+	ASSERT_STR_EQ(buf, "", "buf");
 	qos_shown("abcdefgh", buf, 6);
-	assert_true(strlen(buf) < 6);
+	ASSERT_TRUE(strlen(buf) < 6, "strlen(buf) < 6");
 }
 
 /* ---- Printing amounts --------------------------------------------------- */
@@ -222,15 +222,15 @@ static void test_format_amount(void **state)
 
 	(void)state;
 	for (i = 0; i < ARRAY_SIZE(cases); i++) {
-		assert_int_equal(qos_format_amount(cases[i].v, buf, sizeof(buf)),
-				 strlen(cases[i].want));
-		assert_string_equal(buf, cases[i].want);
-		assert_int_equal(qos_parse_amount(buf, QOS_UNIT_BYTES, &back, err, sizeof(err)), 0);
-		assert_int_equal(back, cases[i].v);
+		ASSERT_EQ(qos_format_amount(cases[i].v, buf, sizeof(buf)),
+				 strlen(cases[i].want), "qos_format_amount(cases[i].v, buf, sizeof(buf))");
+		ASSERT_STR_EQ(buf, cases[i].want, "buf");
+		ASSERT_EQ(qos_parse_amount(buf, QOS_UNIT_BYTES, &back, err, sizeof(err)), 0, "qos_parse_amount(buf, QOS_UNIT_BYTES, &back, err, sizeof(err))");
+		ASSERT_EQ(back, cases[i].v, "back");
 	}
-	assert_int_equal(qos_format_amount(U64_MAX, buf, 20), -ENOSPC);
-	assert_string_equal(buf, "");
-	assert_int_equal(qos_format_amount(10000000, buf, 4), 3);
+	ASSERT_EQ(qos_format_amount(U64_MAX, buf, 20), -ENOSPC, "qos_format_amount(U64_MAX, buf, 20)");
+	ASSERT_STR_EQ(buf, "", "buf");
+	ASSERT_EQ(qos_format_amount(10000000, buf, 4), 3, "qos_format_amount(10000000, buf, 4)");
 }
 
 /* Every value that prints must read back the same, in every unit. */
@@ -247,10 +247,10 @@ static void test_format_round_trip(void **state)
 		x ^= x >> 7;
 		x ^= x << 17;
 		v = i % 3 == 0 ? x : i % 3 == 1 ? (x % 100000) * 1000000 : (x % 100000) << 20;
-		assert_true(qos_format_amount(v, buf, sizeof(buf)) > 0);
+		ASSERT_TRUE(qos_format_amount(v, buf, sizeof(buf)) > 0, "qos_format_amount(v, buf, sizeof(buf)) > 0");
 		for (u = QOS_UNIT_IOPS; u <= QOS_UNIT_BYTES; u++) {
-			assert_int_equal(qos_parse_amount(buf, u, &back, err, sizeof(err)), 0);
-			assert_int_equal(back, v);
+			ASSERT_EQ(qos_parse_amount(buf, u, &back, err, sizeof(err)), 0, "qos_parse_amount(buf, u, &back, err, sizeof(err))");
+			ASSERT_EQ(back, v, "back");
 		}
 	}
 }
@@ -312,7 +312,7 @@ static void test_credit(void **state)
 		if (ret != bad[i].ret || !strstr(err, bad[i].why))
 			fail_msg("\"%s\": %d \"%s\", want %d \"%s\"", bad[i].text, ret, err,
 				 bad[i].ret, bad[i].why);
-		assert_int_equal(err[0], '"');
+		ASSERT_EQ(err[0], '"', "err[0]");
 	}
 }
 
@@ -324,33 +324,33 @@ static void test_modes(void **state)
 	__u32 m;
 
 	(void)state;
-	assert_int_equal(qos_parse_flush_mode("charge", &m, err, sizeof(err)), 0);
-	assert_int_equal(m, BLKQOS_FLUSH_OP);
-	assert_int_equal(qos_parse_flush_mode(" exempt\n", &m, err, sizeof(err)), 0);
-	assert_int_equal(m, BLKQOS_FLUSH_EXEMPT);
-	assert_int_equal(qos_parse_flush_mode("", &m, err, sizeof(err)), 0);
-	assert_int_equal(m, BLKQOS_FLUSH_OP);
-	assert_int_equal(qos_parse_flush_mode("EXEMPT", &m, err, sizeof(err)), 0);
-	assert_int_equal(m, BLKQOS_FLUSH_EXEMPT);
-	assert_int_equal(qos_parse_flush_mode("bytes", &m, err, sizeof(err)), -EINVAL);
-	assert_string_equal(err, "\"bytes\": expected charge or exempt");
-	assert_int_equal(qos_parse_flush_mode("charged", &m, err, sizeof(err)), -EINVAL);
+	ASSERT_EQ(qos_parse_flush_mode("charge", &m, err, sizeof(err)), 0, "qos_parse_flush_mode(\"charge\", &m, err, sizeof(err))");
+	ASSERT_EQ(m, BLKQOS_FLUSH_OP, "m");
+	ASSERT_EQ(qos_parse_flush_mode(" exempt\n", &m, err, sizeof(err)), 0, "qos_parse_flush_mode(\" exempt\\n\", &m, err, sizeof(err))");
+	ASSERT_EQ(m, BLKQOS_FLUSH_EXEMPT, "m");
+	ASSERT_EQ(qos_parse_flush_mode("", &m, err, sizeof(err)), 0, "qos_parse_flush_mode(\"\", &m, err, sizeof(err))");
+	ASSERT_EQ(m, BLKQOS_FLUSH_OP, "m");
+	ASSERT_EQ(qos_parse_flush_mode("EXEMPT", &m, err, sizeof(err)), 0, "qos_parse_flush_mode(\"EXEMPT\", &m, err, sizeof(err))");
+	ASSERT_EQ(m, BLKQOS_FLUSH_EXEMPT, "m");
+	ASSERT_EQ(qos_parse_flush_mode("bytes", &m, err, sizeof(err)), -EINVAL, "qos_parse_flush_mode(\"bytes\", &m, err, sizeof(err))");
+	ASSERT_STR_EQ(err, "\"bytes\": expected charge or exempt", "err");
+	ASSERT_EQ(qos_parse_flush_mode("charged", &m, err, sizeof(err)), -EINVAL, "qos_parse_flush_mode(\"charged\", &m, err, sizeof(err))");
 
-	assert_int_equal(qos_parse_discard_mode("charge", &m, err, sizeof(err)), 0);
-	assert_int_equal(m, BLKQOS_DISCARD_OP);
-	assert_int_equal(qos_parse_discard_mode("exempt", &m, err, sizeof(err)), 0);
-	assert_int_equal(m, BLKQOS_DISCARD_EXEMPT);
-	assert_int_equal(qos_parse_discard_mode("bytes\n", &m, err, sizeof(err)), 0);
-	assert_int_equal(m, BLKQOS_DISCARD_BYTES);
-	assert_int_equal(qos_parse_discard_mode("", &m, err, sizeof(err)), 0);
-	assert_int_equal(m, BLKQOS_DISCARD_OP);
-	assert_int_equal(qos_parse_discard_mode("byte", &m, err, sizeof(err)), -EINVAL);
-	assert_string_equal(err, "\"byte\": expected charge, exempt or bytes");
+	ASSERT_EQ(qos_parse_discard_mode("charge", &m, err, sizeof(err)), 0, "qos_parse_discard_mode(\"charge\", &m, err, sizeof(err))");
+	ASSERT_EQ(m, BLKQOS_DISCARD_OP, "m");
+	ASSERT_EQ(qos_parse_discard_mode("exempt", &m, err, sizeof(err)), 0, "qos_parse_discard_mode(\"exempt\", &m, err, sizeof(err))");
+	ASSERT_EQ(m, BLKQOS_DISCARD_EXEMPT, "m");
+	ASSERT_EQ(qos_parse_discard_mode("bytes\n", &m, err, sizeof(err)), 0, "qos_parse_discard_mode(\"bytes\\n\", &m, err, sizeof(err))");
+	ASSERT_EQ(m, BLKQOS_DISCARD_BYTES, "m");
+	ASSERT_EQ(qos_parse_discard_mode("", &m, err, sizeof(err)), 0, "qos_parse_discard_mode(\"\", &m, err, sizeof(err))");
+	ASSERT_EQ(m, BLKQOS_DISCARD_OP, "m");
+	ASSERT_EQ(qos_parse_discard_mode("byte", &m, err, sizeof(err)), -EINVAL, "qos_parse_discard_mode(\"byte\", &m, err, sizeof(err))");
+	ASSERT_STR_EQ(err, "\"byte\": expected charge, exempt or bytes", "err");
 
-	assert_string_equal(qos_flush_mode_name(BLKQOS_FLUSH_EXEMPT), "exempt");
-	assert_string_equal(qos_flush_mode_name(7), "?");
-	assert_string_equal(qos_discard_mode_name(BLKQOS_DISCARD_BYTES), "bytes");
-	assert_string_equal(qos_discard_mode_name(3), "?");
+	ASSERT_STR_EQ(qos_flush_mode_name(BLKQOS_FLUSH_EXEMPT), "exempt", "qos_flush_mode_name(BLKQOS_FLUSH_EXEMPT)");
+	ASSERT_STR_EQ(qos_flush_mode_name(7), "?", "qos_flush_mode_name(7)");
+	ASSERT_STR_EQ(qos_discard_mode_name(BLKQOS_DISCARD_BYTES), "bytes", "qos_discard_mode_name(BLKQOS_DISCARD_BYTES)");
+	ASSERT_STR_EQ(qos_discard_mode_name(3), "?", "qos_discard_mode_name(3)");
 }
 
 /* ---- The xenstore schema ------------------------------------------------ */
@@ -364,18 +364,18 @@ static int from_keys(const struct qos_kv *kv, size_t n, const struct blkqos_limi
 	return qos_limits_from_keys(kv, n, prev, out, capture, lb);
 }
 
-static void assert_limit(const struct blkqos_limit *l, __u64 rate, __u64 burst, __u64 peak)
+static void check_limit(const struct blkqos_limit *l, __u64 rate, __u64 burst, __u64 peak)
 {
 	char err[QOS_ERR_MAX];
 	struct blkqos_limit copy = *l;
 
-	assert_int_equal(l->rate, rate);
-	assert_int_equal(l->burst, burst);
-	assert_int_equal(l->peak, peak);
+	ASSERT_EQ(l->rate, rate, "l->rate");
+	ASSERT_EQ(l->burst, burst, "l->burst");
+	ASSERT_EQ(l->peak, peak, "l->peak");
 	/* Derived fields are filled in. */
-	assert_int_equal(blkqos_limit_derive(&copy, err, sizeof(err)), 0);
-	assert_int_equal(copy.full_ns, l->full_ns);
-	assert_int_equal(copy.peak_full_ns, l->peak_full_ns);
+	ASSERT_EQ(blkqos_limit_derive(&copy, err, sizeof(err)), 0, "blkqos_limit_derive(&copy, err, sizeof(err))");
+	ASSERT_EQ(copy.full_ns, l->full_ns, "copy.full_ns");
+	ASSERT_EQ(copy.peak_full_ns, l->peak_full_ns, "copy.peak_full_ns");
 }
 
 static void test_keys_all(void **state)
@@ -395,18 +395,18 @@ static void test_keys_all(void **state)
 	struct logbuf lb;
 
 	(void)state;
-	assert_int_equal(from_keys(kv, ARRAY_SIZE(kv), NULL, &out, &lb), 0);
-	assert_int_equal(lb.n, 0);
-	assert_limit(&out.iops, 500, 100, 1000);
-	assert_limit(&out.read_iops, 300, 30, 0);
-	assert_limit(&out.write_iops, 200, 2000, 0);
-	assert_limit(&out.bps, 20000000, 2000000, 0);
-	assert_limit(&out.read_bps, 50 << 20, 8 << 20, 100 << 20);
-	assert_limit(&out.write_bps, 10000000, 1000000, 0);
-	assert_int_equal(out.iops_size, 65536);
-	assert_int_equal(out.flush_mode, BLKQOS_FLUSH_EXEMPT);
-	assert_int_equal(out.discard_mode, BLKQOS_DISCARD_BYTES);
-	assert_int_equal(out.iops.epoch, 0);
+	ASSERT_EQ(from_keys(kv, ARRAY_SIZE(kv), NULL, &out, &lb), 0, "from_keys(kv, ARRAY_SIZE(kv), NULL, &out, &lb)");
+	ASSERT_EQ(lb.n, 0, "lb.n");
+	check_limit(&out.iops, 500, 100, 1000);
+	check_limit(&out.read_iops, 300, 30, 0);
+	check_limit(&out.write_iops, 200, 2000, 0);
+	check_limit(&out.bps, 20000000, 2000000, 0);
+	check_limit(&out.read_bps, 50 << 20, 8 << 20, 100 << 20);
+	check_limit(&out.write_bps, 10000000, 1000000, 0);
+	ASSERT_EQ(out.iops_size, 65536, "out.iops_size");
+	ASSERT_EQ(out.flush_mode, BLKQOS_FLUSH_EXEMPT, "out.flush_mode");
+	ASSERT_EQ(out.discard_mode, BLKQOS_DISCARD_BYTES, "out.discard_mode");
+	ASSERT_EQ(out.iops.epoch, 0, "out.iops.epoch");
 }
 
 static void test_keys_none(void **state)
@@ -417,8 +417,8 @@ static void test_keys_none(void **state)
 	(void)state;
 	memset(&zero, 0, sizeof(zero));
 	memset(&out, 0xa5, sizeof(out));
-	assert_int_equal(from_keys(NULL, 0, NULL, &out, &lb), 0);
-	assert_memory_equal(&out, &zero, sizeof(out));
+	ASSERT_EQ(from_keys(NULL, 0, NULL, &out, &lb), 0, "from_keys(NULL, 0, NULL, &out, &lb)");
+	ASSERT_MEM_EQ(&out, &zero, sizeof(out), "&out");
 }
 
 static void test_keys_defaults(void **state)
@@ -438,16 +438,16 @@ static void test_keys_defaults(void **state)
 	struct logbuf lb;
 
 	(void)state;
-	assert_int_equal(from_keys(kv, ARRAY_SIZE(kv), NULL, &out, &lb), 0);
-	assert_limit(&out.iops, 5, 1, 0);
-	assert_limit(&out.read_iops, 1000, 100, 0);
-	assert_limit(&out.write_iops, 1000, 100, 0);
-	assert_limit(&out.bps, 100000000000ULL, BLKQOS_BURST_MAX, 0);
-	assert_limit(&out.read_bps, 0, 0, 0);
-	assert_limit(&out.write_bps, 0, 0, 0);
-	assert_int_equal(out.iops_size, 0);
-	assert_int_equal(out.flush_mode, BLKQOS_FLUSH_OP);
-	assert_int_equal(out.discard_mode, BLKQOS_DISCARD_OP);
+	ASSERT_EQ(from_keys(kv, ARRAY_SIZE(kv), NULL, &out, &lb), 0, "from_keys(kv, ARRAY_SIZE(kv), NULL, &out, &lb)");
+	check_limit(&out.iops, 5, 1, 0);
+	check_limit(&out.read_iops, 1000, 100, 0);
+	check_limit(&out.write_iops, 1000, 100, 0);
+	check_limit(&out.bps, 100000000000ULL, BLKQOS_BURST_MAX, 0);
+	check_limit(&out.read_bps, 0, 0, 0);
+	check_limit(&out.write_bps, 0, 0, 0);
+	ASSERT_EQ(out.iops_size, 0, "out.iops_size");
+	ASSERT_EQ(out.flush_mode, BLKQOS_FLUSH_OP, "out.flush_mode");
+	ASSERT_EQ(out.discard_mode, BLKQOS_DISCARD_OP, "out.discard_mode");
 }
 
 /* A good previous setting to fall back on. */
@@ -461,7 +461,7 @@ static void make_prev(struct blkqos_limits *prev)
 	prev->iops_size = 4096;
 	prev->flush_mode = BLKQOS_FLUSH_EXEMPT;
 	prev->discard_mode = BLKQOS_DISCARD_BYTES;
-	assert_int_equal(blkqos_limits_derive(prev, err, sizeof(err)), 0);
+	ASSERT_EQ(blkqos_limits_derive(prev, err, sizeof(err)), 0, "blkqos_limits_derive(prev, err, sizeof(err))");
 }
 
 static void test_keys_bad_value_keeps_last_good(void **state)
@@ -481,27 +481,27 @@ static void test_keys_bad_value_keeps_last_good(void **state)
 
 	(void)state;
 	make_prev(&prev);
-	assert_int_equal(from_keys(kv, ARRAY_SIZE(kv), &prev, &out, &lb), 4);
-	assert_int_equal(lb.n, 4);
-	assert_true(logged(&lb, "qos/iops: \"5OO\": unexpected \"OO\""));
-	assert_true(logged(&lb, "qos/read-bps-burst: \"-1\": negative"));
-	assert_true(logged(&lb, "qos/iops-size: \"4.5\": not a whole number of bytes"));
-	assert_true(logged(&lb, "qos/flush: \"sometimes\": expected charge or exempt"));
-	assert_limit(&out.iops, 100, 10, 200);
-	assert_limit(&out.read_bps, 1000000, 100000, 0);
-	assert_limit(&out.write_bps, 30000000, 3000000, 0);
-	assert_int_equal(out.iops.epoch, 0);		/* the caller carries epochs */
-	assert_int_equal(out.iops_size, 4096);
-	assert_int_equal(out.flush_mode, BLKQOS_FLUSH_EXEMPT);
-	assert_int_equal(out.discard_mode, BLKQOS_DISCARD_EXEMPT);
+	ASSERT_EQ(from_keys(kv, ARRAY_SIZE(kv), &prev, &out, &lb), 4, "from_keys(kv, ARRAY_SIZE(kv), &prev, &out, &lb)");
+	ASSERT_EQ(lb.n, 4, "lb.n");
+	ASSERT_TRUE(logged(&lb, "qos/iops: \"5OO\": unexpected \"OO\""), "logged(&lb, \"qos/iops: \\\"5OO\\\": unexpected \\\"OO\\\"\")");
+	ASSERT_TRUE(logged(&lb, "qos/read-bps-burst: \"-1\": negative"), "logged(&lb, \"qos/read-bps-burst: \\\"-1\\\": negative\")");
+	ASSERT_TRUE(logged(&lb, "qos/iops-size: \"4.5\": not a whole number of bytes"), "logged(&lb, \"qos/iops-size: \\\"4.5\\\": not a whole number of bytes\")");
+	ASSERT_TRUE(logged(&lb, "qos/flush: \"sometimes\": expected charge or exempt"), "logged(&lb, \"qos/flush: \\\"sometimes\\\": expected charge or exempt\")");
+	check_limit(&out.iops, 100, 10, 200);
+	check_limit(&out.read_bps, 1000000, 100000, 0);
+	check_limit(&out.write_bps, 30000000, 3000000, 0);
+	ASSERT_EQ(out.iops.epoch, 0, "out.iops.epoch");		/* the caller carries epochs */
+	ASSERT_EQ(out.iops_size, 4096, "out.iops_size");
+	ASSERT_EQ(out.flush_mode, BLKQOS_FLUSH_EXEMPT, "out.flush_mode");
+	ASSERT_EQ(out.discard_mode, BLKQOS_DISCARD_EXEMPT, "out.discard_mode");
 
 	/* Without a previous setting, "last good" is unlimited. */
-	assert_int_equal(from_keys(kv, ARRAY_SIZE(kv), NULL, &out, &lb), 4);
-	assert_limit(&out.iops, 0, 0, 0);
-	assert_limit(&out.read_bps, 0, 0, 0);
-	assert_limit(&out.write_bps, 30000000, 3000000, 0);
-	assert_int_equal(out.iops_size, 0);
-	assert_int_equal(out.flush_mode, BLKQOS_FLUSH_OP);
+	ASSERT_EQ(from_keys(kv, ARRAY_SIZE(kv), NULL, &out, &lb), 4, "from_keys(kv, ARRAY_SIZE(kv), NULL, &out, &lb)");
+	check_limit(&out.iops, 0, 0, 0);
+	check_limit(&out.read_bps, 0, 0, 0);
+	check_limit(&out.write_bps, 30000000, 3000000, 0);
+	ASSERT_EQ(out.iops_size, 0, "out.iops_size");
+	ASSERT_EQ(out.flush_mode, BLKQOS_FLUSH_OP, "out.flush_mode");
 }
 
 static void test_keys_derive_refusals(void **state)
@@ -524,17 +524,17 @@ static void test_keys_derive_refusals(void **state)
 	snprintf(over_rate, sizeof(over_rate), "%llu", BLKQOS_RATE_MAX + 1);
 	snprintf(over_burst, sizeof(over_burst), "%llu", BLKQOS_BURST_MAX + 1);
 	make_prev(&prev);
-	assert_int_equal(from_keys(kv, ARRAY_SIZE(kv), &prev, &out, &lb), 5);
-	assert_true(logged(&lb, "qos/iops: \"137438953473\": rate 137438953473/s is above"));
-	assert_true(logged(&lb, "qos/read-iops-peak: \"500\": peak 500/s is below the rate"));
-	assert_true(logged(&lb, "qos/bps-burst: \"2147483649\": burst 2147483649 is above"));
-	assert_true(logged(&lb, "qos/write-bps-peak: \"200Ti\": peak"));
-	assert_true(logged(&lb, "qos/iops-size: \"2Gi\": iops-size 2147483648 is above"));
-	assert_limit(&out.iops, 100, 10, 200);
-	assert_limit(&out.read_iops, 0, 0, 0);
-	assert_limit(&out.bps, 0, 0, 0);
-	assert_limit(&out.write_bps, 0, 0, 0);
-	assert_int_equal(out.iops_size, 4096);
+	ASSERT_EQ(from_keys(kv, ARRAY_SIZE(kv), &prev, &out, &lb), 5, "from_keys(kv, ARRAY_SIZE(kv), &prev, &out, &lb)");
+	ASSERT_TRUE(logged(&lb, "qos/iops: \"137438953473\": rate 137438953473/s is above"), "logged(&lb, \"qos/iops: \\\"137438953473\\\": rate 137438953473/s is above\")");
+	ASSERT_TRUE(logged(&lb, "qos/read-iops-peak: \"500\": peak 500/s is below the rate"), "logged(&lb, \"qos/read-iops-peak: \\\"500\\\": peak 500/s is below the rate\")");
+	ASSERT_TRUE(logged(&lb, "qos/bps-burst: \"2147483649\": burst 2147483649 is above"), "logged(&lb, \"qos/bps-burst: \\\"2147483649\\\": burst 2147483649 is above\")");
+	ASSERT_TRUE(logged(&lb, "qos/write-bps-peak: \"200Ti\": peak"), "logged(&lb, \"qos/write-bps-peak: \\\"200Ti\\\": peak\")");
+	ASSERT_TRUE(logged(&lb, "qos/iops-size: \"2Gi\": iops-size 2147483648 is above"), "logged(&lb, \"qos/iops-size: \\\"2Gi\\\": iops-size 2147483648 is above\")");
+	check_limit(&out.iops, 100, 10, 200);
+	check_limit(&out.read_iops, 0, 0, 0);
+	check_limit(&out.bps, 0, 0, 0);
+	check_limit(&out.write_bps, 0, 0, 0);
+	ASSERT_EQ(out.iops_size, 4096, "out.iops_size");
 
 	/* Exactly at the bounds is fine. */
 	snprintf(over_rate, sizeof(over_rate), "%llu", BLKQOS_RATE_MAX);
@@ -542,12 +542,12 @@ static void test_keys_derive_refusals(void **state)
 	kv[2].value = "1000";
 	kv[6].value = "128Gi";
 	kv[7].value = "1Gi";
-	assert_int_equal(from_keys(kv, ARRAY_SIZE(kv), &prev, &out, &lb), 0);
-	assert_limit(&out.iops, BLKQOS_RATE_MAX, BLKQOS_BURST_MAX, 0);
-	assert_limit(&out.read_iops, 1000, 100, 1000);
-	assert_limit(&out.bps, 1000000000, BLKQOS_BURST_MAX, 0);
-	assert_limit(&out.write_bps, 1000000, 100000, BLKQOS_RATE_MAX);
-	assert_int_equal(out.iops_size, QOS_IOPS_SIZE_MAX);
+	ASSERT_EQ(from_keys(kv, ARRAY_SIZE(kv), &prev, &out, &lb), 0, "from_keys(kv, ARRAY_SIZE(kv), &prev, &out, &lb)");
+	check_limit(&out.iops, BLKQOS_RATE_MAX, BLKQOS_BURST_MAX, 0);
+	check_limit(&out.read_iops, 1000, 100, 1000);
+	check_limit(&out.bps, 1000000000, BLKQOS_BURST_MAX, 0);
+	check_limit(&out.write_bps, 1000000, 100000, BLKQOS_RATE_MAX);
+	ASSERT_EQ(out.iops_size, QOS_IOPS_SIZE_MAX, "out.iops_size");
 }
 
 static void test_keys_unknown_and_orphans(void **state)
@@ -566,17 +566,17 @@ static void test_keys_unknown_and_orphans(void **state)
 	struct logbuf lb;
 
 	(void)state;
-	assert_int_equal(from_keys(kv, ARRAY_SIZE(kv), NULL, &out, &lb), 6);
-	assert_true(logged(&lb, "qos/ipos: \"500\": unknown key, ignored"));
-	assert_true(logged(&lb, "qos/iops/x: \"1\": unknown key"));
-	assert_true(logged(&lb, "qos/: \"1\": unknown key"));
-	assert_true(logged(&lb, "qos/read-bps-burst: \"1M\": ignored: no rate (read-bps)"));
-	assert_true(logged(&lb, "qos/write-iops-peak: \"9\": ignored: no rate (write-iops)"));
-	assert_true(logged(&lb, "qos/bps: \"2M\": duplicate key"));
-	assert_limit(&out.bps, 2000000, 200000, 0);
-	assert_limit(&out.read_bps, 0, 0, 0);
-	assert_limit(&out.write_iops, 0, 0, 0);
-	assert_limit(&out.iops, 0, 0, 0);
+	ASSERT_EQ(from_keys(kv, ARRAY_SIZE(kv), NULL, &out, &lb), 6, "from_keys(kv, ARRAY_SIZE(kv), NULL, &out, &lb)");
+	ASSERT_TRUE(logged(&lb, "qos/ipos: \"500\": unknown key, ignored"), "logged(&lb, \"qos/ipos: \\\"500\\\": unknown key, ignored\")");
+	ASSERT_TRUE(logged(&lb, "qos/iops/x: \"1\": unknown key"), "logged(&lb, \"qos/iops/x: \\\"1\\\": unknown key\")");
+	ASSERT_TRUE(logged(&lb, "qos/: \"1\": unknown key"), "logged(&lb, \"qos/: \\\"1\\\": unknown key\")");
+	ASSERT_TRUE(logged(&lb, "qos/read-bps-burst: \"1M\": ignored: no rate (read-bps)"), "logged(&lb, \"qos/read-bps-burst: \\\"1M\\\": ignored: no rate (read-bps)\")");
+	ASSERT_TRUE(logged(&lb, "qos/write-iops-peak: \"9\": ignored: no rate (write-iops)"), "logged(&lb, \"qos/write-iops-peak: \\\"9\\\": ignored: no rate (write-iops)\")");
+	ASSERT_TRUE(logged(&lb, "qos/bps: \"2M\": duplicate key"), "logged(&lb, \"qos/bps: \\\"2M\\\": duplicate key\")");
+	check_limit(&out.bps, 2000000, 200000, 0);
+	check_limit(&out.read_bps, 0, 0, 0);
+	check_limit(&out.write_iops, 0, 0, 0);
+	check_limit(&out.iops, 0, 0, 0);
 }
 
 static void test_keys_flat_compat(void **state)
@@ -598,25 +598,25 @@ static void test_keys_flat_compat(void **state)
 	struct logbuf lb;
 
 	(void)state;
-	assert_int_equal(from_keys(tokens, ARRAY_SIZE(tokens), NULL, &out, &lb), 0);
-	assert_limit(&out.iops, 1000, 300, 0);
-	assert_int_equal(from_keys(tokens_default, 1, NULL, &out, &lb), 0);
-	assert_limit(&out.iops, 1000, 100, 0);
-	assert_int_equal(from_keys(credit, 1, NULL, &out, &lb), 0);
-	assert_limit(&out.iops, 5000, 250, 0);
-	assert_int_equal(from_keys(credit_and_max, 2, NULL, &out, &lb), 1);
-	assert_true(logged(&lb, "tokens-max: \"300\": ignored: no tokens-refill"));
-	assert_limit(&out.iops, 5000, 250, 0);
-	assert_int_equal(from_keys(credit_no_interval, 1, NULL, &out, &lb), 0);
-	assert_limit(&out.iops, 5000, 500, 0);
-	assert_int_equal(from_keys(max_alone, 1, NULL, &out, &lb), 1);
-	assert_true(logged(&lb, "tokens-max: \"300\": ignored: no tokens-refill"));
-	assert_limit(&out.iops, 0, 0, 0);
+	ASSERT_EQ(from_keys(tokens, ARRAY_SIZE(tokens), NULL, &out, &lb), 0, "from_keys(tokens, ARRAY_SIZE(tokens), NULL, &out, &lb)");
+	check_limit(&out.iops, 1000, 300, 0);
+	ASSERT_EQ(from_keys(tokens_default, 1, NULL, &out, &lb), 0, "from_keys(tokens_default, 1, NULL, &out, &lb)");
+	check_limit(&out.iops, 1000, 100, 0);
+	ASSERT_EQ(from_keys(credit, 1, NULL, &out, &lb), 0, "from_keys(credit, 1, NULL, &out, &lb)");
+	check_limit(&out.iops, 5000, 250, 0);
+	ASSERT_EQ(from_keys(credit_and_max, 2, NULL, &out, &lb), 1, "from_keys(credit_and_max, 2, NULL, &out, &lb)");
+	ASSERT_TRUE(logged(&lb, "tokens-max: \"300\": ignored: no tokens-refill"), "logged(&lb, \"tokens-max: \\\"300\\\": ignored: no tokens-refill\")");
+	check_limit(&out.iops, 5000, 250, 0);
+	ASSERT_EQ(from_keys(credit_no_interval, 1, NULL, &out, &lb), 0, "from_keys(credit_no_interval, 1, NULL, &out, &lb)");
+	check_limit(&out.iops, 5000, 500, 0);
+	ASSERT_EQ(from_keys(max_alone, 1, NULL, &out, &lb), 1, "from_keys(max_alone, 1, NULL, &out, &lb)");
+	ASSERT_TRUE(logged(&lb, "tokens-max: \"300\": ignored: no tokens-refill"), "logged(&lb, \"tokens-max: \\\"300\\\": ignored: no tokens-refill\")");
+	check_limit(&out.iops, 0, 0, 0);
 
 	make_prev(&prev);
-	assert_int_equal(from_keys(bad_tokens, 2, &prev, &out, &lb), 1);
-	assert_true(logged(&lb, "tokens-refill: \"lots\": not a number"));
-	assert_limit(&out.iops, 100, 10, 200);
+	ASSERT_EQ(from_keys(bad_tokens, 2, &prev, &out, &lb), 1, "from_keys(bad_tokens, 2, &prev, &out, &lb)");
+	ASSERT_TRUE(logged(&lb, "tokens-refill: \"lots\": not a number"), "logged(&lb, \"tokens-refill: \\\"lots\\\": not a number\")");
+	check_limit(&out.iops, 100, 10, 200);
 }
 
 static void test_keys_precedence(void **state)
@@ -641,29 +641,29 @@ static void test_keys_precedence(void **state)
 	struct logbuf lb;
 
 	(void)state;
-	assert_int_equal(from_keys(all, ARRAY_SIZE(all), NULL, &out, &lb), 3);
-	assert_true(logged(&lb, "credit: \"5000/s@50ms\": ignored: qos/iops keys take precedence"));
-	assert_true(logged(&lb, "tokens-refill: \"1000\": ignored: qos/iops keys"));
-	assert_true(logged(&lb, "tokens-max: \"300\": ignored: qos/iops keys"));
-	assert_limit(&out.iops, 500, 50, 0);
+	ASSERT_EQ(from_keys(all, ARRAY_SIZE(all), NULL, &out, &lb), 3, "from_keys(all, ARRAY_SIZE(all), NULL, &out, &lb)");
+	ASSERT_TRUE(logged(&lb, "credit: \"5000/s@50ms\": ignored: qos/iops keys take precedence"), "logged(&lb, \"credit: \\\"5000/s@50ms\\\": ignored: qos/iops keys take precedence\")");
+	ASSERT_TRUE(logged(&lb, "tokens-refill: \"1000\": ignored: qos/iops keys"), "logged(&lb, \"tokens-refill: \\\"1000\\\": ignored: qos/iops keys\")");
+	ASSERT_TRUE(logged(&lb, "tokens-max: \"300\": ignored: qos/iops keys"), "logged(&lb, \"tokens-max: \\\"300\\\": ignored: qos/iops keys\")");
+	check_limit(&out.iops, 500, 50, 0);
 
-	assert_int_equal(from_keys(tokens_and_credit, 2, NULL, &out, &lb), 1);
-	assert_true(logged(&lb, "credit: \"5000/s@50ms\": ignored: tokens-refill takes precedence"));
-	assert_limit(&out.iops, 1000, 100, 0);
+	ASSERT_EQ(from_keys(tokens_and_credit, 2, NULL, &out, &lb), 1, "from_keys(tokens_and_credit, 2, NULL, &out, &lb)");
+	ASSERT_TRUE(logged(&lb, "credit: \"5000/s@50ms\": ignored: tokens-refill takes precedence"), "logged(&lb, \"credit: \\\"5000/s@50ms\\\": ignored: tokens-refill takes precedence\")");
+	check_limit(&out.iops, 1000, 100, 0);
 
 	/* Any qos/iops* key hands the limit to qos/: here it has no rate. */
-	assert_int_equal(from_keys(burst_only, 2, NULL, &out, &lb), 2);
-	assert_limit(&out.iops, 0, 0, 0);
+	ASSERT_EQ(from_keys(burst_only, 2, NULL, &out, &lb), 2, "from_keys(burst_only, 2, NULL, &out, &lb)");
+	check_limit(&out.iops, 0, 0, 0);
 
 	/* A bad qos/iops keeps the last good setting; it does not fall back to flat keys. */
 	make_prev(&prev);
-	assert_int_equal(from_keys(bad_qos, 2, &prev, &out, &lb), 2);
-	assert_limit(&out.iops, 100, 10, 200);
+	ASSERT_EQ(from_keys(bad_qos, 2, &prev, &out, &lb), 2, "from_keys(bad_qos, 2, &prev, &out, &lb)");
+	check_limit(&out.iops, 100, 10, 200);
 
 	/* Flat keys only compete with the total iops limit. */
-	assert_int_equal(from_keys(other_limit, 2, NULL, &out, &lb), 0);
-	assert_limit(&out.iops, 1000, 100, 0);
-	assert_limit(&out.read_iops, 200, 20, 0);
+	ASSERT_EQ(from_keys(other_limit, 2, NULL, &out, &lb), 0, "from_keys(other_limit, 2, NULL, &out, &lb)");
+	check_limit(&out.iops, 1000, 100, 0);
+	check_limit(&out.read_iops, 200, 20, 0);
 }
 
 static void test_keys_credit_errors(void **state)
@@ -675,13 +675,13 @@ static void test_keys_credit_errors(void **state)
 
 	(void)state;
 	make_prev(&prev);
-	assert_int_equal(from_keys(bad, 1, &prev, &out, &lb), 1);
-	assert_true(logged(&lb, "credit: \"5000/s@50\": interval needs a unit"));
-	assert_limit(&out.iops, 100, 10, 200);
+	ASSERT_EQ(from_keys(bad, 1, &prev, &out, &lb), 1, "from_keys(bad, 1, &prev, &out, &lb)");
+	ASSERT_TRUE(logged(&lb, "credit: \"5000/s@50\": interval needs a unit"), "logged(&lb, \"credit: \\\"5000/s@50\\\": interval needs a unit\")");
+	check_limit(&out.iops, 100, 10, 200);
 	/* burst = 1e10 is above BLKQOS_BURST_MAX: refused by derive, blamed on credit */
-	assert_int_equal(from_keys(huge, 1, &prev, &out, &lb), 1);
-	assert_true(logged(&lb, "credit: \"1G/s@10s\": burst 10000000000 is above"));
-	assert_limit(&out.iops, 100, 10, 200);
+	ASSERT_EQ(from_keys(huge, 1, &prev, &out, &lb), 1, "from_keys(huge, 1, &prev, &out, &lb)");
+	ASSERT_TRUE(logged(&lb, "credit: \"1G/s@10s\": burst 10000000000 is above"), "logged(&lb, \"credit: \\\"1G/s@10s\\\": burst 10000000000 is above\")");
+	check_limit(&out.iops, 100, 10, 200);
 }
 
 static void test_keys_domain_scope(void **state)
@@ -695,16 +695,16 @@ static void test_keys_domain_scope(void **state)
 
 	(void)state;
 	memset(&lb, 0, sizeof(lb));
-	assert_int_equal(qos_dom_limits_from_keys(kv, ARRAY_SIZE(kv), NULL, &out,
-						  capture, &lb), 2);
-	assert_true(logged(&lb, "qos/flush: \"exempt\": ignored: flush applies to a disk"));
-	assert_true(logged(&lb, "qos/discard: \"bytes\": ignored: discard applies to a disk"));
-	assert_limit(&out.iops, 2000, 200, 0);
-	assert_int_equal(out.iops_size, 128000);
-	assert_int_equal(out.flush_mode, 0);
-	assert_int_equal(out.discard_mode, 0);
+	ASSERT_EQ(qos_dom_limits_from_keys(kv, ARRAY_SIZE(kv), NULL, &out,
+						  capture, &lb), 2, "qos_dom_limits_from_keys(kv, ARRAY_SIZE(kv), NULL, &out, capture, &lb)");
+	ASSERT_TRUE(logged(&lb, "qos/flush: \"exempt\": ignored: flush applies to a disk"), "logged(&lb, \"qos/flush: \\\"exempt\\\": ignored: flush applies to a disk\")");
+	ASSERT_TRUE(logged(&lb, "qos/discard: \"bytes\": ignored: discard applies to a disk"), "logged(&lb, \"qos/discard: \\\"bytes\\\": ignored: discard applies to a disk\")");
+	check_limit(&out.iops, 2000, 200, 0);
+	ASSERT_EQ(out.iops_size, 128000, "out.iops_size");
+	ASSERT_EQ(out.flush_mode, 0, "out.flush_mode");
+	ASSERT_EQ(out.discard_mode, 0, "out.discard_mode");
 	/* A NULL log is fine. */
-	assert_int_equal(qos_dom_limits_from_keys(kv, ARRAY_SIZE(kv), NULL, &out, NULL, NULL), 2);
+	ASSERT_EQ(qos_dom_limits_from_keys(kv, ARRAY_SIZE(kv), NULL, &out, NULL, NULL), 2, "qos_dom_limits_from_keys(kv, ARRAY_SIZE(kv), NULL, &out, NULL, NULL)");
 }
 
 /* A previous setting the engine would refuse is never carried forward. */
@@ -721,10 +721,10 @@ static void test_keys_invalid_prev(void **state)
 	prev.iops.rate = BLKQOS_RATE_MAX * 2;
 	prev.iops_size = ~0ULL;
 	prev.flush_mode = 99;
-	assert_int_equal(from_keys(kv, ARRAY_SIZE(kv), &prev, &out, &lb), 3);
-	assert_limit(&out.iops, 0, 0, 0);
-	assert_int_equal(out.iops_size, 0);
-	assert_int_equal(out.flush_mode, 0);
+	ASSERT_EQ(from_keys(kv, ARRAY_SIZE(kv), &prev, &out, &lb), 3, "from_keys(kv, ARRAY_SIZE(kv), &prev, &out, &lb)");
+	check_limit(&out.iops, 0, 0, 0);
+	ASSERT_EQ(out.iops_size, 0, "out.iops_size");
+	ASSERT_EQ(out.flush_mode, 0, "out.flush_mode");
 }
 
 static void test_keys_log_sanitised(void **state)
@@ -734,8 +734,8 @@ static void test_keys_log_sanitised(void **state)
 	struct logbuf lb;
 
 	(void)state;
-	assert_int_equal(from_keys(kv, 1, NULL, &out, &lb), 1);
-	assert_true(logged(&lb, "qos/iops: \"12\\x0a34\\x1b[31m\": unexpected"));
+	ASSERT_EQ(from_keys(kv, 1, NULL, &out, &lb), 1, "from_keys(kv, 1, NULL, &out, &lb)");
+	ASSERT_TRUE(logged(&lb, "qos/iops: \"12\\x0a34\\x1b[31m\": unexpected"), "logged(&lb, \"qos/iops: \\\"12\\\\x0a34\\\\x1b[31m\\\": unexpected\")");
 }
 
 static void test_slots(void **state)
@@ -744,14 +744,14 @@ static void test_slots(void **state)
 
 	(void)state;
 	for (slot = 0; slot < QOS_NR_QOS_SLOTS; slot++)
-		assert_int_equal(qos_slot_of_key(qos_slot_name(slot)), slot);
+		ASSERT_EQ(qos_slot_of_key(qos_slot_name(slot)), slot, "qos_slot_of_key(qos_slot_name(slot))");
 	for (slot = QOS_NR_QOS_SLOTS; slot < QOS_NR_SLOTS; slot++)
-		assert_int_equal(qos_slot_of_key(qos_slot_name(slot)), -1);
-	assert_int_equal(qos_slot_of_key("bps-peak"), QOS_SLOT_PEAK + 3 * BLKQOS_LIM_BPS);
-	assert_int_equal(qos_slot_of_key("iops-"), -1);
-	assert_int_equal(qos_slot_of_key(""), -1);
-	assert_string_equal(qos_slot_name(-1), "?");
-	assert_string_equal(qos_slot_name(QOS_NR_SLOTS), "?");
+		ASSERT_EQ(qos_slot_of_key(qos_slot_name(slot)), -1, "qos_slot_of_key(qos_slot_name(slot))");
+	ASSERT_EQ(qos_slot_of_key("bps-peak"), QOS_SLOT_PEAK + 3 * BLKQOS_LIM_BPS, "qos_slot_of_key(\"bps-peak\")");
+	ASSERT_EQ(qos_slot_of_key("iops-"), -1, "qos_slot_of_key(\"iops-\")");
+	ASSERT_EQ(qos_slot_of_key(""), -1, "qos_slot_of_key(\"\")");
+	ASSERT_STR_EQ(qos_slot_name(-1), "?", "qos_slot_name(-1)");
+	ASSERT_STR_EQ(qos_slot_name(QOS_NR_SLOTS), "?", "qos_slot_name(QOS_NR_SLOTS)");
 }
 
 /* The documentation table covers exactly the keys the parser knows. */
@@ -767,10 +767,10 @@ static void test_key_docs(void **state)
 
 	(void)state;
 	for (d = qos_key_docs; d->name; d++, n++) {
-		assert_non_null(d->unit);
-		assert_non_null(d->dflt);
-		assert_non_null(d->example);
-		assert_non_null(d->description);
+		ASSERT_NOT_NULL(d->unit, "d->unit");
+		ASSERT_NOT_NULL(d->dflt, "d->dflt");
+		ASSERT_NOT_NULL(d->example, "d->example");
+		ASSERT_NOT_NULL(d->description, "d->description");
 		if (!strncmp(d->name, "qos/", 4)) {
 			slot = qos_slot_of_key(d->name + 4);
 		} else {
@@ -778,8 +778,8 @@ static void test_key_docs(void **state)
 				if (!strcmp(qos_slot_name(slot), d->name))
 					break;
 		}
-		assert_true(slot >= 0 && slot < QOS_NR_SLOTS);
-		assert_false(seen[slot]);
+		ASSERT_TRUE(slot >= 0 && slot < QOS_NR_SLOTS, "slot >= 0 && slot < QOS_NR_SLOTS");
+		ASSERT_FALSE(seen[slot], "seen[slot]");
 		seen[slot] = true;
 
 		/*
@@ -795,9 +795,9 @@ static void test_key_docs(void **state)
 			kv[0] = (struct qos_kv){ rate, "1" };
 		}
 		memset(&lb, 0, sizeof(lb));
-		assert_int_equal(qos_limits_from_keys(kv, 2, NULL, &out, capture, &lb), 0);
+		ASSERT_EQ(qos_limits_from_keys(kv, 2, NULL, &out, capture, &lb), 0, "qos_limits_from_keys(kv, 2, NULL, &out, capture, &lb)");
 	}
-	assert_int_equal(n, QOS_NR_SLOTS);
+	ASSERT_EQ(n, QOS_NR_SLOTS, "n");
 }
 
 /* The one container of keys: set copies, replaces by name; unset; free. */
@@ -809,32 +809,32 @@ static void test_keys_container(void **state)
 	int i;
 
 	(void)state;
-	assert_int_equal(qos_keys_set(&k, "qos/iops", value), 0);
+	ASSERT_EQ(qos_keys_set(&k, "qos/iops", value), 0, "qos_keys_set(&k, \"qos/iops\", value)");
 	value[0] = '9';		/* copied: the caller's buffer is its own */
-	assert_string_equal(qos_keys_get(&k, "qos/iops"), "100");
-	assert_int_equal(qos_keys_set(&k, "qos/iops", "200"), 0);
-	assert_int_equal(k.n, 1);
-	assert_string_equal(qos_keys_get(&k, "qos/iops"), "200");
+	ASSERT_STR_EQ(qos_keys_get(&k, "qos/iops"), "100", "qos_keys_get(&k, \"qos/iops\")");
+	ASSERT_EQ(qos_keys_set(&k, "qos/iops", "200"), 0, "qos_keys_set(&k, \"qos/iops\", \"200\")");
+	ASSERT_EQ(k.n, 1, "k.n");
+	ASSERT_STR_EQ(qos_keys_get(&k, "qos/iops"), "200", "qos_keys_get(&k, \"qos/iops\")");
 	for (i = 0; i < 40; i++) {	/* past the first allocation */
 		char name[32];
 
 		snprintf(name, sizeof(name), "other-%d", i);
-		assert_int_equal(qos_keys_set(&k, name, "x"), 0);
+		ASSERT_EQ(qos_keys_set(&k, name, "x"), 0, "qos_keys_set(&k, name, \"x\")");
 	}
-	assert_int_equal(k.n, 41);
-	assert_int_equal(qos_keys_set(&k, "qos/read-bps", "1M"), 0);
+	ASSERT_EQ(k.n, 41, "k.n");
+	ASSERT_EQ(qos_keys_set(&k, "qos/read-bps", "1M"), 0, "qos_keys_set(&k, \"qos/read-bps\", \"1M\")");
 	/* what the parser takes: other keys are not ours and are ignored */
-	assert_int_equal(qos_limits_from_keys(k.kv, k.n, NULL, &out, NULL, NULL), 0);
-	assert_int_equal(out.iops.rate, 200);
-	assert_int_equal(out.read_bps.rate, 1000000);
+	ASSERT_EQ(qos_limits_from_keys(k.kv, k.n, NULL, &out, NULL, NULL), 0, "qos_limits_from_keys(k.kv, k.n, NULL, &out, NULL, NULL)");
+	ASSERT_EQ(out.iops.rate, 200, "out.iops.rate");
+	ASSERT_EQ(out.read_bps.rate, 1000000, "out.read_bps.rate");
 	qos_keys_unset(&k, "qos/iops");
 	qos_keys_unset(&k, "qos/iops");		/* absent: nothing */
-	assert_null(qos_keys_get(&k, "qos/iops"));
-	assert_string_equal(qos_keys_get(&k, "qos/read-bps"), "1M");
-	assert_int_equal(k.n, 41);
+	ASSERT_NULL(qos_keys_get(&k, "qos/iops"), "qos_keys_get(&k, \"qos/iops\")");
+	ASSERT_STR_EQ(qos_keys_get(&k, "qos/read-bps"), "1M", "qos_keys_get(&k, \"qos/read-bps\")");
+	ASSERT_EQ(k.n, 41, "k.n");
 	qos_keys_free(&k);
-	assert_int_equal(k.n, 0);
-	assert_null(k.kv);
+	ASSERT_EQ(k.n, 0, "k.n");
+	ASSERT_NULL(k.kv, "k.kv");
 }
 
 int main(void)

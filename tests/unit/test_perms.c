@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <cmocka.h>
+#include "asserts.h"
 #include "perms.h"
 
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))

@@ -8,7 +8,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
-#include <cmocka.h>
+#include "asserts.h"
 #include "rules.h"
 #include "devname.h"
 
@@ -21,7 +21,7 @@ static int load(const char *text, struct qos_rules *rules, struct logbuf *lb)
 	FILE *f = fmemopen((void *)text, strlen(text), "r");
 	int ret;
 
-	assert_non_null(f);
+	ASSERT_NOT_NULL(f, "f");
 	memset(lb, 0, sizeof(*lb));
 	ret = qos_rules_load(f, "/etc/blkqos/rules", rules, capture, lb);
 	fclose(f);
@@ -47,58 +47,58 @@ static void test_good_file(void **state)
 	__u32 devid;
 
 	(void)state;
-	assert_int_equal(load(text, &rules, &lb), 0);
-	assert_int_equal(lb.n, 0);
-	assert_int_equal(rules.n, 7);
+	ASSERT_EQ(load(text, &rules, &lb), 0, "load(text, &rules, &lb)");
+	ASSERT_EQ(lb.n, 0, "lb.n");
+	ASSERT_EQ(rules.n, 7, "rules.n");
 
 	r = qos_rules_find_vbd(&rules, "web01", 51712);
-	assert_non_null(r);
-	assert_int_equal(r->line, 3);
-	assert_false(r->domain_scope);
-	assert_int_equal(r->limits.bps.rate, 20000000);
-	assert_int_equal(r->limits.bps.burst, 2000000);
-	assert_true(r->limits.bps.full_ns != 0);
-	assert_int_equal(r->limits.iops.rate, 500);
+	ASSERT_NOT_NULL(r, "r");
+	ASSERT_EQ(r->line, 3, "r->line");
+	ASSERT_FALSE(r->domain_scope, "r->domain_scope");
+	ASSERT_EQ(r->limits.bps.rate, 20000000, "r->limits.bps.rate");
+	ASSERT_EQ(r->limits.bps.burst, 2000000, "r->limits.bps.burst");
+	ASSERT_TRUE(r->limits.bps.full_ns != 0, "r->limits.bps.full_ns != 0");
+	ASSERT_EQ(r->limits.iops.rate, 500, "r->limits.iops.rate");
 
-	assert_int_equal(qos_devname_to_devid("xvdb1", &devid), 0);
+	ASSERT_EQ(qos_devname_to_devid("xvdb1", &devid), 0, "qos_devname_to_devid(\"xvdb1\", &devid)");
 	r = qos_rules_find_vbd(&rules, "web01", devid);
-	assert_non_null(r);
-	assert_int_equal(r->limits.read_bps.rate, 50 << 20);
-	assert_int_equal(r->limits.read_bps.burst, 8 << 20);
+	ASSERT_NOT_NULL(r, "r");
+	ASSERT_EQ(r->limits.read_bps.rate, 50 << 20, "r->limits.read_bps.rate");
+	ASSERT_EQ(r->limits.read_bps.burst, 8 << 20, "r->limits.read_bps.burst");
 
 	r = qos_rules_find_domain(&rules, "web01");
-	assert_non_null(r);
-	assert_true(r->domain_scope);
-	assert_int_equal(r->limits.iops.rate, 2000);
-	assert_int_equal(r->line, 5);
+	ASSERT_NOT_NULL(r, "r");
+	ASSERT_TRUE(r->domain_scope, "r->domain_scope");
+	ASSERT_EQ(r->limits.iops.rate, 2000, "r->limits.iops.rate");
+	ASSERT_EQ(r->line, 5, "r->line");
 
 	r = qos_rules_find_vbd(&rules, "db-2", 51712);
-	assert_non_null(r);
-	assert_int_equal(r->limits.write_iops.peak, 400);
-	assert_int_equal(r->limits.flush_mode, BLKQOS_FLUSH_EXEMPT);
-	assert_int_equal(r->limits.discard_mode, BLKQOS_DISCARD_BYTES);
+	ASSERT_NOT_NULL(r, "r");
+	ASSERT_EQ(r->limits.write_iops.peak, 400, "r->limits.write_iops.peak");
+	ASSERT_EQ(r->limits.flush_mode, BLKQOS_FLUSH_EXEMPT, "r->limits.flush_mode");
+	ASSERT_EQ(r->limits.discard_mode, BLKQOS_DISCARD_BYTES, "r->limits.discard_mode");
 
 	r = qos_rules_find_vbd(&rules, "db-2", 768);
-	assert_non_null(r);
-	assert_int_equal(r->limits.iops_size, 65536);
-	assert_int_equal(r->limits.iops.rate, 100);
+	ASSERT_NOT_NULL(r, "r");
+	ASSERT_EQ(r->limits.iops_size, 65536, "r->limits.iops_size");
+	ASSERT_EQ(r->limits.iops.rate, 100, "r->limits.iops.rate");
 
 	r = qos_rules_find_vbd(&rules, "db-2", 51713);
-	assert_non_null(r);
-	assert_int_equal(r->limits.bps.rate, 1000000000);
+	ASSERT_NOT_NULL(r, "r");
+	ASSERT_EQ(r->limits.bps.rate, 1000000000, "r->limits.bps.rate");
 
 	r = qos_rules_find_vbd(&rules, "last", 51744);
-	assert_non_null(r);
-	assert_int_equal(r->line, 10);
+	ASSERT_NOT_NULL(r, "r");
+	ASSERT_EQ(r->line, 10, "r->line");
 
 	/* Lookups that must miss. */
-	assert_null(qos_rules_find_vbd(&rules, "web01", 51713));
-	assert_null(qos_rules_find_vbd(&rules, "WEB01", 51712));
-	assert_null(qos_rules_find_vbd(&rules, "web0", 51712));
-	assert_null(qos_rules_find_domain(&rules, "db-2"));
-	assert_null(qos_rules_find_domain(&rules, "nobody"));
+	ASSERT_NULL(qos_rules_find_vbd(&rules, "web01", 51713), "qos_rules_find_vbd(&rules, \"web01\", 51713)");
+	ASSERT_NULL(qos_rules_find_vbd(&rules, "WEB01", 51712), "qos_rules_find_vbd(&rules, \"WEB01\", 51712)");
+	ASSERT_NULL(qos_rules_find_vbd(&rules, "web0", 51712), "qos_rules_find_vbd(&rules, \"web0\", 51712)");
+	ASSERT_NULL(qos_rules_find_domain(&rules, "db-2"), "qos_rules_find_domain(&rules, \"db-2\")");
+	ASSERT_NULL(qos_rules_find_domain(&rules, "nobody"), "qos_rules_find_domain(&rules, \"nobody\")");
 	qos_rules_free(&rules);
-	assert_int_equal(rules.n, 0);
+	ASSERT_EQ(rules.n, 0, "rules.n");
 	qos_rules_free(&rules);		/* twice is fine */
 }
 
@@ -108,12 +108,12 @@ static void test_empty_file(void **state)
 	struct logbuf lb;
 
 	(void)state;
-	assert_int_equal(load("", &rules, &lb), 0);
-	assert_int_equal(rules.n, 0);
-	assert_null(qos_rules_find_vbd(&rules, "web01", 51712));
+	ASSERT_EQ(load("", &rules, &lb), 0, "load(\"\", &rules, &lb)");
+	ASSERT_EQ(rules.n, 0, "rules.n");
+	ASSERT_NULL(qos_rules_find_vbd(&rules, "web01", 51712), "qos_rules_find_vbd(&rules, \"web01\", 51712)");
 	qos_rules_free(&rules);
-	assert_int_equal(load("# only a comment\n\n  \n", &rules, &lb), 0);
-	assert_int_equal(rules.n, 0);
+	ASSERT_EQ(load("# only a comment\n\n  \n", &rules, &lb), 0, "load(\"# only a comment\\n\\n \\n\", &rules, &lb)");
+	ASSERT_EQ(rules.n, 0, "rules.n");
 	qos_rules_free(&rules);
 }
 
@@ -138,28 +138,28 @@ static void test_bad_lines_skipped(void **state)
 	struct logbuf lb;
 
 	(void)state;
-	assert_int_equal(load(text, &rules, &lb), 13);
-	assert_int_equal(lb.n, 13);
-	assert_true(logged(&lb, "/etc/blkqos/rules:2: \"bps=2x0\": unexpected \"x0\""));
-	assert_true(logged(&lb, "/etc/blkqos/rules:3: \"ipos=500\": unknown key"));
-	assert_true(logged(&lb, "/etc/blkqos/rules:4: \"iops\": expected KEY=VALUE"));
-	assert_true(logged(&lb, "/etc/blkqos/rules:5: \"vda\": not a device"));
-	assert_true(logged(&lb, "/etc/blkqos/rules:6: \"sdq\": device name beyond"));
-	assert_true(logged(&lb, "/etc/blkqos/rules:7: \"web01\": expected DOMAIN DEVICE"));
-	assert_true(logged(&lb, "/etc/blkqos/rules:8: \"xvde\": expected KEY=VALUE after"));
-	assert_true(logged(&lb, "/etc/blkqos/rules:9: \"iops=6\": iops given twice"));
-	assert_true(logged(&lb, "/etc/blkqos/rules:10: \"iops-peak=50\": peak 50/s is below"));
-	assert_true(logged(&lb, "/etc/blkqos/rules:11: \"iops=5\": not a domain name"));
-	assert_true(logged(&lb, "/etc/blkqos/rules:12: \"credit=5000/s@50ms\": unknown key"));
-	assert_true(logged(&lb, "/etc/blkqos/rules:13: \"iops=0.5\": not a whole number of ops"));
-	assert_true(logged(&lb, "/etc/blkqos/rules:13: \"flush=never\": expected charge"));
+	ASSERT_EQ(load(text, &rules, &lb), 13, "load(text, &rules, &lb)");
+	ASSERT_EQ(lb.n, 13, "lb.n");
+	ASSERT_TRUE(logged(&lb, "/etc/blkqos/rules:2: \"bps=2x0\": unexpected \"x0\""), "logged(&lb, \"/etc/blkqos/rules:2: \\\"bps=2x0\\\": unexpected \\\"x0\\\"\")");
+	ASSERT_TRUE(logged(&lb, "/etc/blkqos/rules:3: \"ipos=500\": unknown key"), "logged(&lb, \"/etc/blkqos/rules:3: \\\"ipos=500\\\": unknown key\")");
+	ASSERT_TRUE(logged(&lb, "/etc/blkqos/rules:4: \"iops\": expected KEY=VALUE"), "logged(&lb, \"/etc/blkqos/rules:4: \\\"iops\\\": expected KEY=VALUE\")");
+	ASSERT_TRUE(logged(&lb, "/etc/blkqos/rules:5: \"vda\": not a device"), "logged(&lb, \"/etc/blkqos/rules:5: \\\"vda\\\": not a device\")");
+	ASSERT_TRUE(logged(&lb, "/etc/blkqos/rules:6: \"sdq\": device name beyond"), "logged(&lb, \"/etc/blkqos/rules:6: \\\"sdq\\\": device name beyond\")");
+	ASSERT_TRUE(logged(&lb, "/etc/blkqos/rules:7: \"web01\": expected DOMAIN DEVICE"), "logged(&lb, \"/etc/blkqos/rules:7: \\\"web01\\\": expected DOMAIN DEVICE\")");
+	ASSERT_TRUE(logged(&lb, "/etc/blkqos/rules:8: \"xvde\": expected KEY=VALUE after"), "logged(&lb, \"/etc/blkqos/rules:8: \\\"xvde\\\": expected KEY=VALUE after\")");
+	ASSERT_TRUE(logged(&lb, "/etc/blkqos/rules:9: \"iops=6\": iops given twice"), "logged(&lb, \"/etc/blkqos/rules:9: \\\"iops=6\\\": iops given twice\")");
+	ASSERT_TRUE(logged(&lb, "/etc/blkqos/rules:10: \"iops-peak=50\": peak 50/s is below"), "logged(&lb, \"/etc/blkqos/rules:10: \\\"iops-peak=50\\\": peak 50/s is below\")");
+	ASSERT_TRUE(logged(&lb, "/etc/blkqos/rules:11: \"iops=5\": not a domain name"), "logged(&lb, \"/etc/blkqos/rules:11: \\\"iops=5\\\": not a domain name\")");
+	ASSERT_TRUE(logged(&lb, "/etc/blkqos/rules:12: \"credit=5000/s@50ms\": unknown key"), "logged(&lb, \"/etc/blkqos/rules:12: \\\"credit=5000/s@50ms\\\": unknown key\")");
+	ASSERT_TRUE(logged(&lb, "/etc/blkqos/rules:13: \"iops=0.5\": not a whole number of ops"), "logged(&lb, \"/etc/blkqos/rules:13: \\\"iops=0.5\\\": not a whole number of ops\")");
+	ASSERT_TRUE(logged(&lb, "/etc/blkqos/rules:13: \"flush=never\": expected charge"), "logged(&lb, \"/etc/blkqos/rules:13: \\\"flush=never\\\": expected charge\")");
 
 	/* Only lines 1 and 14 survive. */
-	assert_int_equal(rules.n, 2);
-	assert_non_null(qos_rules_find_vbd(&rules, "web01", 51712));
-	assert_non_null(qos_rules_find_vbd(&rules, "web02", 51712));
-	assert_null(qos_rules_find_vbd(&rules, "web01", 51728));
-	assert_null(qos_rules_find_vbd(&rules, "web01", 51840));
+	ASSERT_EQ(rules.n, 2, "rules.n");
+	ASSERT_NOT_NULL(qos_rules_find_vbd(&rules, "web01", 51712), "qos_rules_find_vbd(&rules, \"web01\", 51712)");
+	ASSERT_NOT_NULL(qos_rules_find_vbd(&rules, "web02", 51712), "qos_rules_find_vbd(&rules, \"web02\", 51712)");
+	ASSERT_NULL(qos_rules_find_vbd(&rules, "web01", 51728), "qos_rules_find_vbd(&rules, \"web01\", 51728)");
+	ASSERT_NULL(qos_rules_find_vbd(&rules, "web01", 51840), "qos_rules_find_vbd(&rules, \"web01\", 51840)");
 	qos_rules_free(&rules);
 }
 
@@ -174,20 +174,20 @@ static void test_notes_keep_line(void **state)
 	struct logbuf lb;
 
 	(void)state;
-	assert_int_equal(load(text, &rules, &lb), 3);
-	assert_true(logged(&lb, "rules:1: \"flush=exempt\": ignored: flush applies to a disk"));
-	assert_true(logged(&lb, "rules:2: \"bps-burst=1M\": ignored: no rate (bps)"));
-	assert_true(logged(&lb, "rules:3: \"web01\": replaces the rule at line 2"));
-	assert_int_equal(rules.n, 2);
+	ASSERT_EQ(load(text, &rules, &lb), 3, "load(text, &rules, &lb)");
+	ASSERT_TRUE(logged(&lb, "rules:1: \"flush=exempt\": ignored: flush applies to a disk"), "logged(&lb, \"rules:1: \\\"flush=exempt\\\": ignored: flush applies to a disk\")");
+	ASSERT_TRUE(logged(&lb, "rules:2: \"bps-burst=1M\": ignored: no rate (bps)"), "logged(&lb, \"rules:2: \\\"bps-burst=1M\\\": ignored: no rate (bps)\")");
+	ASSERT_TRUE(logged(&lb, "rules:3: \"web01\": replaces the rule at line 2"), "logged(&lb, \"rules:3: \\\"web01\\\": replaces the rule at line 2\")");
+	ASSERT_EQ(rules.n, 2, "rules.n");
 	r = qos_rules_find_domain(&rules, "web01");
-	assert_non_null(r);
-	assert_int_equal(r->limits.iops.rate, 2000);
-	assert_int_equal(r->limits.flush_mode, 0);
+	ASSERT_NOT_NULL(r, "r");
+	ASSERT_EQ(r->limits.iops.rate, 2000, "r->limits.iops.rate");
+	ASSERT_EQ(r->limits.flush_mode, 0, "r->limits.flush_mode");
 	r = qos_rules_find_vbd(&rules, "web01", 51712);
-	assert_non_null(r);
-	assert_int_equal(r->line, 3);
-	assert_int_equal(r->limits.iops.rate, 5);
-	assert_int_equal(r->limits.bps.rate, 0);
+	ASSERT_NOT_NULL(r, "r");
+	ASSERT_EQ(r->line, 3, "r->line");
+	ASSERT_EQ(r->limits.iops.rate, 5, "r->limits.iops.rate");
+	ASSERT_EQ(r->limits.bps.rate, 0, "r->limits.bps.rate");
 	qos_rules_free(&rules);
 }
 
@@ -205,11 +205,11 @@ static void test_odd_lines(void **state)
 		FILE *f = fmemopen((void *)nul, sizeof(nul) - 1, "r");
 
 		memset(&lb, 0, sizeof(lb));
-		assert_int_equal(qos_rules_load(f, NULL, &rules, capture, &lb), 1);
+		ASSERT_EQ(qos_rules_load(f, NULL, &rules, capture, &lb), 1, "qos_rules_load(f, NULL, &rules, capture, &lb)");
 		fclose(f);
-		assert_true(logged(&lb, "rules:1: \"web01 xvda iops=5\": NUL byte in line"));
-		assert_int_equal(rules.n, 1);
-		assert_non_null(qos_rules_find_vbd(&rules, "web02", 51712));
+		ASSERT_TRUE(logged(&lb, "rules:1: \"web01 xvda iops=5\": NUL byte in line"), "logged(&lb, \"rules:1: \\\"web01 xvda iops=5\\\": NUL byte in line\")");
+		ASSERT_EQ(rules.n, 1, "rules.n");
+		ASSERT_NOT_NULL(qos_rules_find_vbd(&rules, "web02", 51712), "qos_rules_find_vbd(&rules, \"web02\", 51712)");
 		qos_rules_free(&rules);
 	}
 
@@ -217,24 +217,24 @@ static void test_odd_lines(void **state)
 	n = snprintf(text, sizeof(text), "web01 xvda iops=5 ");
 	memset(text + n, ' ', QOS_RULE_LINE_MAX);
 	strcpy(text + n + QOS_RULE_LINE_MAX, "\nweb02 xvda iops=6\n");
-	assert_int_equal(load(text, &rules, &lb), 1);
-	assert_true(logged(&lb, "rules:1: \"web01 xvda iops=5   "));
-	assert_true(logged(&lb, "line longer than 4096 bytes"));
-	assert_int_equal(rules.n, 1);
+	ASSERT_EQ(load(text, &rules, &lb), 1, "load(text, &rules, &lb)");
+	ASSERT_TRUE(logged(&lb, "rules:1: \"web01 xvda iops=5   "), "logged(&lb, \"rules:1: \\\"web01 xvda iops=5 \")");
+	ASSERT_TRUE(logged(&lb, "line longer than 4096 bytes"), "logged(&lb, \"line longer than 4096 bytes\")");
+	ASSERT_EQ(rules.n, 1, "rules.n");
 	qos_rules_free(&rules);
 
 	/* Too many tokens. */
 	n = snprintf(text, sizeof(text), "web01 xvda");
 	for (int i = 0; i < 30; i++)
 		n += snprintf(text + n, sizeof(text) - n, " iops=%d", i);
-	assert_int_equal(load(text, &rules, &lb), 1);
-	assert_true(logged(&lb, "too many KEY=VALUE tokens (at most 21: one per key"));
-	assert_int_equal(rules.n, 0);
+	ASSERT_EQ(load(text, &rules, &lb), 1, "load(text, &rules, &lb)");
+	ASSERT_TRUE(logged(&lb, "too many KEY=VALUE tokens (at most 21: one per key"), "logged(&lb, \"too many KEY=VALUE tokens (at most 21: one per key\")");
+	ASSERT_EQ(rules.n, 0, "rules.n");
 	qos_rules_free(&rules);
 
 	/* A control character in a domain name; escaped in the message. */
-	assert_int_equal(load("we\x1b" "b xvda iops=5\n", &rules, &lb), 1);
-	assert_true(logged(&lb, "rules:1: \"we\\x1bb\": not a domain name"));
+	ASSERT_EQ(load("we\x1b" "b xvda iops=5\n", &rules, &lb), 1, "load(\"we\\x1b\" \"b xvda iops=5\\n\", &rules, &lb)");
+	ASSERT_TRUE(logged(&lb, "rules:1: \"we\\x1bb\": not a domain name"), "logged(&lb, \"rules:1: \\\"we\\\\x1bb\\\": not a domain name\")");
 	qos_rules_free(&rules);
 
 	/* Many rules: the table grows. */
@@ -245,12 +245,12 @@ static void test_odd_lines(void **state)
 
 		for (n = 0, i = 0; i < 60; i++)
 			n += snprintf(many + n, sizeof(many) - n, "dom%d xvda iops=%d\n", i, i + 1);
-		assert_int_equal(load(many, &rules, &lb), 0);
-		assert_int_equal(rules.n, 60);
+		ASSERT_EQ(load(many, &rules, &lb), 0, "load(many, &rules, &lb)");
+		ASSERT_EQ(rules.n, 60, "rules.n");
 		r = qos_rules_find_vbd(&rules, "dom42", 51712);
-		assert_non_null(r);
-		assert_int_equal(r->limits.iops.rate, 43);
-		assert_int_equal(r->line, 43);
+		ASSERT_NOT_NULL(r, "r");
+		ASSERT_EQ(r->limits.iops.rate, 43, "r->limits.iops.rate");
+		ASSERT_EQ(r->line, 43, "r->line");
 		qos_rules_free(&rules);
 	}
 }
@@ -263,10 +263,10 @@ static void test_read_error(void **state)
 
 	(void)state;
 	f = fmemopen(buf, sizeof(buf), "w");	/* reading it fails */
-	assert_non_null(f);
-	assert_int_equal(qos_rules_load(f, "x", &rules, capture, NULL), -EIO);
-	assert_int_equal(rules.n, 0);
-	assert_null(rules.rule);
+	ASSERT_NOT_NULL(f, "f");
+	ASSERT_EQ(qos_rules_load(f, "x", &rules, capture, NULL), -EIO, "qos_rules_load(f, \"x\", &rules, capture, NULL)");
+	ASSERT_EQ(rules.n, 0, "rules.n");
+	ASSERT_NULL(rules.rule, "rules.rule");
 	fclose(f);
 }
 

@@ -11,7 +11,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
-#include <cmocka.h>
+#include "asserts.h"
 #include "limits.h"
 #include "throttle.h"
 
@@ -39,12 +39,12 @@ static void test_physdev(void **state)
 		int ret = cg_parse_physdev(c[i].s, &maj, &min, err, sizeof(err));
 
 		if (c[i].ok) {
-			assert_int_equal(ret, 0);
-			assert_int_equal(maj, c[i].maj);
-			assert_int_equal(min, c[i].min);
+			ASSERT_EQ(ret, 0, "ret");
+			ASSERT_EQ(maj, c[i].maj, "maj");
+			ASSERT_EQ(min, c[i].min, "min");
 		} else {
-			assert_int_equal(ret, -EINVAL);
-			assert_non_null(strstr(err, "physical-device"));
+			ASSERT_EQ(ret, -EINVAL, "ret");
+			ASSERT_NOT_NULL(strstr(err, "physical-device"), "strstr(err, \"physical-device\")");
 		}
 	}
 }
@@ -55,25 +55,25 @@ static void test_iomax_line(void **state)
 	char buf[160];
 
 	(void)state;
-	assert_int_equal(cg_iomax_line(7, 0, &l, buf, sizeof(buf)), 0);
-	assert_string_equal(buf, "7:0 riops=max wiops=max rbps=max wbps=max");
+	ASSERT_EQ(cg_iomax_line(7, 0, &l, buf, sizeof(buf)), 0, "cg_iomax_line(7, 0, &l, buf, sizeof(buf))");
+	ASSERT_STR_EQ(buf, "7:0 riops=max wiops=max rbps=max wbps=max", "buf");
 	/* a total iops goes on both directions, the lower rate wins */
 	l.iops = lim(500);
 	l.write_iops = lim(100);
 	l.read_bps = lim(1000000);
-	assert_int_equal(cg_iomax_line(254, 3, &l, buf, sizeof(buf)), 0);
-	assert_string_equal(buf, "254:3 riops=500 wiops=100 rbps=1000000 wbps=max");
-	assert_int_equal(cg_iomax_line(7, 0, &l, buf, 10), -ENOSPC);
+	ASSERT_EQ(cg_iomax_line(254, 3, &l, buf, sizeof(buf)), 0, "cg_iomax_line(254, 3, &l, buf, sizeof(buf))");
+	ASSERT_STR_EQ(buf, "254:3 riops=500 wiops=100 rbps=1000000 wbps=max", "buf");
+	ASSERT_EQ(cg_iomax_line(7, 0, &l, buf, 10), -ENOSPC, "cg_iomax_line(7, 0, &l, buf, 10)");
 
 	/* a domain of one VBD folds into the VBD's limits; of two, it stays out */
 	dom.bps = lim(2000000);
 	dom.write_iops = lim(50);
 	cg_merge_domain(&l, &dom, 1, &m);
-	assert_int_equal(cg_iomax_line(7, 0, &m, buf, sizeof(buf)), 0);
-	assert_string_equal(buf, "7:0 riops=500 wiops=50 rbps=1000000 wbps=2000000");
+	ASSERT_EQ(cg_iomax_line(7, 0, &m, buf, sizeof(buf)), 0, "cg_iomax_line(7, 0, &m, buf, sizeof(buf))");
+	ASSERT_STR_EQ(buf, "7:0 riops=500 wiops=50 rbps=1000000 wbps=2000000", "buf");
 	cg_merge_domain(&l, &dom, 2, &m);
-	assert_int_equal(cg_iomax_line(7, 0, &m, buf, sizeof(buf)), 0);
-	assert_string_equal(buf, "7:0 riops=500 wiops=100 rbps=1000000 wbps=max");
+	ASSERT_EQ(cg_iomax_line(7, 0, &m, buf, sizeof(buf)), 0, "cg_iomax_line(7, 0, &m, buf, sizeof(buf))");
+	ASSERT_STR_EQ(buf, "7:0 riops=500 wiops=100 rbps=1000000 wbps=max", "buf");
 }
 
 static void test_unsupported(void **state)
@@ -82,13 +82,13 @@ static void test_unsupported(void **state)
 	char buf[512];
 
 	(void)state;
-	assert_int_equal(cg_unsupported_keys(&l, NULL, 0, false, buf, sizeof(buf)), 0);
-	assert_string_equal(buf, "");
+	ASSERT_EQ(cg_unsupported_keys(&l, NULL, 0, false, buf, sizeof(buf)), 0, "cg_unsupported_keys(&l, NULL, 0, false, buf, sizeof(buf))");
+	ASSERT_STR_EQ(buf, "", "buf");
 	/* per-direction rates with their default bursts: all enforced */
 	l.read_iops = lim(300);
 	l.write_bps = lim(10000000);
-	assert_int_equal(cg_unsupported_keys(&l, &dom, 3, false, buf, sizeof(buf)), 0);
-	assert_string_equal(buf, "");
+	ASSERT_EQ(cg_unsupported_keys(&l, &dom, 3, false, buf, sizeof(buf)), 0, "cg_unsupported_keys(&l, &dom, 3, false, buf, sizeof(buf))");
+	ASSERT_STR_EQ(buf, "", "buf");
 
 	l.read_iops.burst = 2000;
 	l.write_bps.peak = 50000000;
@@ -97,25 +97,25 @@ static void test_unsupported(void **state)
 	l.flush_mode = BLKQOS_FLUSH_EXEMPT;
 	l.discard_mode = BLKQOS_DISCARD_BYTES;
 	dom.iops = lim(800);
-	assert_int_equal(cg_unsupported_keys(&l, &dom, 2, false, buf, sizeof(buf)), 7);
-	assert_string_equal(buf, "read-iops-burst=2000, write-bps-peak=50000000, iops-size=4096, "
+	ASSERT_EQ(cg_unsupported_keys(&l, &dom, 2, false, buf, sizeof(buf)), 7, "cg_unsupported_keys(&l, &dom, 2, false, buf, sizeof(buf))");
+	ASSERT_STR_EQ(buf, "read-iops-burst=2000, write-bps-peak=50000000, iops-size=4096, "
 			    "flush=exempt, discard=bytes, domain limits across 2 VBDs (need "
-			    "cgroup v2 and one backing device), iops=500 applies per direction");
+			    "cgroup v2 and one backing device), iops=500 applies per direction", "buf");
 	/* a domain group on one device enforces the domain's rate, per direction */
-	assert_int_equal(cg_unsupported_keys(&l, &dom, 2, true, buf, sizeof(buf)), 7);
-	assert_null(strstr(buf, "across"));
-	assert_non_null(strstr(buf, "domain iops=800 applies per direction"));
+	ASSERT_EQ(cg_unsupported_keys(&l, &dom, 2, true, buf, sizeof(buf)), 7, "cg_unsupported_keys(&l, &dom, 2, true, buf, sizeof(buf))");
+	ASSERT_NULL(strstr(buf, "across"), "strstr(buf, \"across\")");
+	ASSERT_NOT_NULL(strstr(buf, "domain iops=800 applies per direction"), "strstr(buf, \"domain iops=800 applies per direction\")");
 
 	/* a one-VBD domain's peak is named, its rate folded */
 	dom.iops.peak = 1000;
-	assert_int_equal(cg_unsupported_keys(&l, &dom, 1, false, buf, sizeof(buf)), 7);
-	assert_non_null(strstr(buf, "domain iops-peak=1000"));
-	assert_non_null(strstr(buf, "iops=500 applies"));
-	assert_null(strstr(buf, "across"));
+	ASSERT_EQ(cg_unsupported_keys(&l, &dom, 1, false, buf, sizeof(buf)), 7, "cg_unsupported_keys(&l, &dom, 1, false, buf, sizeof(buf))");
+	ASSERT_NOT_NULL(strstr(buf, "domain iops-peak=1000"), "strstr(buf, \"domain iops-peak=1000\")");
+	ASSERT_NOT_NULL(strstr(buf, "iops=500 applies"), "strstr(buf, \"iops=500 applies\")");
+	ASSERT_NULL(strstr(buf, "across"), "strstr(buf, \"across\")");
 
 	/* a short buffer is cut, the items still counted */
-	assert_int_equal(cg_unsupported_keys(&l, &dom, 1, false, buf, 16), 7);
-	assert_int_equal(strlen(buf), 15);
+	ASSERT_EQ(cg_unsupported_keys(&l, &dom, 1, false, buf, 16), 7, "cg_unsupported_keys(&l, &dom, 1, false, buf, 16)");
+	ASSERT_EQ(strlen(buf), 15, "strlen(buf)");
 }
 
 int main(void)

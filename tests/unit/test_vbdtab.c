@@ -5,7 +5,7 @@
 #include <setjmp.h>
 #include <stdint.h>
 #include <stdlib.h>
-#include <cmocka.h>
+#include "asserts.h"
 #include "vbdtab.h"
 
 struct entry {
@@ -17,7 +17,7 @@ static struct entry *add(struct vbd_table *t, unsigned int domid, unsigned int d
 {
 	struct entry *e = calloc(1, sizeof(*e));
 
-	assert_non_null(e);
+	ASSERT_NOT_NULL(e, "e");
 	e->payload = (int)(domid * 100000 + devid);
 	vbdtab_add(t, &e->node, domid, devid);
 	return e;
@@ -29,7 +29,7 @@ static int count_domain(const struct vbd_table *t, unsigned int domid)
 	int k = 0;
 
 	for (n = vbdtab_dom_first(t, domid); n; n = vbdtab_dom_next(n)) {
-		assert_int_equal(n->domid, domid);
+		ASSERT_EQ(n->domid, domid, "n->domid");
 		k++;
 	}
 	return k;
@@ -51,19 +51,19 @@ static void test_find_add_del(void **state)
 	struct entry *a, *b;
 
 	(void)state;
-	assert_null(vbdtab_find(t, 1, 51712));
+	ASSERT_NULL(vbdtab_find(t, 1, 51712), "vbdtab_find(t, 1, 51712)");
 	a = add(t, 1, 51712);
 	b = add(t, 1, 51728);
-	assert_ptr_equal(vbd_entry(vbdtab_find(t, 1, 51712), struct entry, node), a);
-	assert_int_equal(vbd_entry(vbdtab_find(t, 1, 51728), struct entry, node)->payload,
-			 100000 + 51728);
-	assert_null(vbdtab_find(t, 2, 51712));
+	ASSERT_PTR_EQ(vbd_entry(vbdtab_find(t, 1, 51712), struct entry, node), a, "vbd_entry(vbdtab_find(t, 1, 51712), struct entry, node)");
+	ASSERT_EQ(vbd_entry(vbdtab_find(t, 1, 51728), struct entry, node)->payload,
+			 100000 + 51728, "vbd_entry(vbdtab_find(t, 1, 51728), struct entry, node)->payload");
+	ASSERT_NULL(vbdtab_find(t, 2, 51712), "vbdtab_find(t, 2, 51712)");
 	vbdtab_del(t, &a->node);
-	assert_null(vbdtab_find(t, 1, 51712));
-	assert_ptr_equal(vbdtab_find(t, 1, 51728), &b->node);
-	assert_int_equal(count_domain(t, 1), 1);
+	ASSERT_NULL(vbdtab_find(t, 1, 51712), "vbdtab_find(t, 1, 51712)");
+	ASSERT_PTR_EQ(vbdtab_find(t, 1, 51728), &b->node, "vbdtab_find(t, 1, 51728)");
+	ASSERT_EQ(count_domain(t, 1), 1, "count_domain(t, 1)");
 	vbdtab_del(t, &b->node);
-	assert_int_equal(count_all(t), 0);
+	ASSERT_EQ(count_all(t), 0, "count_all(t)");
 	free(a);
 	free(b);
 	free(t);
@@ -85,12 +85,12 @@ static void test_domains_apart(void **state)
 	/* (domid * 31 + devid) % 1024 equal: 0/31 and 1/0 */
 	add(t, 0, 31);
 	add(t, 1, 0);
-	assert_int_equal(count_domain(t, 3), 40);
-	assert_int_equal(count_domain(t, other), 40);
-	assert_int_equal(count_domain(t, 4), 0);
-	assert_int_equal(count_all(t), 82);
-	assert_int_equal(vbdtab_find(t, 0, 31)->devid, 31);
-	assert_int_equal(vbdtab_find(t, 1, 0)->domid, 1);
+	ASSERT_EQ(count_domain(t, 3), 40, "count_domain(t, 3)");
+	ASSERT_EQ(count_domain(t, other), 40, "count_domain(t, other)");
+	ASSERT_EQ(count_domain(t, 4), 0, "count_domain(t, 4)");
+	ASSERT_EQ(count_all(t), 82, "count_all(t)");
+	ASSERT_EQ(vbdtab_find(t, 0, 31)->devid, 31, "vbdtab_find(t, 0, 31)->devid");
+	ASSERT_EQ(vbdtab_find(t, 1, 0)->domid, 1, "vbdtab_find(t, 1, 0)->domid");
 
 	/* taking a domain out while walking it leaves the other whole */
 	for (n = vbdtab_dom_first(t, 3); n; n = next) {
@@ -98,10 +98,10 @@ static void test_domains_apart(void **state)
 		vbdtab_del(t, n);
 		free(vbd_entry(n, struct entry, node));
 	}
-	assert_int_equal(count_domain(t, 3), 0);
-	assert_int_equal(count_domain(t, other), 40);
-	assert_null(vbdtab_find(t, 3, 51712));
-	assert_non_null(vbdtab_find(t, other, 51712 + 16 * 39));
+	ASSERT_EQ(count_domain(t, 3), 0, "count_domain(t, 3)");
+	ASSERT_EQ(count_domain(t, other), 40, "count_domain(t, other)");
+	ASSERT_NULL(vbdtab_find(t, 3, 51712), "vbdtab_find(t, 3, 51712)");
+	ASSERT_NOT_NULL(vbdtab_find(t, other, 51712 + 16 * 39), "vbdtab_find(t, other, 51712 + 16 * 39)");
 
 	/* and everything, walking all */
 	for (n = vbdtab_first(t); n; n = next) {
@@ -109,7 +109,7 @@ static void test_domains_apart(void **state)
 		vbdtab_del(t, n);
 		free(vbd_entry(n, struct entry, node));
 	}
-	assert_int_equal(count_all(t), 0);
+	ASSERT_EQ(count_all(t), 0, "count_all(t)");
 	free(t);
 }
 
