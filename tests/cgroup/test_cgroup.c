@@ -106,16 +106,20 @@ static void test_mountinfo(void **state)
 		"31 25 0:27 / /sys/fs/cgroup/my\\040blkio rw,relatime shared:10 - cgroup cgroup rw,blkio\n"
 		"32 25 0:28 / /sys/fs/cgroup/uni\\040fied rw,relatime shared:11 - cgroup2 cgroup2 rw\n");
 	/* the cgroup2 mount, escapes undone */
-	ASSERT_EQ(cg_find_cgroup2(path, out, sizeof(out)), 0, "cg_find_cgroup2(path, out, sizeof(out))");
+	ASSERT_EQ(cg_find_cgroup2(path, out, sizeof(out)), 0,
+		"cg_find_cgroup2(path, out, sizeof(out))");
 	ASSERT_STR_EQ(out, "/sys/fs/cgroup/uni fied", "out");
 	/* the v1 blkio mount, found by its super option */
-	ASSERT_EQ(cg_find_blkio_v1(path, out, sizeof(out)), 0, "cg_find_blkio_v1(path, out, sizeof(out))");
+	ASSERT_EQ(cg_find_blkio_v1(path, out, sizeof(out)), 0,
+		"cg_find_blkio_v1(path, out, sizeof(out))");
 	ASSERT_STR_EQ(out, "/sys/fs/cgroup/my blkio", "out");
 	/* none found is -ENOENT (blkio_not is not blkio) */
 	write_text(path, "22 1 0:21 / /proc rw,nosuid - proc proc rw\n"
 			 "30 25 0:26 / /x rw - cgroup cgroup rw,blkio_not\n");
-	ASSERT_EQ(cg_find_cgroup2(path, out, sizeof(out)), -ENOENT, "cg_find_cgroup2(path, out, sizeof(out))");
-	ASSERT_EQ(cg_find_blkio_v1(path, out, sizeof(out)), -ENOENT, "cg_find_blkio_v1(path, out, sizeof(out))");
+	ASSERT_EQ(cg_find_cgroup2(path, out, sizeof(out)), -ENOENT,
+		"cg_find_cgroup2(path, out, sizeof(out))");
+	ASSERT_EQ(cg_find_blkio_v1(path, out, sizeof(out)), -ENOENT,
+		"cg_find_blkio_v1(path, out, sizeof(out))");
 }
 
 static void fake_task(const char *dir, int pid, const char *comm, int kthread)
@@ -164,24 +168,32 @@ static void test_ring_threads(void **state)
 	fake_task(dir, 110, "a) (1.xvda-0", 1);
 
 	/* ring threads of 1.xvda: the two kthreads 1.xvda-0/-1 only */
-	ASSERT_EQ(cg_find_ring_threads_in(dir, 1, "xvda", 1, p, 16), 2, "cg_find_ring_threads_in(dir, 1, \"xvda\", 1, p, 16)");
-	ASSERT_TRUE(has_pid(p, 2, 100) && has_pid(p, 2, 101), "has_pid(p, 2, 100) && has_pid(p, 2, 101)");
+	ASSERT_EQ(cg_find_ring_threads_in(dir, 1, "xvda", 1, p, 16), 2,
+		"cg_find_ring_threads_in(dir, 1, \"xvda\", 1, p, 16)");
+	ASSERT_TRUE(has_pid(p, 2, 100) && has_pid(p, 2, 101),
+		"has_pid(p, 2, 100) && has_pid(p, 2, 101)");
 	/* without kthread_only the user process counts too */
-	ASSERT_EQ(cg_find_ring_threads_in(dir, 1, "xvda", 0, p, 16), 3, "cg_find_ring_threads_in(dir, 1, \"xvda\", 0, p, 16)");
+	ASSERT_EQ(cg_find_ring_threads_in(dir, 1, "xvda", 0, p, 16), 3,
+		"cg_find_ring_threads_in(dir, 1, \"xvda\", 0, p, 16)");
 	ASSERT_TRUE(has_pid(p, 3, 106), "has_pid(p, 3, 106)");
 	/* more threads than room: the count is still the total */
-	ASSERT_EQ(cg_find_ring_threads_in(dir, 1, "xvda", 1, p, 1), 2, "cg_find_ring_threads_in(dir, 1, \"xvda\", 1, p, 1)");
+	ASSERT_EQ(cg_find_ring_threads_in(dir, 1, "xvda", 1, p, 1), 2,
+		"cg_find_ring_threads_in(dir, 1, \"xvda\", 1, p, 1)");
 	/* a comm cut at 15 characters matches its VBD */
-	ASSERT_EQ(cg_find_ring_threads_in(dir, 1234567, "xvdabcd", 1, p, 16), 1, "cg_find_ring_threads_in(dir, 1234567, \"xvdabcd\", 1, p, 16)");
+	ASSERT_EQ(cg_find_ring_threads_in(dir, 1234567, "xvdabcd", 1, p, 16), 1,
+		"cg_find_ring_threads_in(dir, 1234567, \"xvdabcd\", 1, p, 16)");
 	ASSERT_EQ(p[0], 107, "p[0]");
 	/* a 15-character comm with its ring number matches */
-	ASSERT_EQ(cg_find_ring_threads_in(dir, 123456, "xvdabc", 1, p, 16), 1, "cg_find_ring_threads_in(dir, 123456, \"xvdabc\", 1, p, 16)");
+	ASSERT_EQ(cg_find_ring_threads_in(dir, 123456, "xvdabc", 1, p, 16), 1,
+		"cg_find_ring_threads_in(dir, 123456, \"xvdabc\", 1, p, 16)");
 	ASSERT_EQ(p[0], 108, "p[0]");
 	/* domain 11 is not domain 1 */
-	ASSERT_EQ(cg_find_ring_threads_in(dir, 11, "xvda", 1, p, 16), 1, "cg_find_ring_threads_in(dir, 11, \"xvda\", 1, p, 16)");
+	ASSERT_EQ(cg_find_ring_threads_in(dir, 11, "xvda", 1, p, 16), 1,
+		"cg_find_ring_threads_in(dir, 11, \"xvda\", 1, p, 16)");
 	ASSERT_EQ(p[0], 103, "p[0]");
 	/* none for an unknown VBD; a missing proc directory is -ENOENT */
-	ASSERT_EQ(cg_find_ring_threads_in(dir, 2, "xvda", 1, p, 16), 0, "cg_find_ring_threads_in(dir, 2, \"xvda\", 1, p, 16)");
+	ASSERT_EQ(cg_find_ring_threads_in(dir, 2, "xvda", 1, p, 16), 0,
+		"cg_find_ring_threads_in(dir, 2, \"xvda\", 1, p, 16)");
 	ASSERT_EQ(cg_find_ring_threads_in("/nonexistent-proc", 1, "xvda", 1, p, 16),
 			 -ENOENT, "cg_find_ring_threads_in(\"/nonexistent-proc\", 1, \"xvda\", 1, p, 16)");
 
@@ -202,7 +214,8 @@ static void test_ring_threads(void **state)
 	nt = cg_list_ring_tasks(dir, 0, &t);
 	free(t);
 	ASSERT_EQ(nt, 10, "nt");
-	ASSERT_EQ(cg_list_ring_tasks("/nonexistent-proc", 1, &t), -ENOENT, "cg_list_ring_tasks(\"/nonexistent-proc\", 1, &t)");
+	ASSERT_EQ(cg_list_ring_tasks("/nonexistent-proc", 1, &t), -ENOENT,
+		"cg_list_ring_tasks(\"/nonexistent-proc\", 1, &t)");
 }
 
 /* --- against the real hierarchy -------------------------------------------- */
@@ -435,12 +448,14 @@ static void test_init(void **state)
 		fail_msg("slice %s not created", cg_slice_path());
 	if (!cg_is_v1()) {
 		snprintf(path, sizeof(path), "%s/cgroup.subtree_control", cg_slice_path());
-		ASSERT_EQ(read_text(path, got, sizeof(got)), 0, "read_text(path, got, sizeof(got))");
+		ASSERT_EQ(read_text(path, got, sizeof(got)), 0,
+			"read_text(path, got, sizeof(got))");
 		/* +io enabled in the slice's subtree_control */
 		ASSERT_NOT_NULL(strstr(got, "io"), "strstr(got, \"io\")");
 	}
 	/* cg_init again is harmless */
-	ASSERT_EQ(cg_init(CG_AUTO, SLICE, err, sizeof(err)), 0, "cg_init(CG_AUTO, SLICE, err, sizeof(err))");
+	ASSERT_EQ(cg_init(CG_AUTO, SLICE, err, sizeof(err)), 0,
+		"cg_init(CG_AUTO, SLICE, err, sizeof(err))");
 }
 
 /* A stand-in ring thread of domain 7, xvdz (devid 51792), through a VBD's group. */
@@ -456,10 +471,12 @@ static void test_vbd_group(void **state)
 	(void)state;
 	child = spawn("7.xvdz-0", &go, argv, NULL);
 	/* the stand-in ring thread 7.xvdz-0 is found in /proc ... */
-	ASSERT_EQ(cg_find_ring_threads_in("/proc", 7, "xvdz", 0, found, 8), 1, "cg_find_ring_threads_in(\"/proc\", 7, \"xvdz\", 0, found, 8)");
+	ASSERT_EQ(cg_find_ring_threads_in("/proc", 7, "xvdz", 0, found, 8), 1,
+		"cg_find_ring_threads_in(\"/proc\", 7, \"xvdz\", 0, found, 8)");
 	ASSERT_EQ(found[0], child, "found[0]");
 	/* ... but not as a kernel thread */
-	ASSERT_EQ(cg_find_ring_threads(7, "xvdz", found, 8), 0, "cg_find_ring_threads(7, \"xvdz\", found, 8)");
+	ASSERT_EQ(cg_find_ring_threads(7, "xvdz", found, 8), 0,
+		"cg_find_ring_threads(7, \"xvdz\", found, 8)");
 	if (write(go, "g", 1) != 1)
 		fail_msg("cannot start the stand-in: %s", strerror(errno));
 	close(go);
@@ -510,7 +527,8 @@ static void test_vbd_group(void **state)
 	cgroup_of(child, cgpath, sizeof(cgpath));
 	ASSERT_STR_EQ(cgpath, "/", "cgpath");
 	/* removing it again */
-	ASSERT_EQ(cg_vbd_remove(7, 51792, err, sizeof(err)), -ENOENT, "cg_vbd_remove(7, 51792, err, sizeof(err))");
+	ASSERT_EQ(cg_vbd_remove(7, 51792, err, sizeof(err)), -ENOENT,
+		"cg_vbd_remove(7, 51792, err, sizeof(err))");
 	kill(child, SIGKILL);
 	waitpid(child, NULL, 0);
 	child = -1;

@@ -131,7 +131,8 @@ static void test_non_canonical_ids(void **state)
 
 	(void)state;
 	for (i = 0; i < ARRAY_SIZE(ids); i++) {
-		ASSERT_EQ(qos_devid_to_devname(ids[i], buf, sizeof(buf)), -EINVAL, "qos_devid_to_devname(ids[i], buf, sizeof(buf))");
+		ASSERT_EQ(qos_devid_to_devname(ids[i], buf, sizeof(buf)), -EINVAL,
+			"qos_devid_to_devname(ids[i], buf, sizeof(buf))");
 		snprintf(want, sizeof(want), "%u", ids[i]);
 		ASSERT_STR_EQ(buf, want, "buf");
 		ASSERT_EQ(qos_devname_to_devid(buf, &back), 0, "qos_devname_to_devid(buf, &back)");
@@ -157,7 +158,8 @@ static void test_round_trip_all_encodings(void **state)
 		for (part = 0; part < 256; part += 51) {
 			id = 1 << 28 | disk << 8 | part;
 			qos_devid_to_devname(id, buf, sizeof(buf));
-			ASSERT_EQ(qos_devname_to_devid(buf, &back), 0, "qos_devname_to_devid(buf, &back)");
+			ASSERT_EQ(qos_devname_to_devid(buf, &back), 0,
+				"qos_devname_to_devid(buf, &back)");
 			ASSERT_EQ(back, id, "back");
 		}
 	}
@@ -168,12 +170,16 @@ static void test_small_buffer(void **state)
 	char buf[4];
 
 	(void)state;
-	ASSERT_EQ(qos_devid_to_devname(51712, buf, sizeof(buf)), -ENOSPC, "qos_devid_to_devname(51712, buf, sizeof(buf))");
+	ASSERT_EQ(qos_devid_to_devname(51712, buf, sizeof(buf)), -ENOSPC,
+		"qos_devid_to_devname(51712, buf, sizeof(buf))");
 	ASSERT_STR_EQ(buf, "", "buf");
-	ASSERT_EQ(qos_devid_to_devname(1 << 28 | 99 << 8, buf, sizeof(buf)), -ENOSPC, "qos_devid_to_devname(1 << 28 | 99 << 8, buf, sizeof(buf))");
-	ASSERT_EQ(qos_devid_to_devname(0xffffffff, buf, sizeof(buf)), -ENOSPC, "qos_devid_to_devname(0xffffffff, buf, sizeof(buf))");
+	ASSERT_EQ(qos_devid_to_devname(1 << 28 | 99 << 8, buf, sizeof(buf)), -ENOSPC,
+		"qos_devid_to_devname(1 << 28 | 99 << 8, buf, sizeof(buf))");
+	ASSERT_EQ(qos_devid_to_devname(0xffffffff, buf, sizeof(buf)), -ENOSPC,
+		"qos_devid_to_devname(0xffffffff, buf, sizeof(buf))");
 	ASSERT_STR_EQ(buf, "", "buf");
-	ASSERT_EQ(qos_devid_to_devname(8 << 8, buf, sizeof(buf)), 0, "qos_devid_to_devname(8 << 8, buf, sizeof(buf))");
+	ASSERT_EQ(qos_devid_to_devname(8 << 8, buf, sizeof(buf)), 0,
+		"qos_devid_to_devname(8 << 8, buf, sizeof(buf))");
 	ASSERT_STR_EQ(buf, "sda", "buf");
 }
 

@@ -178,17 +178,22 @@ static void test_amount_message_long_value(void **state)
 	(void)state;
 	memset(text, 'z', sizeof(text) - 1);
 	text[sizeof(text) - 1] = '\0';
-	ASSERT_EQ(qos_parse_amount(text, QOS_UNIT_BPS, &v, err, sizeof(err)), -EINVAL, "qos_parse_amount(text, QOS_UNIT_BPS, &v, err, sizeof(err))");
+	ASSERT_EQ(qos_parse_amount(text, QOS_UNIT_BPS, &v, err, sizeof(err)), -EINVAL,
+		"qos_parse_amount(text, QOS_UNIT_BPS, &v, err, sizeof(err))");
 	ASSERT_NOT_NULL(strstr(err, "...\""), "strstr(err, \"...\\\"\")");
 	ASSERT_TRUE(strlen(err) < sizeof(err) - 1, "strlen(err) < sizeof(err) - 1");
 	/* A tiny or absent err buffer is fine too. */
-	ASSERT_EQ(qos_parse_amount(text, QOS_UNIT_BPS, &v, err, 4), -EINVAL, "qos_parse_amount(text, QOS_UNIT_BPS, &v, err, 4)");
+	ASSERT_EQ(qos_parse_amount(text, QOS_UNIT_BPS, &v, err, 4), -EINVAL,
+		"qos_parse_amount(text, QOS_UNIT_BPS, &v, err, 4)");
 	ASSERT_EQ(strlen(err), 3, "strlen(err)");
-	ASSERT_EQ(qos_parse_amount("x", QOS_UNIT_BPS, &v, NULL, 0), -EINVAL, "qos_parse_amount(\"x\", QOS_UNIT_BPS, &v, NULL, 0)");
+	ASSERT_EQ(qos_parse_amount("x", QOS_UNIT_BPS, &v, NULL, 0), -EINVAL,
+		"qos_parse_amount(\"x\", QOS_UNIT_BPS, &v, NULL, 0)");
 	/* An absent value reads as empty: unlimited. */
-	ASSERT_EQ(qos_parse_amount(NULL, QOS_UNIT_BPS, &v, err, sizeof(err)), 0, "qos_parse_amount(NULL, QOS_UNIT_BPS, &v, err, sizeof(err))");
+	ASSERT_EQ(qos_parse_amount(NULL, QOS_UNIT_BPS, &v, err, sizeof(err)), 0,
+		"qos_parse_amount(NULL, QOS_UNIT_BPS, &v, err, sizeof(err))");
 	ASSERT_EQ(v, 0, "v");
-	ASSERT_EQ(qos_parse_amount("1", 9, &v, err, sizeof(err)), -EINVAL, "qos_parse_amount(\"1\", 9, &v, err, sizeof(err))");
+	ASSERT_EQ(qos_parse_amount("1", 9, &v, err, sizeof(err)), -EINVAL,
+		"qos_parse_amount(\"1\", 9, &v, err, sizeof(err))");
 }
 
 static void test_shown(void **state)
@@ -225,10 +230,12 @@ static void test_format_amount(void **state)
 		ASSERT_EQ(qos_format_amount(cases[i].v, buf, sizeof(buf)),
 				 strlen(cases[i].want), "qos_format_amount(cases[i].v, buf, sizeof(buf))");
 		ASSERT_STR_EQ(buf, cases[i].want, "buf");
-		ASSERT_EQ(qos_parse_amount(buf, QOS_UNIT_BYTES, &back, err, sizeof(err)), 0, "qos_parse_amount(buf, QOS_UNIT_BYTES, &back, err, sizeof(err))");
+		ASSERT_EQ(qos_parse_amount(buf, QOS_UNIT_BYTES, &back, err, sizeof(err)), 0,
+			"qos_parse_amount(buf, QOS_UNIT_BYTES, &back, err, sizeof(err))");
 		ASSERT_EQ(back, cases[i].v, "back");
 	}
-	ASSERT_EQ(qos_format_amount(U64_MAX, buf, 20), -ENOSPC, "qos_format_amount(U64_MAX, buf, 20)");
+	ASSERT_EQ(qos_format_amount(U64_MAX, buf, 20), -ENOSPC,
+		"qos_format_amount(U64_MAX, buf, 20)");
 	ASSERT_STR_EQ(buf, "", "buf");
 	ASSERT_EQ(qos_format_amount(10000000, buf, 4), 3, "qos_format_amount(10000000, buf, 4)");
 }
@@ -247,9 +254,11 @@ static void test_format_round_trip(void **state)
 		x ^= x >> 7;
 		x ^= x << 17;
 		v = i % 3 == 0 ? x : i % 3 == 1 ? (x % 100000) * 1000000 : (x % 100000) << 20;
-		ASSERT_TRUE(qos_format_amount(v, buf, sizeof(buf)) > 0, "qos_format_amount(v, buf, sizeof(buf)) > 0");
+		ASSERT_TRUE(qos_format_amount(v, buf, sizeof(buf)) > 0,
+			"qos_format_amount(v, buf, sizeof(buf)) > 0");
 		for (u = QOS_UNIT_IOPS; u <= QOS_UNIT_BYTES; u++) {
-			ASSERT_EQ(qos_parse_amount(buf, u, &back, err, sizeof(err)), 0, "qos_parse_amount(buf, u, &back, err, sizeof(err))");
+			ASSERT_EQ(qos_parse_amount(buf, u, &back, err, sizeof(err)), 0,
+				"qos_parse_amount(buf, u, &back, err, sizeof(err))");
 			ASSERT_EQ(back, v, "back");
 		}
 	}
@@ -324,32 +333,45 @@ static void test_modes(void **state)
 	__u32 m;
 
 	(void)state;
-	ASSERT_EQ(qos_parse_flush_mode("charge", &m, err, sizeof(err)), 0, "qos_parse_flush_mode(\"charge\", &m, err, sizeof(err))");
+	ASSERT_EQ(qos_parse_flush_mode("charge", &m, err, sizeof(err)), 0,
+		"qos_parse_flush_mode(\"charge\", &m, err, sizeof(err))");
 	ASSERT_EQ(m, BLKQOS_FLUSH_OP, "m");
-	ASSERT_EQ(qos_parse_flush_mode(" exempt\n", &m, err, sizeof(err)), 0, "qos_parse_flush_mode(\" exempt\\n\", &m, err, sizeof(err))");
+	ASSERT_EQ(qos_parse_flush_mode(" exempt\n", &m, err, sizeof(err)), 0,
+		"qos_parse_flush_mode(\" exempt\\n\", &m, err, sizeof(err))");
 	ASSERT_EQ(m, BLKQOS_FLUSH_EXEMPT, "m");
-	ASSERT_EQ(qos_parse_flush_mode("", &m, err, sizeof(err)), 0, "qos_parse_flush_mode(\"\", &m, err, sizeof(err))");
+	ASSERT_EQ(qos_parse_flush_mode("", &m, err, sizeof(err)), 0,
+		"qos_parse_flush_mode(\"\", &m, err, sizeof(err))");
 	ASSERT_EQ(m, BLKQOS_FLUSH_OP, "m");
-	ASSERT_EQ(qos_parse_flush_mode("EXEMPT", &m, err, sizeof(err)), 0, "qos_parse_flush_mode(\"EXEMPT\", &m, err, sizeof(err))");
+	ASSERT_EQ(qos_parse_flush_mode("EXEMPT", &m, err, sizeof(err)), 0,
+		"qos_parse_flush_mode(\"EXEMPT\", &m, err, sizeof(err))");
 	ASSERT_EQ(m, BLKQOS_FLUSH_EXEMPT, "m");
-	ASSERT_EQ(qos_parse_flush_mode("bytes", &m, err, sizeof(err)), -EINVAL, "qos_parse_flush_mode(\"bytes\", &m, err, sizeof(err))");
+	ASSERT_EQ(qos_parse_flush_mode("bytes", &m, err, sizeof(err)), -EINVAL,
+		"qos_parse_flush_mode(\"bytes\", &m, err, sizeof(err))");
 	ASSERT_STR_EQ(err, "\"bytes\": expected charge or exempt", "err");
-	ASSERT_EQ(qos_parse_flush_mode("charged", &m, err, sizeof(err)), -EINVAL, "qos_parse_flush_mode(\"charged\", &m, err, sizeof(err))");
+	ASSERT_EQ(qos_parse_flush_mode("charged", &m, err, sizeof(err)), -EINVAL,
+		"qos_parse_flush_mode(\"charged\", &m, err, sizeof(err))");
 
-	ASSERT_EQ(qos_parse_discard_mode("charge", &m, err, sizeof(err)), 0, "qos_parse_discard_mode(\"charge\", &m, err, sizeof(err))");
+	ASSERT_EQ(qos_parse_discard_mode("charge", &m, err, sizeof(err)), 0,
+		"qos_parse_discard_mode(\"charge\", &m, err, sizeof(err))");
 	ASSERT_EQ(m, BLKQOS_DISCARD_OP, "m");
-	ASSERT_EQ(qos_parse_discard_mode("exempt", &m, err, sizeof(err)), 0, "qos_parse_discard_mode(\"exempt\", &m, err, sizeof(err))");
+	ASSERT_EQ(qos_parse_discard_mode("exempt", &m, err, sizeof(err)), 0,
+		"qos_parse_discard_mode(\"exempt\", &m, err, sizeof(err))");
 	ASSERT_EQ(m, BLKQOS_DISCARD_EXEMPT, "m");
-	ASSERT_EQ(qos_parse_discard_mode("bytes\n", &m, err, sizeof(err)), 0, "qos_parse_discard_mode(\"bytes\\n\", &m, err, sizeof(err))");
+	ASSERT_EQ(qos_parse_discard_mode("bytes\n", &m, err, sizeof(err)), 0,
+		"qos_parse_discard_mode(\"bytes\\n\", &m, err, sizeof(err))");
 	ASSERT_EQ(m, BLKQOS_DISCARD_BYTES, "m");
-	ASSERT_EQ(qos_parse_discard_mode("", &m, err, sizeof(err)), 0, "qos_parse_discard_mode(\"\", &m, err, sizeof(err))");
+	ASSERT_EQ(qos_parse_discard_mode("", &m, err, sizeof(err)), 0,
+		"qos_parse_discard_mode(\"\", &m, err, sizeof(err))");
 	ASSERT_EQ(m, BLKQOS_DISCARD_OP, "m");
-	ASSERT_EQ(qos_parse_discard_mode("byte", &m, err, sizeof(err)), -EINVAL, "qos_parse_discard_mode(\"byte\", &m, err, sizeof(err))");
+	ASSERT_EQ(qos_parse_discard_mode("byte", &m, err, sizeof(err)), -EINVAL,
+		"qos_parse_discard_mode(\"byte\", &m, err, sizeof(err))");
 	ASSERT_STR_EQ(err, "\"byte\": expected charge, exempt or bytes", "err");
 
-	ASSERT_STR_EQ(qos_flush_mode_name(BLKQOS_FLUSH_EXEMPT), "exempt", "qos_flush_mode_name(BLKQOS_FLUSH_EXEMPT)");
+	ASSERT_STR_EQ(qos_flush_mode_name(BLKQOS_FLUSH_EXEMPT), "exempt",
+		"qos_flush_mode_name(BLKQOS_FLUSH_EXEMPT)");
 	ASSERT_STR_EQ(qos_flush_mode_name(7), "?", "qos_flush_mode_name(7)");
-	ASSERT_STR_EQ(qos_discard_mode_name(BLKQOS_DISCARD_BYTES), "bytes", "qos_discard_mode_name(BLKQOS_DISCARD_BYTES)");
+	ASSERT_STR_EQ(qos_discard_mode_name(BLKQOS_DISCARD_BYTES), "bytes",
+		"qos_discard_mode_name(BLKQOS_DISCARD_BYTES)");
 	ASSERT_STR_EQ(qos_discard_mode_name(3), "?", "qos_discard_mode_name(3)");
 }
 
@@ -373,7 +395,8 @@ static void check_limit(const struct blkqos_limit *l, __u64 rate, __u64 burst, _
 	ASSERT_EQ(l->burst, burst, "l->burst");
 	ASSERT_EQ(l->peak, peak, "l->peak");
 	/* Derived fields are filled in. */
-	ASSERT_EQ(blkqos_limit_derive(&copy, err, sizeof(err)), 0, "blkqos_limit_derive(&copy, err, sizeof(err))");
+	ASSERT_EQ(blkqos_limit_derive(&copy, err, sizeof(err)), 0,
+		"blkqos_limit_derive(&copy, err, sizeof(err))");
 	ASSERT_EQ(copy.full_ns, l->full_ns, "copy.full_ns");
 	ASSERT_EQ(copy.peak_full_ns, l->peak_full_ns, "copy.peak_full_ns");
 }
@@ -395,7 +418,8 @@ static void test_keys_all(void **state)
 	struct logbuf lb;
 
 	(void)state;
-	ASSERT_EQ(from_keys(kv, ARRAY_SIZE(kv), NULL, &out, &lb), 0, "from_keys(kv, ARRAY_SIZE(kv), NULL, &out, &lb)");
+	ASSERT_EQ(from_keys(kv, ARRAY_SIZE(kv), NULL, &out, &lb), 0,
+		"from_keys(kv, ARRAY_SIZE(kv), NULL, &out, &lb)");
 	ASSERT_EQ(lb.n, 0, "lb.n");
 	check_limit(&out.iops, 500, 100, 1000);
 	check_limit(&out.read_iops, 300, 30, 0);
@@ -438,7 +462,8 @@ static void test_keys_defaults(void **state)
 	struct logbuf lb;
 
 	(void)state;
-	ASSERT_EQ(from_keys(kv, ARRAY_SIZE(kv), NULL, &out, &lb), 0, "from_keys(kv, ARRAY_SIZE(kv), NULL, &out, &lb)");
+	ASSERT_EQ(from_keys(kv, ARRAY_SIZE(kv), NULL, &out, &lb), 0,
+		"from_keys(kv, ARRAY_SIZE(kv), NULL, &out, &lb)");
 	check_limit(&out.iops, 5, 1, 0);
 	check_limit(&out.read_iops, 1000, 100, 0);
 	check_limit(&out.write_iops, 1000, 100, 0);
@@ -461,7 +486,8 @@ static void make_prev(struct blkqos_limits *prev)
 	prev->iops_size = 4096;
 	prev->flush_mode = BLKQOS_FLUSH_EXEMPT;
 	prev->discard_mode = BLKQOS_DISCARD_BYTES;
-	ASSERT_EQ(blkqos_limits_derive(prev, err, sizeof(err)), 0, "blkqos_limits_derive(prev, err, sizeof(err))");
+	ASSERT_EQ(blkqos_limits_derive(prev, err, sizeof(err)), 0,
+		"blkqos_limits_derive(prev, err, sizeof(err))");
 }
 
 static void test_keys_bad_value_keeps_last_good(void **state)
@@ -481,12 +507,17 @@ static void test_keys_bad_value_keeps_last_good(void **state)
 
 	(void)state;
 	make_prev(&prev);
-	ASSERT_EQ(from_keys(kv, ARRAY_SIZE(kv), &prev, &out, &lb), 4, "from_keys(kv, ARRAY_SIZE(kv), &prev, &out, &lb)");
+	ASSERT_EQ(from_keys(kv, ARRAY_SIZE(kv), &prev, &out, &lb), 4,
+		"from_keys(kv, ARRAY_SIZE(kv), &prev, &out, &lb)");
 	ASSERT_EQ(lb.n, 4, "lb.n");
-	ASSERT_TRUE(logged(&lb, "qos/iops: \"5OO\": unexpected \"OO\""), "logged(&lb, \"qos/iops: \\\"5OO\\\": unexpected \\\"OO\\\"\")");
-	ASSERT_TRUE(logged(&lb, "qos/read-bps-burst: \"-1\": negative"), "logged(&lb, \"qos/read-bps-burst: \\\"-1\\\": negative\")");
-	ASSERT_TRUE(logged(&lb, "qos/iops-size: \"4.5\": not a whole number of bytes"), "logged(&lb, \"qos/iops-size: \\\"4.5\\\": not a whole number of bytes\")");
-	ASSERT_TRUE(logged(&lb, "qos/flush: \"sometimes\": expected charge or exempt"), "logged(&lb, \"qos/flush: \\\"sometimes\\\": expected charge or exempt\")");
+	ASSERT_TRUE(logged(&lb, "qos/iops: \"5OO\": unexpected \"OO\""),
+		"logged(&lb, \"qos/iops: \\\"5OO\\\": unexpected \\\"OO\\\"\")");
+	ASSERT_TRUE(logged(&lb, "qos/read-bps-burst: \"-1\": negative"),
+		"logged(&lb, \"qos/read-bps-burst: \\\"-1\\\": negative\")");
+	ASSERT_TRUE(logged(&lb, "qos/iops-size: \"4.5\": not a whole number of bytes"),
+		"logged(&lb, \"qos/iops-size: \\\"4.5\\\": not a whole number of bytes\")");
+	ASSERT_TRUE(logged(&lb, "qos/flush: \"sometimes\": expected charge or exempt"),
+		"logged(&lb, \"qos/flush: \\\"sometimes\\\": expected charge or exempt\")");
 	check_limit(&out.iops, 100, 10, 200);
 	check_limit(&out.read_bps, 1000000, 100000, 0);
 	check_limit(&out.write_bps, 30000000, 3000000, 0);
@@ -496,7 +527,8 @@ static void test_keys_bad_value_keeps_last_good(void **state)
 	ASSERT_EQ(out.discard_mode, BLKQOS_DISCARD_EXEMPT, "out.discard_mode");
 
 	/* Without a previous setting, "last good" is unlimited. */
-	ASSERT_EQ(from_keys(kv, ARRAY_SIZE(kv), NULL, &out, &lb), 4, "from_keys(kv, ARRAY_SIZE(kv), NULL, &out, &lb)");
+	ASSERT_EQ(from_keys(kv, ARRAY_SIZE(kv), NULL, &out, &lb), 4,
+		"from_keys(kv, ARRAY_SIZE(kv), NULL, &out, &lb)");
 	check_limit(&out.iops, 0, 0, 0);
 	check_limit(&out.read_bps, 0, 0, 0);
 	check_limit(&out.write_bps, 30000000, 3000000, 0);
@@ -524,12 +556,18 @@ static void test_keys_derive_refusals(void **state)
 	snprintf(over_rate, sizeof(over_rate), "%llu", BLKQOS_RATE_MAX + 1);
 	snprintf(over_burst, sizeof(over_burst), "%llu", BLKQOS_BURST_MAX + 1);
 	make_prev(&prev);
-	ASSERT_EQ(from_keys(kv, ARRAY_SIZE(kv), &prev, &out, &lb), 5, "from_keys(kv, ARRAY_SIZE(kv), &prev, &out, &lb)");
-	ASSERT_TRUE(logged(&lb, "qos/iops: \"137438953473\": rate 137438953473/s is above"), "logged(&lb, \"qos/iops: \\\"137438953473\\\": rate 137438953473/s is above\")");
-	ASSERT_TRUE(logged(&lb, "qos/read-iops-peak: \"500\": peak 500/s is below the rate"), "logged(&lb, \"qos/read-iops-peak: \\\"500\\\": peak 500/s is below the rate\")");
-	ASSERT_TRUE(logged(&lb, "qos/bps-burst: \"2147483649\": burst 2147483649 is above"), "logged(&lb, \"qos/bps-burst: \\\"2147483649\\\": burst 2147483649 is above\")");
-	ASSERT_TRUE(logged(&lb, "qos/write-bps-peak: \"200Ti\": peak"), "logged(&lb, \"qos/write-bps-peak: \\\"200Ti\\\": peak\")");
-	ASSERT_TRUE(logged(&lb, "qos/iops-size: \"2Gi\": iops-size 2147483648 is above"), "logged(&lb, \"qos/iops-size: \\\"2Gi\\\": iops-size 2147483648 is above\")");
+	ASSERT_EQ(from_keys(kv, ARRAY_SIZE(kv), &prev, &out, &lb), 5,
+		"from_keys(kv, ARRAY_SIZE(kv), &prev, &out, &lb)");
+	ASSERT_TRUE(logged(&lb, "qos/iops: \"137438953473\": rate 137438953473/s is above"),
+		"logged(&lb, \"qos/iops: \\\"137438953473\\\": rate 137438953473/s is above\")");
+	ASSERT_TRUE(logged(&lb, "qos/read-iops-peak: \"500\": peak 500/s is below the rate"),
+		"logged(&lb, \"qos/read-iops-peak: \\\"500\\\": peak 500/s is below the rate\")");
+	ASSERT_TRUE(logged(&lb, "qos/bps-burst: \"2147483649\": burst 2147483649 is above"),
+		"logged(&lb, \"qos/bps-burst: \\\"2147483649\\\": burst 2147483649 is above\")");
+	ASSERT_TRUE(logged(&lb, "qos/write-bps-peak: \"200Ti\": peak"),
+		"logged(&lb, \"qos/write-bps-peak: \\\"200Ti\\\": peak\")");
+	ASSERT_TRUE(logged(&lb, "qos/iops-size: \"2Gi\": iops-size 2147483648 is above"),
+		"logged(&lb, \"qos/iops-size: \\\"2Gi\\\": iops-size 2147483648 is above\")");
 	check_limit(&out.iops, 100, 10, 200);
 	check_limit(&out.read_iops, 0, 0, 0);
 	check_limit(&out.bps, 0, 0, 0);
@@ -542,7 +580,8 @@ static void test_keys_derive_refusals(void **state)
 	kv[2].value = "1000";
 	kv[6].value = "128Gi";
 	kv[7].value = "1Gi";
-	ASSERT_EQ(from_keys(kv, ARRAY_SIZE(kv), &prev, &out, &lb), 0, "from_keys(kv, ARRAY_SIZE(kv), &prev, &out, &lb)");
+	ASSERT_EQ(from_keys(kv, ARRAY_SIZE(kv), &prev, &out, &lb), 0,
+		"from_keys(kv, ARRAY_SIZE(kv), &prev, &out, &lb)");
 	check_limit(&out.iops, BLKQOS_RATE_MAX, BLKQOS_BURST_MAX, 0);
 	check_limit(&out.read_iops, 1000, 100, 1000);
 	check_limit(&out.bps, 1000000000, BLKQOS_BURST_MAX, 0);
@@ -566,13 +605,20 @@ static void test_keys_unknown_and_orphans(void **state)
 	struct logbuf lb;
 
 	(void)state;
-	ASSERT_EQ(from_keys(kv, ARRAY_SIZE(kv), NULL, &out, &lb), 6, "from_keys(kv, ARRAY_SIZE(kv), NULL, &out, &lb)");
-	ASSERT_TRUE(logged(&lb, "qos/ipos: \"500\": unknown key, ignored"), "logged(&lb, \"qos/ipos: \\\"500\\\": unknown key, ignored\")");
-	ASSERT_TRUE(logged(&lb, "qos/iops/x: \"1\": unknown key"), "logged(&lb, \"qos/iops/x: \\\"1\\\": unknown key\")");
-	ASSERT_TRUE(logged(&lb, "qos/: \"1\": unknown key"), "logged(&lb, \"qos/: \\\"1\\\": unknown key\")");
-	ASSERT_TRUE(logged(&lb, "qos/read-bps-burst: \"1M\": ignored: no rate (read-bps)"), "logged(&lb, \"qos/read-bps-burst: \\\"1M\\\": ignored: no rate (read-bps)\")");
-	ASSERT_TRUE(logged(&lb, "qos/write-iops-peak: \"9\": ignored: no rate (write-iops)"), "logged(&lb, \"qos/write-iops-peak: \\\"9\\\": ignored: no rate (write-iops)\")");
-	ASSERT_TRUE(logged(&lb, "qos/bps: \"2M\": duplicate key"), "logged(&lb, \"qos/bps: \\\"2M\\\": duplicate key\")");
+	ASSERT_EQ(from_keys(kv, ARRAY_SIZE(kv), NULL, &out, &lb), 6,
+		"from_keys(kv, ARRAY_SIZE(kv), NULL, &out, &lb)");
+	ASSERT_TRUE(logged(&lb, "qos/ipos: \"500\": unknown key, ignored"),
+		"logged(&lb, \"qos/ipos: \\\"500\\\": unknown key, ignored\")");
+	ASSERT_TRUE(logged(&lb, "qos/iops/x: \"1\": unknown key"),
+		"logged(&lb, \"qos/iops/x: \\\"1\\\": unknown key\")");
+	ASSERT_TRUE(logged(&lb, "qos/: \"1\": unknown key"),
+		"logged(&lb, \"qos/: \\\"1\\\": unknown key\")");
+	ASSERT_TRUE(logged(&lb, "qos/read-bps-burst: \"1M\": ignored: no rate (read-bps)"),
+		"logged(&lb, \"qos/read-bps-burst: \\\"1M\\\": ignored: no rate (read-bps)\")");
+	ASSERT_TRUE(logged(&lb, "qos/write-iops-peak: \"9\": ignored: no rate (write-iops)"),
+		"logged(&lb, \"qos/write-iops-peak: \\\"9\\\": ignored: no rate (write-iops)\")");
+	ASSERT_TRUE(logged(&lb, "qos/bps: \"2M\": duplicate key"),
+		"logged(&lb, \"qos/bps: \\\"2M\\\": duplicate key\")");
 	check_limit(&out.bps, 2000000, 200000, 0);
 	check_limit(&out.read_bps, 0, 0, 0);
 	check_limit(&out.write_iops, 0, 0, 0);
@@ -598,24 +644,34 @@ static void test_keys_flat_compat(void **state)
 	struct logbuf lb;
 
 	(void)state;
-	ASSERT_EQ(from_keys(tokens, ARRAY_SIZE(tokens), NULL, &out, &lb), 0, "from_keys(tokens, ARRAY_SIZE(tokens), NULL, &out, &lb)");
+	ASSERT_EQ(from_keys(tokens, ARRAY_SIZE(tokens), NULL, &out, &lb), 0,
+		"from_keys(tokens, ARRAY_SIZE(tokens), NULL, &out, &lb)");
 	check_limit(&out.iops, 1000, 300, 0);
-	ASSERT_EQ(from_keys(tokens_default, 1, NULL, &out, &lb), 0, "from_keys(tokens_default, 1, NULL, &out, &lb)");
+	ASSERT_EQ(from_keys(tokens_default, 1, NULL, &out, &lb), 0,
+		"from_keys(tokens_default, 1, NULL, &out, &lb)");
 	check_limit(&out.iops, 1000, 100, 0);
-	ASSERT_EQ(from_keys(credit, 1, NULL, &out, &lb), 0, "from_keys(credit, 1, NULL, &out, &lb)");
+	ASSERT_EQ(from_keys(credit, 1, NULL, &out, &lb), 0,
+		"from_keys(credit, 1, NULL, &out, &lb)");
 	check_limit(&out.iops, 5000, 250, 0);
-	ASSERT_EQ(from_keys(credit_and_max, 2, NULL, &out, &lb), 1, "from_keys(credit_and_max, 2, NULL, &out, &lb)");
-	ASSERT_TRUE(logged(&lb, "tokens-max: \"300\": ignored: no tokens-refill"), "logged(&lb, \"tokens-max: \\\"300\\\": ignored: no tokens-refill\")");
+	ASSERT_EQ(from_keys(credit_and_max, 2, NULL, &out, &lb), 1,
+		"from_keys(credit_and_max, 2, NULL, &out, &lb)");
+	ASSERT_TRUE(logged(&lb, "tokens-max: \"300\": ignored: no tokens-refill"),
+		"logged(&lb, \"tokens-max: \\\"300\\\": ignored: no tokens-refill\")");
 	check_limit(&out.iops, 5000, 250, 0);
-	ASSERT_EQ(from_keys(credit_no_interval, 1, NULL, &out, &lb), 0, "from_keys(credit_no_interval, 1, NULL, &out, &lb)");
+	ASSERT_EQ(from_keys(credit_no_interval, 1, NULL, &out, &lb), 0,
+		"from_keys(credit_no_interval, 1, NULL, &out, &lb)");
 	check_limit(&out.iops, 5000, 500, 0);
-	ASSERT_EQ(from_keys(max_alone, 1, NULL, &out, &lb), 1, "from_keys(max_alone, 1, NULL, &out, &lb)");
-	ASSERT_TRUE(logged(&lb, "tokens-max: \"300\": ignored: no tokens-refill"), "logged(&lb, \"tokens-max: \\\"300\\\": ignored: no tokens-refill\")");
+	ASSERT_EQ(from_keys(max_alone, 1, NULL, &out, &lb), 1,
+		"from_keys(max_alone, 1, NULL, &out, &lb)");
+	ASSERT_TRUE(logged(&lb, "tokens-max: \"300\": ignored: no tokens-refill"),
+		"logged(&lb, \"tokens-max: \\\"300\\\": ignored: no tokens-refill\")");
 	check_limit(&out.iops, 0, 0, 0);
 
 	make_prev(&prev);
-	ASSERT_EQ(from_keys(bad_tokens, 2, &prev, &out, &lb), 1, "from_keys(bad_tokens, 2, &prev, &out, &lb)");
-	ASSERT_TRUE(logged(&lb, "tokens-refill: \"lots\": not a number"), "logged(&lb, \"tokens-refill: \\\"lots\\\": not a number\")");
+	ASSERT_EQ(from_keys(bad_tokens, 2, &prev, &out, &lb), 1,
+		"from_keys(bad_tokens, 2, &prev, &out, &lb)");
+	ASSERT_TRUE(logged(&lb, "tokens-refill: \"lots\": not a number"),
+		"logged(&lb, \"tokens-refill: \\\"lots\\\": not a number\")");
 	check_limit(&out.iops, 100, 10, 200);
 }
 
@@ -641,27 +697,36 @@ static void test_keys_precedence(void **state)
 	struct logbuf lb;
 
 	(void)state;
-	ASSERT_EQ(from_keys(all, ARRAY_SIZE(all), NULL, &out, &lb), 3, "from_keys(all, ARRAY_SIZE(all), NULL, &out, &lb)");
-	ASSERT_TRUE(logged(&lb, "credit: \"5000/s@50ms\": ignored: qos/iops keys take precedence"), "logged(&lb, \"credit: \\\"5000/s@50ms\\\": ignored: qos/iops keys take precedence\")");
-	ASSERT_TRUE(logged(&lb, "tokens-refill: \"1000\": ignored: qos/iops keys"), "logged(&lb, \"tokens-refill: \\\"1000\\\": ignored: qos/iops keys\")");
-	ASSERT_TRUE(logged(&lb, "tokens-max: \"300\": ignored: qos/iops keys"), "logged(&lb, \"tokens-max: \\\"300\\\": ignored: qos/iops keys\")");
+	ASSERT_EQ(from_keys(all, ARRAY_SIZE(all), NULL, &out, &lb), 3,
+		"from_keys(all, ARRAY_SIZE(all), NULL, &out, &lb)");
+	ASSERT_TRUE(logged(&lb, "credit: \"5000/s@50ms\": ignored: qos/iops keys take precedence"),
+		"logged(&lb, \"credit: \\\"5000/s@50ms\\\": ignored: qos/iops keys take precedence\")");
+	ASSERT_TRUE(logged(&lb, "tokens-refill: \"1000\": ignored: qos/iops keys"),
+		"logged(&lb, \"tokens-refill: \\\"1000\\\": ignored: qos/iops keys\")");
+	ASSERT_TRUE(logged(&lb, "tokens-max: \"300\": ignored: qos/iops keys"),
+		"logged(&lb, \"tokens-max: \\\"300\\\": ignored: qos/iops keys\")");
 	check_limit(&out.iops, 500, 50, 0);
 
-	ASSERT_EQ(from_keys(tokens_and_credit, 2, NULL, &out, &lb), 1, "from_keys(tokens_and_credit, 2, NULL, &out, &lb)");
-	ASSERT_TRUE(logged(&lb, "credit: \"5000/s@50ms\": ignored: tokens-refill takes precedence"), "logged(&lb, \"credit: \\\"5000/s@50ms\\\": ignored: tokens-refill takes precedence\")");
+	ASSERT_EQ(from_keys(tokens_and_credit, 2, NULL, &out, &lb), 1,
+		"from_keys(tokens_and_credit, 2, NULL, &out, &lb)");
+	ASSERT_TRUE(logged(&lb, "credit: \"5000/s@50ms\": ignored: tokens-refill takes precedence"),
+		"logged(&lb, \"credit: \\\"5000/s@50ms\\\": ignored: tokens-refill takes precedence\")");
 	check_limit(&out.iops, 1000, 100, 0);
 
 	/* Any qos/iops* key hands the limit to qos/: here it has no rate. */
-	ASSERT_EQ(from_keys(burst_only, 2, NULL, &out, &lb), 2, "from_keys(burst_only, 2, NULL, &out, &lb)");
+	ASSERT_EQ(from_keys(burst_only, 2, NULL, &out, &lb), 2,
+		"from_keys(burst_only, 2, NULL, &out, &lb)");
 	check_limit(&out.iops, 0, 0, 0);
 
 	/* A bad qos/iops keeps the last good setting; it does not fall back to flat keys. */
 	make_prev(&prev);
-	ASSERT_EQ(from_keys(bad_qos, 2, &prev, &out, &lb), 2, "from_keys(bad_qos, 2, &prev, &out, &lb)");
+	ASSERT_EQ(from_keys(bad_qos, 2, &prev, &out, &lb), 2,
+		"from_keys(bad_qos, 2, &prev, &out, &lb)");
 	check_limit(&out.iops, 100, 10, 200);
 
 	/* Flat keys only compete with the total iops limit. */
-	ASSERT_EQ(from_keys(other_limit, 2, NULL, &out, &lb), 0, "from_keys(other_limit, 2, NULL, &out, &lb)");
+	ASSERT_EQ(from_keys(other_limit, 2, NULL, &out, &lb), 0,
+		"from_keys(other_limit, 2, NULL, &out, &lb)");
 	check_limit(&out.iops, 1000, 100, 0);
 	check_limit(&out.read_iops, 200, 20, 0);
 }
@@ -676,11 +741,13 @@ static void test_keys_credit_errors(void **state)
 	(void)state;
 	make_prev(&prev);
 	ASSERT_EQ(from_keys(bad, 1, &prev, &out, &lb), 1, "from_keys(bad, 1, &prev, &out, &lb)");
-	ASSERT_TRUE(logged(&lb, "credit: \"5000/s@50\": interval needs a unit"), "logged(&lb, \"credit: \\\"5000/s@50\\\": interval needs a unit\")");
+	ASSERT_TRUE(logged(&lb, "credit: \"5000/s@50\": interval needs a unit"),
+		"logged(&lb, \"credit: \\\"5000/s@50\\\": interval needs a unit\")");
 	check_limit(&out.iops, 100, 10, 200);
 	/* burst = 1e10 is above BLKQOS_BURST_MAX: refused by derive, blamed on credit */
 	ASSERT_EQ(from_keys(huge, 1, &prev, &out, &lb), 1, "from_keys(huge, 1, &prev, &out, &lb)");
-	ASSERT_TRUE(logged(&lb, "credit: \"1G/s@10s\": burst 10000000000 is above"), "logged(&lb, \"credit: \\\"1G/s@10s\\\": burst 10000000000 is above\")");
+	ASSERT_TRUE(logged(&lb, "credit: \"1G/s@10s\": burst 10000000000 is above"),
+		"logged(&lb, \"credit: \\\"1G/s@10s\\\": burst 10000000000 is above\")");
 	check_limit(&out.iops, 100, 10, 200);
 }
 
@@ -697,14 +764,17 @@ static void test_keys_domain_scope(void **state)
 	memset(&lb, 0, sizeof(lb));
 	ASSERT_EQ(qos_dom_limits_from_keys(kv, ARRAY_SIZE(kv), NULL, &out,
 						  capture, &lb), 2, "qos_dom_limits_from_keys(kv, ARRAY_SIZE(kv), NULL, &out, capture, &lb)");
-	ASSERT_TRUE(logged(&lb, "qos/flush: \"exempt\": ignored: flush applies to a disk"), "logged(&lb, \"qos/flush: \\\"exempt\\\": ignored: flush applies to a disk\")");
-	ASSERT_TRUE(logged(&lb, "qos/discard: \"bytes\": ignored: discard applies to a disk"), "logged(&lb, \"qos/discard: \\\"bytes\\\": ignored: discard applies to a disk\")");
+	ASSERT_TRUE(logged(&lb, "qos/flush: \"exempt\": ignored: flush applies to a disk"),
+		"logged(&lb, \"qos/flush: \\\"exempt\\\": ignored: flush applies to a disk\")");
+	ASSERT_TRUE(logged(&lb, "qos/discard: \"bytes\": ignored: discard applies to a disk"),
+		"logged(&lb, \"qos/discard: \\\"bytes\\\": ignored: discard applies to a disk\")");
 	check_limit(&out.iops, 2000, 200, 0);
 	ASSERT_EQ(out.iops_size, 128000, "out.iops_size");
 	ASSERT_EQ(out.flush_mode, 0, "out.flush_mode");
 	ASSERT_EQ(out.discard_mode, 0, "out.discard_mode");
 	/* A NULL log is fine. */
-	ASSERT_EQ(qos_dom_limits_from_keys(kv, ARRAY_SIZE(kv), NULL, &out, NULL, NULL), 2, "qos_dom_limits_from_keys(kv, ARRAY_SIZE(kv), NULL, &out, NULL, NULL)");
+	ASSERT_EQ(qos_dom_limits_from_keys(kv, ARRAY_SIZE(kv), NULL, &out, NULL, NULL), 2,
+		"qos_dom_limits_from_keys(kv, ARRAY_SIZE(kv), NULL, &out, NULL, NULL)");
 }
 
 /* A previous setting the engine would refuse is never carried forward. */
@@ -721,7 +791,8 @@ static void test_keys_invalid_prev(void **state)
 	prev.iops.rate = BLKQOS_RATE_MAX * 2;
 	prev.iops_size = ~0ULL;
 	prev.flush_mode = 99;
-	ASSERT_EQ(from_keys(kv, ARRAY_SIZE(kv), &prev, &out, &lb), 3, "from_keys(kv, ARRAY_SIZE(kv), &prev, &out, &lb)");
+	ASSERT_EQ(from_keys(kv, ARRAY_SIZE(kv), &prev, &out, &lb), 3,
+		"from_keys(kv, ARRAY_SIZE(kv), &prev, &out, &lb)");
 	check_limit(&out.iops, 0, 0, 0);
 	ASSERT_EQ(out.iops_size, 0, "out.iops_size");
 	ASSERT_EQ(out.flush_mode, 0, "out.flush_mode");
@@ -735,7 +806,8 @@ static void test_keys_log_sanitised(void **state)
 
 	(void)state;
 	ASSERT_EQ(from_keys(kv, 1, NULL, &out, &lb), 1, "from_keys(kv, 1, NULL, &out, &lb)");
-	ASSERT_TRUE(logged(&lb, "qos/iops: \"12\\x0a34\\x1b[31m\": unexpected"), "logged(&lb, \"qos/iops: \\\"12\\\\x0a34\\\\x1b[31m\\\": unexpected\")");
+	ASSERT_TRUE(logged(&lb, "qos/iops: \"12\\x0a34\\x1b[31m\": unexpected"),
+		"logged(&lb, \"qos/iops: \\\"12\\\\x0a34\\\\x1b[31m\\\": unexpected\")");
 }
 
 static void test_slots(void **state)
@@ -744,10 +816,13 @@ static void test_slots(void **state)
 
 	(void)state;
 	for (slot = 0; slot < QOS_NR_QOS_SLOTS; slot++)
-		ASSERT_EQ(qos_slot_of_key(qos_slot_name(slot)), slot, "qos_slot_of_key(qos_slot_name(slot))");
+		ASSERT_EQ(qos_slot_of_key(qos_slot_name(slot)), slot,
+			"qos_slot_of_key(qos_slot_name(slot))");
 	for (slot = QOS_NR_QOS_SLOTS; slot < QOS_NR_SLOTS; slot++)
-		ASSERT_EQ(qos_slot_of_key(qos_slot_name(slot)), -1, "qos_slot_of_key(qos_slot_name(slot))");
-	ASSERT_EQ(qos_slot_of_key("bps-peak"), QOS_SLOT_PEAK + 3 * BLKQOS_LIM_BPS, "qos_slot_of_key(\"bps-peak\")");
+		ASSERT_EQ(qos_slot_of_key(qos_slot_name(slot)), -1,
+			"qos_slot_of_key(qos_slot_name(slot))");
+	ASSERT_EQ(qos_slot_of_key("bps-peak"), QOS_SLOT_PEAK + 3 * BLKQOS_LIM_BPS,
+		"qos_slot_of_key(\"bps-peak\")");
 	ASSERT_EQ(qos_slot_of_key("iops-"), -1, "qos_slot_of_key(\"iops-\")");
 	ASSERT_EQ(qos_slot_of_key(""), -1, "qos_slot_of_key(\"\")");
 	ASSERT_STR_EQ(qos_slot_name(-1), "?", "qos_slot_name(-1)");
@@ -795,7 +870,8 @@ static void test_key_docs(void **state)
 			kv[0] = (struct qos_kv){ rate, "1" };
 		}
 		memset(&lb, 0, sizeof(lb));
-		ASSERT_EQ(qos_limits_from_keys(kv, 2, NULL, &out, capture, &lb), 0, "qos_limits_from_keys(kv, 2, NULL, &out, capture, &lb)");
+		ASSERT_EQ(qos_limits_from_keys(kv, 2, NULL, &out, capture, &lb), 0,
+			"qos_limits_from_keys(kv, 2, NULL, &out, capture, &lb)");
 	}
 	ASSERT_EQ(n, QOS_NR_SLOTS, "n");
 }
@@ -812,7 +888,8 @@ static void test_keys_container(void **state)
 	ASSERT_EQ(qos_keys_set(&k, "qos/iops", value), 0, "qos_keys_set(&k, \"qos/iops\", value)");
 	value[0] = '9';		/* copied: the caller's buffer is its own */
 	ASSERT_STR_EQ(qos_keys_get(&k, "qos/iops"), "100", "qos_keys_get(&k, \"qos/iops\")");
-	ASSERT_EQ(qos_keys_set(&k, "qos/iops", "200"), 0, "qos_keys_set(&k, \"qos/iops\", \"200\")");
+	ASSERT_EQ(qos_keys_set(&k, "qos/iops", "200"), 0,
+		"qos_keys_set(&k, \"qos/iops\", \"200\")");
 	ASSERT_EQ(k.n, 1, "k.n");
 	ASSERT_STR_EQ(qos_keys_get(&k, "qos/iops"), "200", "qos_keys_get(&k, \"qos/iops\")");
 	for (i = 0; i < 40; i++) {	/* past the first allocation */
@@ -822,9 +899,11 @@ static void test_keys_container(void **state)
 		ASSERT_EQ(qos_keys_set(&k, name, "x"), 0, "qos_keys_set(&k, name, \"x\")");
 	}
 	ASSERT_EQ(k.n, 41, "k.n");
-	ASSERT_EQ(qos_keys_set(&k, "qos/read-bps", "1M"), 0, "qos_keys_set(&k, \"qos/read-bps\", \"1M\")");
+	ASSERT_EQ(qos_keys_set(&k, "qos/read-bps", "1M"), 0,
+		"qos_keys_set(&k, \"qos/read-bps\", \"1M\")");
 	/* what the parser takes: other keys are not ours and are ignored */
-	ASSERT_EQ(qos_limits_from_keys(k.kv, k.n, NULL, &out, NULL, NULL), 0, "qos_limits_from_keys(k.kv, k.n, NULL, &out, NULL, NULL)");
+	ASSERT_EQ(qos_limits_from_keys(k.kv, k.n, NULL, &out, NULL, NULL), 0,
+		"qos_limits_from_keys(k.kv, k.n, NULL, &out, NULL, NULL)");
 	ASSERT_EQ(out.iops.rate, 200, "out.iops.rate");
 	ASSERT_EQ(out.read_bps.rate, 1000000, "out.read_bps.rate");
 	qos_keys_unset(&k, "qos/iops");

@@ -60,7 +60,8 @@ static void test_good_file(void **state)
 	ASSERT_TRUE(r->limits.bps.full_ns != 0, "r->limits.bps.full_ns != 0");
 	ASSERT_EQ(r->limits.iops.rate, 500, "r->limits.iops.rate");
 
-	ASSERT_EQ(qos_devname_to_devid("xvdb1", &devid), 0, "qos_devname_to_devid(\"xvdb1\", &devid)");
+	ASSERT_EQ(qos_devname_to_devid("xvdb1", &devid), 0,
+		"qos_devname_to_devid(\"xvdb1\", &devid)");
 	r = qos_rules_find_vbd(&rules, "web01", devid);
 	ASSERT_NOT_NULL(r, "r");
 	ASSERT_EQ(r->limits.read_bps.rate, 50 << 20, "r->limits.read_bps.rate");
@@ -92,11 +93,16 @@ static void test_good_file(void **state)
 	ASSERT_EQ(r->line, 10, "r->line");
 
 	/* Lookups that must miss. */
-	ASSERT_NULL(qos_rules_find_vbd(&rules, "web01", 51713), "qos_rules_find_vbd(&rules, \"web01\", 51713)");
-	ASSERT_NULL(qos_rules_find_vbd(&rules, "WEB01", 51712), "qos_rules_find_vbd(&rules, \"WEB01\", 51712)");
-	ASSERT_NULL(qos_rules_find_vbd(&rules, "web0", 51712), "qos_rules_find_vbd(&rules, \"web0\", 51712)");
-	ASSERT_NULL(qos_rules_find_domain(&rules, "db-2"), "qos_rules_find_domain(&rules, \"db-2\")");
-	ASSERT_NULL(qos_rules_find_domain(&rules, "nobody"), "qos_rules_find_domain(&rules, \"nobody\")");
+	ASSERT_NULL(qos_rules_find_vbd(&rules, "web01", 51713),
+		"qos_rules_find_vbd(&rules, \"web01\", 51713)");
+	ASSERT_NULL(qos_rules_find_vbd(&rules, "WEB01", 51712),
+		"qos_rules_find_vbd(&rules, \"WEB01\", 51712)");
+	ASSERT_NULL(qos_rules_find_vbd(&rules, "web0", 51712),
+		"qos_rules_find_vbd(&rules, \"web0\", 51712)");
+	ASSERT_NULL(qos_rules_find_domain(&rules, "db-2"),
+		"qos_rules_find_domain(&rules, \"db-2\")");
+	ASSERT_NULL(qos_rules_find_domain(&rules, "nobody"),
+		"qos_rules_find_domain(&rules, \"nobody\")");
 	qos_rules_free(&rules);
 	ASSERT_EQ(rules.n, 0, "rules.n");
 	qos_rules_free(&rules);		/* twice is fine */
@@ -110,9 +116,11 @@ static void test_empty_file(void **state)
 	(void)state;
 	ASSERT_EQ(load("", &rules, &lb), 0, "load(\"\", &rules, &lb)");
 	ASSERT_EQ(rules.n, 0, "rules.n");
-	ASSERT_NULL(qos_rules_find_vbd(&rules, "web01", 51712), "qos_rules_find_vbd(&rules, \"web01\", 51712)");
+	ASSERT_NULL(qos_rules_find_vbd(&rules, "web01", 51712),
+		"qos_rules_find_vbd(&rules, \"web01\", 51712)");
 	qos_rules_free(&rules);
-	ASSERT_EQ(load("# only a comment\n\n  \n", &rules, &lb), 0, "load(\"# only a comment\\n\\n \\n\", &rules, &lb)");
+	ASSERT_EQ(load("# only a comment\n\n  \n", &rules, &lb), 0,
+		"load(\"# only a comment\\n\\n \\n\", &rules, &lb)");
 	ASSERT_EQ(rules.n, 0, "rules.n");
 	qos_rules_free(&rules);
 }
@@ -140,26 +148,43 @@ static void test_bad_lines_skipped(void **state)
 	(void)state;
 	ASSERT_EQ(load(text, &rules, &lb), 13, "load(text, &rules, &lb)");
 	ASSERT_EQ(lb.n, 13, "lb.n");
-	ASSERT_TRUE(logged(&lb, "/etc/blkqos/rules:2: \"bps=2x0\": unexpected \"x0\""), "logged(&lb, \"/etc/blkqos/rules:2: \\\"bps=2x0\\\": unexpected \\\"x0\\\"\")");
-	ASSERT_TRUE(logged(&lb, "/etc/blkqos/rules:3: \"ipos=500\": unknown key"), "logged(&lb, \"/etc/blkqos/rules:3: \\\"ipos=500\\\": unknown key\")");
-	ASSERT_TRUE(logged(&lb, "/etc/blkqos/rules:4: \"iops\": expected KEY=VALUE"), "logged(&lb, \"/etc/blkqos/rules:4: \\\"iops\\\": expected KEY=VALUE\")");
-	ASSERT_TRUE(logged(&lb, "/etc/blkqos/rules:5: \"vda\": not a device"), "logged(&lb, \"/etc/blkqos/rules:5: \\\"vda\\\": not a device\")");
-	ASSERT_TRUE(logged(&lb, "/etc/blkqos/rules:6: \"sdq\": device name beyond"), "logged(&lb, \"/etc/blkqos/rules:6: \\\"sdq\\\": device name beyond\")");
-	ASSERT_TRUE(logged(&lb, "/etc/blkqos/rules:7: \"web01\": expected DOMAIN DEVICE"), "logged(&lb, \"/etc/blkqos/rules:7: \\\"web01\\\": expected DOMAIN DEVICE\")");
-	ASSERT_TRUE(logged(&lb, "/etc/blkqos/rules:8: \"xvde\": expected KEY=VALUE after"), "logged(&lb, \"/etc/blkqos/rules:8: \\\"xvde\\\": expected KEY=VALUE after\")");
-	ASSERT_TRUE(logged(&lb, "/etc/blkqos/rules:9: \"iops=6\": iops given twice"), "logged(&lb, \"/etc/blkqos/rules:9: \\\"iops=6\\\": iops given twice\")");
-	ASSERT_TRUE(logged(&lb, "/etc/blkqos/rules:10: \"iops-peak=50\": peak 50/s is below"), "logged(&lb, \"/etc/blkqos/rules:10: \\\"iops-peak=50\\\": peak 50/s is below\")");
-	ASSERT_TRUE(logged(&lb, "/etc/blkqos/rules:11: \"iops=5\": not a domain name"), "logged(&lb, \"/etc/blkqos/rules:11: \\\"iops=5\\\": not a domain name\")");
-	ASSERT_TRUE(logged(&lb, "/etc/blkqos/rules:12: \"credit=5000/s@50ms\": unknown key"), "logged(&lb, \"/etc/blkqos/rules:12: \\\"credit=5000/s@50ms\\\": unknown key\")");
-	ASSERT_TRUE(logged(&lb, "/etc/blkqos/rules:13: \"iops=0.5\": not a whole number of ops"), "logged(&lb, \"/etc/blkqos/rules:13: \\\"iops=0.5\\\": not a whole number of ops\")");
-	ASSERT_TRUE(logged(&lb, "/etc/blkqos/rules:13: \"flush=never\": expected charge"), "logged(&lb, \"/etc/blkqos/rules:13: \\\"flush=never\\\": expected charge\")");
+	ASSERT_TRUE(logged(&lb, "/etc/blkqos/rules:2: \"bps=2x0\": unexpected \"x0\""),
+		"logged(&lb, \"/etc/blkqos/rules:2: \\\"bps=2x0\\\": unexpected \\\"x0\\\"\")");
+	ASSERT_TRUE(logged(&lb, "/etc/blkqos/rules:3: \"ipos=500\": unknown key"),
+		"logged(&lb, \"/etc/blkqos/rules:3: \\\"ipos=500\\\": unknown key\")");
+	ASSERT_TRUE(logged(&lb, "/etc/blkqos/rules:4: \"iops\": expected KEY=VALUE"),
+		"logged(&lb, \"/etc/blkqos/rules:4: \\\"iops\\\": expected KEY=VALUE\")");
+	ASSERT_TRUE(logged(&lb, "/etc/blkqos/rules:5: \"vda\": not a device"),
+		"logged(&lb, \"/etc/blkqos/rules:5: \\\"vda\\\": not a device\")");
+	ASSERT_TRUE(logged(&lb, "/etc/blkqos/rules:6: \"sdq\": device name beyond"),
+		"logged(&lb, \"/etc/blkqos/rules:6: \\\"sdq\\\": device name beyond\")");
+	ASSERT_TRUE(logged(&lb, "/etc/blkqos/rules:7: \"web01\": expected DOMAIN DEVICE"),
+		"logged(&lb, \"/etc/blkqos/rules:7: \\\"web01\\\": expected DOMAIN DEVICE\")");
+	ASSERT_TRUE(logged(&lb, "/etc/blkqos/rules:8: \"xvde\": expected KEY=VALUE after"),
+		"logged(&lb, \"/etc/blkqos/rules:8: \\\"xvde\\\": expected KEY=VALUE after\")");
+	ASSERT_TRUE(logged(&lb, "/etc/blkqos/rules:9: \"iops=6\": iops given twice"),
+		"logged(&lb, \"/etc/blkqos/rules:9: \\\"iops=6\\\": iops given twice\")");
+	ASSERT_TRUE(logged(&lb, "/etc/blkqos/rules:10: \"iops-peak=50\": peak 50/s is below"),
+		"logged(&lb, \"/etc/blkqos/rules:10: \\\"iops-peak=50\\\": peak 50/s is below\")");
+	ASSERT_TRUE(logged(&lb, "/etc/blkqos/rules:11: \"iops=5\": not a domain name"),
+		"logged(&lb, \"/etc/blkqos/rules:11: \\\"iops=5\\\": not a domain name\")");
+	ASSERT_TRUE(logged(&lb, "/etc/blkqos/rules:12: \"credit=5000/s@50ms\": unknown key"),
+		"logged(&lb, \"/etc/blkqos/rules:12: \\\"credit=5000/s@50ms\\\": unknown key\")");
+	ASSERT_TRUE(logged(&lb, "/etc/blkqos/rules:13: \"iops=0.5\": not a whole number of ops"),
+		"logged(&lb, \"/etc/blkqos/rules:13: \\\"iops=0.5\\\": not a whole number of ops\")");
+	ASSERT_TRUE(logged(&lb, "/etc/blkqos/rules:13: \"flush=never\": expected charge"),
+		"logged(&lb, \"/etc/blkqos/rules:13: \\\"flush=never\\\": expected charge\")");
 
 	/* Only lines 1 and 14 survive. */
 	ASSERT_EQ(rules.n, 2, "rules.n");
-	ASSERT_NOT_NULL(qos_rules_find_vbd(&rules, "web01", 51712), "qos_rules_find_vbd(&rules, \"web01\", 51712)");
-	ASSERT_NOT_NULL(qos_rules_find_vbd(&rules, "web02", 51712), "qos_rules_find_vbd(&rules, \"web02\", 51712)");
-	ASSERT_NULL(qos_rules_find_vbd(&rules, "web01", 51728), "qos_rules_find_vbd(&rules, \"web01\", 51728)");
-	ASSERT_NULL(qos_rules_find_vbd(&rules, "web01", 51840), "qos_rules_find_vbd(&rules, \"web01\", 51840)");
+	ASSERT_NOT_NULL(qos_rules_find_vbd(&rules, "web01", 51712),
+		"qos_rules_find_vbd(&rules, \"web01\", 51712)");
+	ASSERT_NOT_NULL(qos_rules_find_vbd(&rules, "web02", 51712),
+		"qos_rules_find_vbd(&rules, \"web02\", 51712)");
+	ASSERT_NULL(qos_rules_find_vbd(&rules, "web01", 51728),
+		"qos_rules_find_vbd(&rules, \"web01\", 51728)");
+	ASSERT_NULL(qos_rules_find_vbd(&rules, "web01", 51840),
+		"qos_rules_find_vbd(&rules, \"web01\", 51840)");
 	qos_rules_free(&rules);
 }
 
@@ -175,9 +200,12 @@ static void test_notes_keep_line(void **state)
 
 	(void)state;
 	ASSERT_EQ(load(text, &rules, &lb), 3, "load(text, &rules, &lb)");
-	ASSERT_TRUE(logged(&lb, "rules:1: \"flush=exempt\": ignored: flush applies to a disk"), "logged(&lb, \"rules:1: \\\"flush=exempt\\\": ignored: flush applies to a disk\")");
-	ASSERT_TRUE(logged(&lb, "rules:2: \"bps-burst=1M\": ignored: no rate (bps)"), "logged(&lb, \"rules:2: \\\"bps-burst=1M\\\": ignored: no rate (bps)\")");
-	ASSERT_TRUE(logged(&lb, "rules:3: \"web01\": replaces the rule at line 2"), "logged(&lb, \"rules:3: \\\"web01\\\": replaces the rule at line 2\")");
+	ASSERT_TRUE(logged(&lb, "rules:1: \"flush=exempt\": ignored: flush applies to a disk"),
+		"logged(&lb, \"rules:1: \\\"flush=exempt\\\": ignored: flush applies to a disk\")");
+	ASSERT_TRUE(logged(&lb, "rules:2: \"bps-burst=1M\": ignored: no rate (bps)"),
+		"logged(&lb, \"rules:2: \\\"bps-burst=1M\\\": ignored: no rate (bps)\")");
+	ASSERT_TRUE(logged(&lb, "rules:3: \"web01\": replaces the rule at line 2"),
+		"logged(&lb, \"rules:3: \\\"web01\\\": replaces the rule at line 2\")");
 	ASSERT_EQ(rules.n, 2, "rules.n");
 	r = qos_rules_find_domain(&rules, "web01");
 	ASSERT_NOT_NULL(r, "r");
@@ -205,11 +233,14 @@ static void test_odd_lines(void **state)
 		FILE *f = fmemopen((void *)nul, sizeof(nul) - 1, "r");
 
 		memset(&lb, 0, sizeof(lb));
-		ASSERT_EQ(qos_rules_load(f, NULL, &rules, capture, &lb), 1, "qos_rules_load(f, NULL, &rules, capture, &lb)");
+		ASSERT_EQ(qos_rules_load(f, NULL, &rules, capture, &lb), 1,
+			"qos_rules_load(f, NULL, &rules, capture, &lb)");
 		fclose(f);
-		ASSERT_TRUE(logged(&lb, "rules:1: \"web01 xvda iops=5\": NUL byte in line"), "logged(&lb, \"rules:1: \\\"web01 xvda iops=5\\\": NUL byte in line\")");
+		ASSERT_TRUE(logged(&lb, "rules:1: \"web01 xvda iops=5\": NUL byte in line"),
+			"logged(&lb, \"rules:1: \\\"web01 xvda iops=5\\\": NUL byte in line\")");
 		ASSERT_EQ(rules.n, 1, "rules.n");
-		ASSERT_NOT_NULL(qos_rules_find_vbd(&rules, "web02", 51712), "qos_rules_find_vbd(&rules, \"web02\", 51712)");
+		ASSERT_NOT_NULL(qos_rules_find_vbd(&rules, "web02", 51712),
+			"qos_rules_find_vbd(&rules, \"web02\", 51712)");
 		qos_rules_free(&rules);
 	}
 
@@ -218,8 +249,10 @@ static void test_odd_lines(void **state)
 	memset(text + n, ' ', QOS_RULE_LINE_MAX);
 	strcpy(text + n + QOS_RULE_LINE_MAX, "\nweb02 xvda iops=6\n");
 	ASSERT_EQ(load(text, &rules, &lb), 1, "load(text, &rules, &lb)");
-	ASSERT_TRUE(logged(&lb, "rules:1: \"web01 xvda iops=5   "), "logged(&lb, \"rules:1: \\\"web01 xvda iops=5 \")");
-	ASSERT_TRUE(logged(&lb, "line longer than 4096 bytes"), "logged(&lb, \"line longer than 4096 bytes\")");
+	ASSERT_TRUE(logged(&lb, "rules:1: \"web01 xvda iops=5   "),
+		"logged(&lb, \"rules:1: \\\"web01 xvda iops=5 \")");
+	ASSERT_TRUE(logged(&lb, "line longer than 4096 bytes"),
+		"logged(&lb, \"line longer than 4096 bytes\")");
 	ASSERT_EQ(rules.n, 1, "rules.n");
 	qos_rules_free(&rules);
 
@@ -228,13 +261,16 @@ static void test_odd_lines(void **state)
 	for (int i = 0; i < 30; i++)
 		n += snprintf(text + n, sizeof(text) - n, " iops=%d", i);
 	ASSERT_EQ(load(text, &rules, &lb), 1, "load(text, &rules, &lb)");
-	ASSERT_TRUE(logged(&lb, "too many KEY=VALUE tokens (at most 21: one per key"), "logged(&lb, \"too many KEY=VALUE tokens (at most 21: one per key\")");
+	ASSERT_TRUE(logged(&lb, "too many KEY=VALUE tokens (at most 21: one per key"),
+		"logged(&lb, \"too many KEY=VALUE tokens (at most 21: one per key\")");
 	ASSERT_EQ(rules.n, 0, "rules.n");
 	qos_rules_free(&rules);
 
 	/* A control character in a domain name; escaped in the message. */
-	ASSERT_EQ(load("we\x1b" "b xvda iops=5\n", &rules, &lb), 1, "load(\"we\\x1b\" \"b xvda iops=5\\n\", &rules, &lb)");
-	ASSERT_TRUE(logged(&lb, "rules:1: \"we\\x1bb\": not a domain name"), "logged(&lb, \"rules:1: \\\"we\\\\x1bb\\\": not a domain name\")");
+	ASSERT_EQ(load("we\x1b" "b xvda iops=5\n", &rules, &lb), 1,
+		"load(\"we\\x1b\" \"b xvda iops=5\\n\", &rules, &lb)");
+	ASSERT_TRUE(logged(&lb, "rules:1: \"we\\x1bb\": not a domain name"),
+		"logged(&lb, \"rules:1: \\\"we\\\\x1bb\\\": not a domain name\")");
 	qos_rules_free(&rules);
 
 	/* Many rules: the table grows. */
@@ -264,7 +300,8 @@ static void test_read_error(void **state)
 	(void)state;
 	f = fmemopen(buf, sizeof(buf), "w");	/* reading it fails */
 	ASSERT_NOT_NULL(f, "f");
-	ASSERT_EQ(qos_rules_load(f, "x", &rules, capture, NULL), -EIO, "qos_rules_load(f, \"x\", &rules, capture, NULL)");
+	ASSERT_EQ(qos_rules_load(f, "x", &rules, capture, NULL), -EIO,
+		"qos_rules_load(f, \"x\", &rules, capture, NULL)");
 	ASSERT_EQ(rules.n, 0, "rules.n");
 	ASSERT_NULL(rules.rule, "rules.rule");
 	fclose(f);

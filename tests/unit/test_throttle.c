@@ -44,7 +44,8 @@ static void test_physdev(void **state)
 			ASSERT_EQ(min, c[i].min, "min");
 		} else {
 			ASSERT_EQ(ret, -EINVAL, "ret");
-			ASSERT_NOT_NULL(strstr(err, "physical-device"), "strstr(err, \"physical-device\")");
+			ASSERT_NOT_NULL(strstr(err, "physical-device"),
+				"strstr(err, \"physical-device\")");
 		}
 	}
 }
@@ -55,13 +56,15 @@ static void test_iomax_line(void **state)
 	char buf[160];
 
 	(void)state;
-	ASSERT_EQ(cg_iomax_line(7, 0, &l, buf, sizeof(buf)), 0, "cg_iomax_line(7, 0, &l, buf, sizeof(buf))");
+	ASSERT_EQ(cg_iomax_line(7, 0, &l, buf, sizeof(buf)), 0,
+		"cg_iomax_line(7, 0, &l, buf, sizeof(buf))");
 	ASSERT_STR_EQ(buf, "7:0 riops=max wiops=max rbps=max wbps=max", "buf");
 	/* a total iops goes on both directions, the lower rate wins */
 	l.iops = lim(500);
 	l.write_iops = lim(100);
 	l.read_bps = lim(1000000);
-	ASSERT_EQ(cg_iomax_line(254, 3, &l, buf, sizeof(buf)), 0, "cg_iomax_line(254, 3, &l, buf, sizeof(buf))");
+	ASSERT_EQ(cg_iomax_line(254, 3, &l, buf, sizeof(buf)), 0,
+		"cg_iomax_line(254, 3, &l, buf, sizeof(buf))");
 	ASSERT_STR_EQ(buf, "254:3 riops=500 wiops=100 rbps=1000000 wbps=max", "buf");
 	ASSERT_EQ(cg_iomax_line(7, 0, &l, buf, 10), -ENOSPC, "cg_iomax_line(7, 0, &l, buf, 10)");
 
@@ -69,10 +72,12 @@ static void test_iomax_line(void **state)
 	dom.bps = lim(2000000);
 	dom.write_iops = lim(50);
 	cg_merge_domain(&l, &dom, 1, &m);
-	ASSERT_EQ(cg_iomax_line(7, 0, &m, buf, sizeof(buf)), 0, "cg_iomax_line(7, 0, &m, buf, sizeof(buf))");
+	ASSERT_EQ(cg_iomax_line(7, 0, &m, buf, sizeof(buf)), 0,
+		"cg_iomax_line(7, 0, &m, buf, sizeof(buf))");
 	ASSERT_STR_EQ(buf, "7:0 riops=500 wiops=50 rbps=1000000 wbps=2000000", "buf");
 	cg_merge_domain(&l, &dom, 2, &m);
-	ASSERT_EQ(cg_iomax_line(7, 0, &m, buf, sizeof(buf)), 0, "cg_iomax_line(7, 0, &m, buf, sizeof(buf))");
+	ASSERT_EQ(cg_iomax_line(7, 0, &m, buf, sizeof(buf)), 0,
+		"cg_iomax_line(7, 0, &m, buf, sizeof(buf))");
 	ASSERT_STR_EQ(buf, "7:0 riops=500 wiops=100 rbps=1000000 wbps=max", "buf");
 }
 
@@ -82,12 +87,14 @@ static void test_unsupported(void **state)
 	char buf[512];
 
 	(void)state;
-	ASSERT_EQ(cg_unsupported_keys(&l, NULL, 0, false, buf, sizeof(buf)), 0, "cg_unsupported_keys(&l, NULL, 0, false, buf, sizeof(buf))");
+	ASSERT_EQ(cg_unsupported_keys(&l, NULL, 0, false, buf, sizeof(buf)), 0,
+		"cg_unsupported_keys(&l, NULL, 0, false, buf, sizeof(buf))");
 	ASSERT_STR_EQ(buf, "", "buf");
 	/* per-direction rates with their default bursts: all enforced */
 	l.read_iops = lim(300);
 	l.write_bps = lim(10000000);
-	ASSERT_EQ(cg_unsupported_keys(&l, &dom, 3, false, buf, sizeof(buf)), 0, "cg_unsupported_keys(&l, &dom, 3, false, buf, sizeof(buf))");
+	ASSERT_EQ(cg_unsupported_keys(&l, &dom, 3, false, buf, sizeof(buf)), 0,
+		"cg_unsupported_keys(&l, &dom, 3, false, buf, sizeof(buf))");
 	ASSERT_STR_EQ(buf, "", "buf");
 
 	l.read_iops.burst = 2000;
@@ -97,24 +104,30 @@ static void test_unsupported(void **state)
 	l.flush_mode = BLKQOS_FLUSH_EXEMPT;
 	l.discard_mode = BLKQOS_DISCARD_BYTES;
 	dom.iops = lim(800);
-	ASSERT_EQ(cg_unsupported_keys(&l, &dom, 2, false, buf, sizeof(buf)), 7, "cg_unsupported_keys(&l, &dom, 2, false, buf, sizeof(buf))");
+	ASSERT_EQ(cg_unsupported_keys(&l, &dom, 2, false, buf, sizeof(buf)), 7,
+		"cg_unsupported_keys(&l, &dom, 2, false, buf, sizeof(buf))");
 	ASSERT_STR_EQ(buf, "read-iops-burst=2000, write-bps-peak=50000000, iops-size=4096, "
 			    "flush=exempt, discard=bytes, domain limits across 2 VBDs (need "
 			    "cgroup v2 and one backing device), iops=500 applies per direction", "buf");
 	/* a domain group on one device enforces the domain's rate, per direction */
-	ASSERT_EQ(cg_unsupported_keys(&l, &dom, 2, true, buf, sizeof(buf)), 7, "cg_unsupported_keys(&l, &dom, 2, true, buf, sizeof(buf))");
+	ASSERT_EQ(cg_unsupported_keys(&l, &dom, 2, true, buf, sizeof(buf)), 7,
+		"cg_unsupported_keys(&l, &dom, 2, true, buf, sizeof(buf))");
 	ASSERT_NULL(strstr(buf, "across"), "strstr(buf, \"across\")");
-	ASSERT_NOT_NULL(strstr(buf, "domain iops=800 applies per direction"), "strstr(buf, \"domain iops=800 applies per direction\")");
+	ASSERT_NOT_NULL(strstr(buf, "domain iops=800 applies per direction"),
+		"strstr(buf, \"domain iops=800 applies per direction\")");
 
 	/* a one-VBD domain's peak is named, its rate folded */
 	dom.iops.peak = 1000;
-	ASSERT_EQ(cg_unsupported_keys(&l, &dom, 1, false, buf, sizeof(buf)), 7, "cg_unsupported_keys(&l, &dom, 1, false, buf, sizeof(buf))");
-	ASSERT_NOT_NULL(strstr(buf, "domain iops-peak=1000"), "strstr(buf, \"domain iops-peak=1000\")");
+	ASSERT_EQ(cg_unsupported_keys(&l, &dom, 1, false, buf, sizeof(buf)), 7,
+		"cg_unsupported_keys(&l, &dom, 1, false, buf, sizeof(buf))");
+	ASSERT_NOT_NULL(strstr(buf, "domain iops-peak=1000"),
+		"strstr(buf, \"domain iops-peak=1000\")");
 	ASSERT_NOT_NULL(strstr(buf, "iops=500 applies"), "strstr(buf, \"iops=500 applies\")");
 	ASSERT_NULL(strstr(buf, "across"), "strstr(buf, \"across\")");
 
 	/* a short buffer is cut, the items still counted */
-	ASSERT_EQ(cg_unsupported_keys(&l, &dom, 1, false, buf, 16), 7, "cg_unsupported_keys(&l, &dom, 1, false, buf, 16)");
+	ASSERT_EQ(cg_unsupported_keys(&l, &dom, 1, false, buf, 16), 7,
+		"cg_unsupported_keys(&l, &dom, 1, false, buf, 16)");
 	ASSERT_EQ(strlen(buf), 15, "strlen(buf)");
 }
 

@@ -54,7 +54,8 @@ static void test_find_add_del(void **state)
 	ASSERT_NULL(vbdtab_find(t, 1, 51712), "vbdtab_find(t, 1, 51712)");
 	a = add(t, 1, 51712);
 	b = add(t, 1, 51728);
-	ASSERT_PTR_EQ(vbd_entry(vbdtab_find(t, 1, 51712), struct entry, node), a, "vbd_entry(vbdtab_find(t, 1, 51712), struct entry, node)");
+	ASSERT_PTR_EQ(vbd_entry(vbdtab_find(t, 1, 51712), struct entry, node), a,
+		"vbd_entry(vbdtab_find(t, 1, 51712), struct entry, node)");
 	ASSERT_EQ(vbd_entry(vbdtab_find(t, 1, 51728), struct entry, node)->payload,
 			 100000 + 51728, "vbd_entry(vbdtab_find(t, 1, 51728), struct entry, node)->payload");
 	ASSERT_NULL(vbdtab_find(t, 2, 51712), "vbdtab_find(t, 2, 51712)");
@@ -101,7 +102,8 @@ static void test_domains_apart(void **state)
 	ASSERT_EQ(count_domain(t, 3), 0, "count_domain(t, 3)");
 	ASSERT_EQ(count_domain(t, other), 40, "count_domain(t, other)");
 	ASSERT_NULL(vbdtab_find(t, 3, 51712), "vbdtab_find(t, 3, 51712)");
-	ASSERT_NOT_NULL(vbdtab_find(t, other, 51712 + 16 * 39), "vbdtab_find(t, other, 51712 + 16 * 39)");
+	ASSERT_NOT_NULL(vbdtab_find(t, other, 51712 + 16 * 39),
+		"vbdtab_find(t, other, 51712 + 16 * 39)");
 
 	/* and everything, walking all */
 	for (n = vbdtab_first(t); n; n = next) {
