@@ -188,7 +188,7 @@ check loader-followed "grep -q \"now \\\"e2eguest-b\\\"\" $LOG" "$(grep -m 1 "no
 '
 # Phases in the guest's time (SAMPLE t_ms): a mark is a lower bound of
 # when dom0 acted; gap:MARK is the first sample with completions after at
-# least 300 ms without any (the guest disk back after a suspend: xl save,
+# least 300 ms with at most two (the guest disk back after a suspend: xl save,
 # a migration; its clock stops meanwhile). The disk
 # stutters for about a second after that: windows start 1.5 s after a gap,
 # 1 s after a rename shows.
