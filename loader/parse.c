@@ -527,13 +527,13 @@ const char *qos_slot_name(int slot)
 	return slot >= 0 && slot < QOS_NR_SLOTS ? names[slot] : "?";
 }
 
-/* Reporting, counting reports and refusals. */
 /* The keys found, by slot (NULL = absent): the parser's index of a set of keys. */
 struct qos_keyset {
 	const char *name[QOS_NR_SLOTS];
 	const char *value[QOS_NR_SLOTS];
 };
 
+/* Reporting, counting reports and refusals. */
 struct reporter {
 	qos_log_fn log;
 	void *ctx;
