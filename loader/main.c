@@ -1190,17 +1190,17 @@ static int cmd_set(int argc, char **argv)
 		ret = EXIT_FAIL;
 		goto cleanup;
 	}
+	ret = sync_write_keys(xs, dir, &p->keys, path, sizeof(path));
+	if (ret) {
+		log_err("cannot write %s: %s (nothing of this change was written)", path,
+			strerror(-ret));
+		ret = EXIT_FAIL;
+		goto cleanup;
+	}
 	for (i = 0; i < p->keys.n; i++) {
 		const struct qos_kv *kv = &p->keys.kv[i];
 
-		snprintf(path, sizeof(path), "%s/%s", dir, kv->name);
-		if (!*kv->value ? !xs_rm(xs, XBT_NULL, path) && errno != ENOENT :
-		    !xs_write(xs, XBT_NULL, path, kv->value, strlen(kv->value))) {
-			log_err("cannot write %s: %s", path, strerror(errno));
-			ret = EXIT_FAIL;
-			goto cleanup;
-		}
-		printf("%s = %s\n", path, *kv->value ? kv->value : "(removed)");
+		printf("%s/%s = %s\n", dir, kv->name, *kv->value ? kv->value : "(removed)");
 	}
 	ret = p->wait ? wait_in_force(p, t0) : 0;
 cleanup:

@@ -449,52 +449,70 @@ static void log_key(void *ctx, const char *key, const char *value, const char *r
 	c->s->errors++;
 }
 
-/* Write a rule's limits as qos/ keys of dir (the rules file follows a guest by name). */
+/* The qos/ keys that say a rule's limits; a key the rule leaves out is removed. */
+static int rule_keys(const struct qos_rule *r, struct qos_keys *keys)
+{
+	char name[64], val[32];
+	int i, ret = 0;
+
+	for (i = 0; i < BLKQOS_NR_LIMITS && !ret; i++) {
+		const struct blkqos_limit *l = BLKQOS_LIMIT_AT(&r->limits, i);
+		const char *limit = blkqos_limit_names[i];
+
+		snprintf(name, sizeof(name), "qos/%s", limit);
+		qos_format_amount(l->rate, val, sizeof(val));
+		ret = qos_keys_set(keys, name, val);
+		if (ret || !l->rate)
+			continue;
+		snprintf(name, sizeof(name), "qos/%s-burst", limit);
+		qos_format_amount(l->burst, val, sizeof(val));
+		ret = qos_keys_set(keys, name, val);
+		snprintf(name, sizeof(name), "qos/%s-peak", limit);
+		if (l->peak)
+			qos_format_amount(l->peak, val, sizeof(val));
+		else
+			val[0] = '\0';
+		ret = ret ?: qos_keys_set(keys, name, val);
+	}
+	if (r->limits.iops_size)
+		qos_format_amount(r->limits.iops_size, val, sizeof(val));
+	else
+		val[0] = '\0';
+	ret = ret ?: qos_keys_set(keys, "qos/iops-size", val);
+	if (ret || r->domain_scope)
+		return ret;
+	ret = qos_keys_set(keys, "qos/flush", qos_flush_mode_name(r->limits.flush_mode));
+	return ret ?: qos_keys_set(keys, "qos/discard",
+				   qos_discard_mode_name(r->limits.discard_mode));
+}
+
+/*
+ * Write a rule's limits as qos/ keys of dir (the rules file follows a guest
+ * by name). All of them in one transaction: written one by one, the sync
+ * applied each intermediate setting (the new rate with the old burst), and
+ * in stock mode each one was a change of io.max.
+ */
 static void apply_rule(struct sync *s, const char *dir, unsigned int guest,
 		       const struct qos_rule *r)
 {
-	char qdir[512], path[600], val[32];
-	int i;
+	struct qos_keys keys = { 0 };
+	char qdir[512], bad[600];
+	int ret;
 
 	snprintf(qdir, sizeof(qdir), "%s/qos", dir);
 	if (sync_make_qos_dir(s->xs, s->backend, guest, qdir)) {
 		log_warn("%s: cannot create: %s", qdir, strerror(errno));
 		return;
 	}
-	for (i = 0; i < BLKQOS_NR_LIMITS; i++) {
-		const struct blkqos_limit *l = BLKQOS_LIMIT_AT(&r->limits, i);
-		const char *name = blkqos_limit_names[i];
-
-		snprintf(path, sizeof(path), "%s/%s", qdir, name);
-		qos_format_amount(l->rate, val, sizeof(val));
-		xs_write(s->xs, XBT_NULL, path, val, strlen(val));
-		if (!l->rate)
-			continue;
-		snprintf(path, sizeof(path), "%s/%s-burst", qdir, name);
-		qos_format_amount(l->burst, val, sizeof(val));
-		xs_write(s->xs, XBT_NULL, path, val, strlen(val));
-		snprintf(path, sizeof(path), "%s/%s-peak", qdir, name);
-		if (l->peak) {
-			qos_format_amount(l->peak, val, sizeof(val));
-			xs_write(s->xs, XBT_NULL, path, val, strlen(val));
-		} else {
-			xs_rm(s->xs, XBT_NULL, path);
-		}
-	}
-	if (r->limits.iops_size) {
-		snprintf(path, sizeof(path), "%s/iops-size", qdir);
-		qos_format_amount(r->limits.iops_size, val, sizeof(val));
-		xs_write(s->xs, XBT_NULL, path, val, strlen(val));
-	}
-	if (!r->domain_scope) {
-		snprintf(path, sizeof(path), "%s/flush", qdir);
-		snprintf(val, sizeof(val), "%s", qos_flush_mode_name(r->limits.flush_mode));
-		xs_write(s->xs, XBT_NULL, path, val, strlen(val));
-		snprintf(path, sizeof(path), "%s/discard", qdir);
-		snprintf(val, sizeof(val), "%s", qos_discard_mode_name(r->limits.discard_mode));
-		xs_write(s->xs, XBT_NULL, path, val, strlen(val));
-	}
-	log_info("%s: limits written from rule at line %u", qdir, r->line);
+	ret = rule_keys(r, &keys);
+	if (ret)
+		log_warn("%s: rule at line %u: %s", qdir, r->line, strerror(-ret));
+	else if ((ret = sync_write_keys(s->xs, dir, &keys, bad, sizeof(bad))))
+		log_warn("%s: cannot write the rule at line %u: %s (the limits in force stay)",
+			 bad, r->line, strerror(-ret));
+	else
+		log_info("%s: limits written from rule at line %u", qdir, r->line);
+	qos_keys_free(&keys);
 }
 
 /*
@@ -1211,6 +1229,55 @@ int sync_make_qos_dir(struct xs_handle *xs, unsigned int backend, unsigned int g
 	if (!xs_set_permissions(xs, XBT_NULL, dir, perms, guest == backend ? 1 : 2))
 		return -1;
 	return 0;
+}
+
+/* A transaction that xenstored aborts for a conflict (EAGAIN) is retried. */
+#define WRITE_KEYS_TRIES 16
+
+static bool write_key(struct xs_handle *xs, xs_transaction_t t, const char *path,
+		      const char *value)
+{
+	if (*value)
+		return xs_write(xs, t, path, value, strlen(value));
+	return xs_rm(xs, t, path) || errno == ENOENT;
+}
+
+int sync_write_keys(struct xs_handle *xs, const char *dir, const struct qos_keys *keys,
+		    char *bad, size_t badlen)
+{
+	char path[600];
+	xs_transaction_t t;
+	int tries, err;
+	size_t i;
+
+	for (tries = 0; tries < WRITE_KEYS_TRIES; tries++) {
+		t = xs_transaction_start(xs);
+		if (t == XBT_NULL) {
+			err = errno ? -errno : -EIO;
+			snprintf(bad, badlen, "%s", dir);
+			return err;
+		}
+		for (i = 0; i < keys->n; i++) {
+			snprintf(path, sizeof(path), "%s/%s", dir, keys->kv[i].name);
+			if (!write_key(xs, t, path, keys->kv[i].value))
+				break;
+		}
+		if (i < keys->n) {
+			err = errno ? -errno : -EIO;
+			xs_transaction_end(xs, t, true);
+			snprintf(bad, badlen, "%s", path);
+			return err;
+		}
+		if (xs_transaction_end(xs, t, false))
+			return 0;
+		if (errno != EAGAIN) {
+			err = errno ? -errno : -EIO;
+			snprintf(bad, badlen, "%s", dir);
+			return err;
+		}
+	}
+	snprintf(bad, badlen, "%s", dir);
+	return -EAGAIN;
 }
 
 void sync_fini(struct sync *s)

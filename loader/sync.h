@@ -88,4 +88,14 @@ void sync_dom_path(const struct sync *s, unsigned int domid, char *buf, size_t l
 int sync_make_qos_dir(struct xs_handle *xs, unsigned int backend, unsigned int guest,
 		      const char *dir);
 
+struct qos_keys;
+
+/*
+ * Write keys under dir (each name relative to dir; an empty value removes
+ * the key) in one xenstore transaction. 0, or -errno with the path that
+ * failed in bad.
+ */
+int sync_write_keys(struct xs_handle *xs, const char *dir, const struct qos_keys *keys,
+		    char *bad, size_t badlen);
+
 #endif

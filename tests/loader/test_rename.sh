@@ -26,6 +26,10 @@ rate() {
 		'[.[].formatted | select(.key.domid == $d and .key.devid == $v)] |
 		 if length == 0 then "absent" else .[0].value.limits[$l].rate end'
 }
+iops_size() { # DOMID DEVID: the VBD's iops-size in the maps
+	bpftool map dump pinned $PIN/vbds -j | jq -r --argjson d "$1" --argjson v "$2" \
+		'[.[].formatted | select(.key.domid == $d and .key.devid == $v)] | .[0].value.limits.iops_size'
+}
 dom_rate() { # DOMID LIMIT: the domain's limit in the doms map
 	bpftool map dump pinned $PIN/doms -j | jq -r --argjson d "$1" --arg l "$(echo "$2" | tr - _)" \
 		'[.[].formatted | select(.key == $d)] | if length == 0 then "absent" else .[0].value.limits[$l].rate end'
@@ -35,6 +39,7 @@ cat >"$work/rules" <<'EOF'
 web01 xvda iops=500
 web01 domain bps=30M
 web02 xvda iops=300
+web03 xvda iops=200 iops-size=16384
 EOF
 XS_ARGS=(--state "$work/xs.state")	# the store survives a restart
 start_xenstored
@@ -51,6 +56,15 @@ poll_eq "... and web01's domain rule" 30000000 dom_rate 11 bps
 mark
 xenstore-write /local/domain/11/name web02
 poll_eq "renamed 'web01' -> 'web02': web02's rule is in force" 300 rate 11 51712 iops
+# A key the new name's rule leaves out goes: web03's iops-size does not stay
+# with web02's rule.
+xenstore-write /local/domain/11/name web03
+poll_eq "renamed 'web02' -> 'web03': web03's rule is in force" 200 rate 11 51712 iops
+check_eq "... with its iops-size" 16384 "$(iops_size 11 51712)"
+xenstore-write /local/domain/11/name web02
+poll_eq "renamed 'web03' -> 'web02': web02's rule again" 300 rate 11 51712 iops
+check_eq "... without web03's iops-size in the maps" 0 "$(iops_size 11 51712)"
+check_eq "... nor in xenstore" absent "$(xenstore-read $V/11/51712/qos/iops-size 2>/dev/null || echo absent)"
 mark
 xenstore-write /local/domain/11/name nameless
 if wait_log "nameless"; then ok "renamed to a name without a rule: said in the log"
