@@ -356,6 +356,22 @@ static int not_ready(char *err, size_t errlen)
 	return -EINVAL;
 }
 
+/*
+ * Write an io.max line unless the file already holds it. Every write is a
+ * reconfiguration of the throttle group, even with the same rates: it
+ * restarts the group's slices, and on Debian 12's 6.1 a write while
+ * requests wait can let a burst through (see the README, stock mode).
+ */
+static int write_iomax(const char *path, unsigned int maj, unsigned int min,
+		       const struct blkqos_limits *l, const char *line, char *err, size_t errlen)
+{
+	char cur[1024];
+
+	if (!file_read_small(path, cur, sizeof(cur)) && cg_iomax_holds(cur, maj, min, l))
+		return 0;
+	return file_write_str(path, line, err, errlen);
+}
+
 int cg_vbd_apply(unsigned int domid, unsigned int devid, unsigned int maj, unsigned int min,
 		 const struct blkqos_limits *l, const pid_t *pids, size_t npids,
 		 char *err, size_t errlen)
@@ -384,7 +400,7 @@ int cg_vbd_apply(unsigned int domid, unsigned int devid, unsigned int maj, unsig
 			return ret;
 		}
 		pathf(path, sizeof(path), "%s/io.max", dir);
-		ret = file_write_str(path, line, err, errlen);
+		ret = write_iomax(path, maj, min, l, line, err, errlen);
 	}
 	if (ret)
 		return ret;
@@ -558,5 +574,5 @@ int cg_dom_apply(unsigned int domid, unsigned int maj, unsigned int min,
 		snprintf(err, errlen, "io.max line for %u:%u too long", maj, min);
 		return -ENOSPC;
 	}
-	return file_write_str(path, line, err, errlen);
+	return write_iomax(path, maj, min, l, line, err, errlen);
 }

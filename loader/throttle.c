@@ -74,6 +74,58 @@ int cg_iomax_line(unsigned int maj, unsigned int min, const struct blkqos_limits
 	return 0;
 }
 
+/* One "key=value" of an io.max line into rates[] (order of cg_io_rates), 0 = max. */
+static bool iomax_field(const char *tok, __u64 rates[4])
+{
+	static const char *const key[4] = { "riops=", "wiops=", "rbps=", "wbps=" };
+	unsigned long long v;
+	char *end;
+	int i;
+
+	for (i = 0; i < 4; i++) {
+		size_t n = strlen(key[i]);
+
+		if (strncmp(tok, key[i], n))
+			continue;
+		if (!strcmp(tok + n, "max")) {
+			rates[i] = 0;
+			return true;
+		}
+		errno = 0;
+		v = strtoull(tok + n, &end, 10);
+		if (errno || *end || end == tok + n)
+			return false;
+		rates[i] = v;
+		return true;
+	}
+	return true;	/* a key the throttle has beyond these four */
+}
+
+bool cg_iomax_holds(const char *content, unsigned int maj, unsigned int min,
+		    const struct blkqos_limits *l)
+{
+	__u64 want[4], have[4] = { 0 };
+	char dev[32], *copy, *line, *tok, *save, *save2;
+	bool found = false, ok = true;
+
+	cg_io_rates(l, want);
+	snprintf(dev, sizeof(dev), "%u:%u", maj, min);
+	copy = strdup(content);
+	if (!copy)
+		return false;	/* then the line is written */
+	for (line = strtok_r(copy, "\n", &save); line && !found;
+	     line = strtok_r(NULL, "\n", &save)) {
+		tok = strtok_r(line, " ", &save2);
+		if (!tok || strcmp(tok, dev))
+			continue;
+		found = true;
+		while (ok && (tok = strtok_r(NULL, " ", &save2)))
+			ok = iomax_field(tok, have);
+	}
+	free(copy);
+	return ok && !memcmp(want, have, sizeof(want));
+}
+
 void cg_merge_domain(const struct blkqos_limits *vbd, const struct blkqos_limits *dom,
 		     unsigned int dom_nr_vbds, struct blkqos_limits *out)
 {

@@ -32,6 +32,14 @@ int cg_iomax_line(unsigned int maj, unsigned int min, const struct blkqos_limits
 		  char *buf, size_t len);
 
 /*
+ * Whether io.max's content (as the kernel prints it) already holds l for
+ * the device: its line has the same four rates, or it has no line and l
+ * limits nothing.
+ */
+bool cg_iomax_holds(const char *content, unsigned int maj, unsigned int min,
+		    const struct blkqos_limits *l);
+
+/*
  * A VBD's limits for the throttle: its own, and its domain's when the domain
  * has this VBD only (then a domain limit is exactly a VBD limit; the lower
  * rate wins). A domain limit over several VBDs is left out (see

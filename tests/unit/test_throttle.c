@@ -81,6 +81,32 @@ static void test_iomax_line(void **state)
 	ASSERT_STR_EQ(buf, "7:0 riops=500 wiops=100 rbps=1000000 wbps=max", "buf");
 }
 
+static void test_iomax_holds(void **state)
+{
+	struct blkqos_limits l = { 0 };
+
+	(void)state;
+	/* no line for the device: the throttle limits nothing there */
+	ASSERT_TRUE(cg_iomax_holds("", 7, 0, &l), "cg_iomax_holds(\"\", 7, 0, none)");
+	ASSERT_TRUE(cg_iomax_holds("8:0 rbps=max wbps=max riops=5 wiops=max\n", 7, 0, &l),
+		"another device's line: none holds for 7:0");
+	l.iops = lim(50);
+	ASSERT_FALSE(cg_iomax_holds("", 7, 0, &l), "cg_iomax_holds(\"\", 7, 0, iops=50)");
+	/* the kernel's order of keys, not cg_iomax_line's */
+	ASSERT_TRUE(cg_iomax_holds("8:0 riops=1\n7:0 rbps=max wbps=max riops=50 wiops=50\n",
+		7, 0, &l), "7:0 riops=50 wiops=50 holds iops=50");
+	ASSERT_FALSE(cg_iomax_holds("7:0 rbps=max wbps=max riops=50 wiops=30\n", 7, 0, &l),
+		"7:0 wiops=30 does not hold iops=50");
+	ASSERT_FALSE(cg_iomax_holds("7:0 rbps=max wbps=max riops=50 wiops=5x\n", 7, 0, &l),
+		"a value that is not a number holds nothing");
+	/* keys beyond the four (latency, idle) do not matter */
+	ASSERT_TRUE(cg_iomax_holds("7:0 rbps=max wbps=max riops=50 wiops=50 latency=max\n",
+		7, 0, &l), "an extra key is ignored");
+	l.write_bps = lim(1000000);
+	ASSERT_TRUE(cg_iomax_holds("7:0 rbps=max wbps=1000000 riops=50 wiops=50", 7, 0, &l),
+		"wbps=1000000 holds write-bps=1M");
+}
+
 static void test_unsupported(void **state)
 {
 	struct blkqos_limits l = { 0 }, dom = { 0 };
@@ -136,6 +162,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_physdev),
 		cmocka_unit_test(test_iomax_line),
+		cmocka_unit_test(test_iomax_holds),
 		cmocka_unit_test(test_unsupported),
 	};
 
