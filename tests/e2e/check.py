@@ -76,6 +76,7 @@ def main():
     mode = sys.argv[4] if len(sys.argv) > 4 else ''
     tag = (mode + ':' if mode else '') + scen
     loadgen, samples, marks, checks, stats, cpu = {}, {}, {}, [], None, []
+    resumes = {}
     facts, rings = {}, {}
     for line in open(results, errors='replace'):
         line = line.rstrip('\n')
@@ -87,6 +88,9 @@ def main():
         elif line.startswith('SAMPLE '):
             d = kv(line)
             samples.setdefault(d['name'], []).append((int(d['t_ms']), int(d['ops'])))
+        elif line.startswith('RESUME '):
+            d = kv(line)
+            resumes.setdefault(d['name'], []).append(int(d['t_ms']))
         elif line.startswith('hook mark '):
             p = line.split()
             marks[p[2]] = int(kv(line)['t_ms'])
@@ -126,6 +130,16 @@ def main():
                 if abs(rate - new) < abs(rate - old):
                     return ts + int(m.group(4) or 0)
             raise ValueError('no change from %s to %s after %s' % (m.group(2), m.group(3), m.group(1)))
+        # resume:MARK[+ms]: the first time after MARK that the guest ran
+        # again after a suspend (xl save, a migration), as loadgen saw it:
+        # its CLOCK_MONOTONIC stops while suspended, BOOTTIME does not.
+        m = re.fullmatch(r'resume:(\w+)([+-]\d+)?', expr)
+        if m:
+            start = marks[m.group(1)]
+            after = [r for r in resumes.get(name, []) if r >= start]
+            if not after:
+                raise ValueError('loadgen %s reported no resume after %s' % (name, m.group(1)))
+            return min(after) + int(m.group(2) or 0)
         # gap:MARK[+ms]: a suspended guest's disk stalls (frozen, then
         # blkfront reconnecting: 0.3-0.5 s, then a few completions, then
         # another 0.3 s seen after xl restore); at a throttled rate of 30/s

@@ -8,7 +8,7 @@
 #
 # Machine-readable lines on the serial console start with "@E2E ":
 #   @E2E step NAME uptime=S              progress
-#   @E2E guest LINE                      a LOADGEN/SAMPLE/VERIFYBAD/GUEST-* line of the guest
+#   @E2E guest LINE                      a LOADGEN/SAMPLE/VERIFYBAD/RESUME/GUEST-* line of the guest
 #   @E2E dom0 result=pass|fail ...       final verdict
 # (hooks may print their own "@E2E hook ..." lines.)
 #
@@ -216,7 +216,7 @@ tail_pid=$!
 while IFS= read -r line; do
 	line=${line%$'\r'}
 	case "$line" in
-	LOADGEN*|SAMPLE*|VERIFYBAD*|GUEST-*|RESULT*)
+	LOADGEN*|SAMPLE*|VERIFYBAD*|RESUME*|GUEST-*|RESULT*)
 		echo "$line" >> "$E2E_RESULTS"
 		echo "@E2E guest $line"
 		;;

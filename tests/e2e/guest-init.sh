@@ -1,7 +1,7 @@
 #!/bin/sh
 # /init of the PV guest (busybox sh).  Loads xen-blkfront, waits for the
 # disks, runs /workload.sh (from the scenario) and powers off.
-# Lines starting with LOADGEN / SAMPLE / VERIFYBAD / GUEST- are machine-readable;
+# Lines starting with LOADGEN / SAMPLE / VERIFYBAD / RESUME / GUEST- are machine-readable;
 # dom0 forwards them to its serial console with the "@E2E guest " prefix.
 export PATH=/bin:/sbin:/usr/bin:/usr/sbin
 /bin/busybox --install -s /bin

@@ -15,6 +15,8 @@
  * Output (stdout; one line each, space-separated key=value):
  *   SAMPLE  name=N t_ms=T ops=O bytes=B        completions in (T-interval, T]
  *   VERIFYBAD name=N block=K reason=R          first mismatches in --verify
+ *   RESUME  name=N t_ms=T slept_ms=S           the guest was suspended (xl save,
+ *                                              a migration) and runs again at T
  *   LOADGEN name=N ... ops= bytes= seconds= iops= bps= errors= lat_*_us= ...
  * The LOADGEN line is printed last, once per run.
  */
@@ -281,6 +283,11 @@ struct run {
 	uint64_t *s_ops, *s_bytes;
 	size_t nsamples;
 	uint64_t t0;		/* start of the run (ramp included) */
+	/* suspends seen: CLOCK_MONOTONIC stops while the guest is suspended,
+	 * CLOCK_BOOTTIME and CLOCK_REALTIME do not */
+	int64_t clock_gap_ns;	/* the larger of BOOTTIME, REALTIME minus MONOTONIC */
+	uint64_t resume_t[16], resume_slept[16];
+	int nresumes;
 };
 
 static void die(const char *what)
@@ -364,6 +371,38 @@ static void submit(struct run *r, struct slot *s)
 		die("io_submit");
 }
 
+static int64_t clock_ns(clockid_t id)
+{
+	struct timespec ts;
+
+	clock_gettime(id, &ts);
+	return (int64_t)ts.tv_sec * 1000000000ll + ts.tv_nsec;
+}
+
+/* How far BOOTTIME and REALTIME have run ahead of MONOTONIC (the larger). */
+static int64_t clock_gap(void)
+{
+	int64_t mono = clock_ns(CLOCK_MONOTONIC);
+	int64_t boot = clock_ns(CLOCK_BOOTTIME) - mono, real = clock_ns(CLOCK_REALTIME) - mono;
+
+	return boot > real ? boot : real;
+}
+
+/* A suspend of 200 ms or more shows as a jump of clock_gap(): record when. */
+#define RESUME_MIN_NS 200000000ll
+static void resume_check(struct run *r, uint64_t t)
+{
+	int64_t gap = clock_gap(), slept = gap - r->clock_gap_ns;
+
+	if (slept < RESUME_MIN_NS && slept > -RESUME_MIN_NS)
+		return;
+	r->clock_gap_ns = gap;
+	if (slept < 0 || r->nresumes >= (int)(sizeof(r->resume_t) / sizeof(r->resume_t[0])))
+		return;		/* the clock was set back: no suspend */
+	r->resume_t[r->nresumes] = t - r->t0;
+	r->resume_slept[r->nresumes++] = (uint64_t)slept;
+}
+
 static void sample_add(struct run *r, uint64_t t, uint64_t bytes)
 {
 	size_t i;
@@ -434,6 +473,7 @@ static void run_loop(struct run *r, next_fn next, uint64_t meas_start, uint64_t 
 		}
 		uint64_t t = now_ns();
 
+		resume_check(r, t);
 		if (end && t >= end)
 			stopping = 1;
 		for (i = 0; i < n; i++) {
@@ -617,6 +657,7 @@ int main(int argc, char **argv)
 	printf("GUEST-LOADGEN-START name=%s\n", o.name);
 	fflush(stdout);
 	r.t0 = now_ns();
+	r.clock_gap_ns = clock_gap();
 	if (!o.verify) {
 		meas_start = r.t0 + (uint64_t)(o.ramp * 1e9);
 		t_end = meas_start + (uint64_t)(o.seconds * 1e9);
@@ -648,6 +689,10 @@ int main(int argc, char **argv)
 			printf("SAMPLE name=%s t_ms=%zu ops=%" PRIu64 " bytes=%" PRIu64 "\n",
 			       o.name, (k + 1) * (size_t)o.interval_ms, r.s_ops[k], r.s_bytes[k]);
 	}
+
+	for (int k = 0; k < r.nresumes; k++)
+		printf("RESUME name=%s t_ms=%" PRIu64 " slept_ms=%" PRIu64 "\n", o.name,
+		       r.resume_t[k] / 1000000, r.resume_slept[k] / 1000000);
 
 	double secs = (double)meas_ns / 1e9;
 

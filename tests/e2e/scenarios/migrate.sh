@@ -187,11 +187,11 @@ gone_check migrate-entries-removed "$old"
 check loader-followed "grep -q \"now \\\"e2eguest-b\\\"\" $LOG" "$(grep -m 1 "now \"e2eguest-b\"" $LOG)"
 '
 # Phases in the guest's time (SAMPLE t_ms): a mark is a lower bound of
-# when dom0 acted; gap:MARK is the first sample with completions after at
-# least 300 ms with at most two (the guest disk back after a suspend: xl save,
-# a migration; its clock stops meanwhile). The disk
-# stutters for about a second after that: windows start 1.5 s after a gap,
-# 1 s after a rename shows.
+# when dom0 acted; resume:MARK is when loadgen ran again after the suspend
+# that followed MARK (xl save, a migration: its monotonic clock stopped,
+# its boot-time clock did not). The disk comes back after that: blkfront
+# reconnects (0.3-0.7 s without a completion), then stutters for about a
+# second: windows start 2 s after a resume, 1 s after a rename shows.
 # Both modes: stock mode's new ring threads go into their groups at
 # their birth (before that, when the loader found them by looking at /proc,
 # the restored and the migrated guest got 240 and 225 requests through in
@@ -204,10 +204,10 @@ check loader-followed "grep -q \"now \\\"e2eguest-b\\\"\" $LOG" "$(grep -m 1 "no
 EXPECT='
 named window_iops mig 1000 rename 50
 renamed window_iops mig cross:rename:50:30+1000 save 30
-restored window_iops mig gap:save+1500 migrate 30
-restored-no-burst max_sample mig gap:save-500 gap:save+2000 10
-migrated window_iops mig gap:migrate+1500 200000 30
-migrated-no-burst max_sample mig gap:migrate-500 gap:migrate+2000 10
+restored window_iops mig resume:save+2000 migrate 30
+restored-no-burst max_sample mig resume:save-500 resume:save+2500 10
+migrated window_iops mig resume:migrate+2000 200000 30
+migrated-no-burst max_sample mig resume:migrate-500 resume:migrate+2500 10
 '
 # stock mode: the VBD group of the first domain (the one the hook checks) and
 # the total iops, which io.max can only apply per direction
