@@ -40,9 +40,9 @@ puts the modes side by side by case name).
 T0/T1 are ms, MARK[+ms] where MARK comes from "hook mark MARK t_ms=..", or
 cross:MARK:OLD:NEW[+ms], the first sample from MARK on whose rate (over it
 and the next two samples) is nearer NEW than OLD (where a live change shows
-in the guest), or gap:MARK[+ms], the first sample from MARK on with
-completions after at least 300 ms of samples with at most two among them (where the disk
-came back after the guest was suspended: xl save/restore, xl migrate).
+in the guest), or resume:MARK[+ms], the first time from MARK on that the
+guest ran again after a suspend (loadgen's RESUME line: xl save/restore,
+xl migrate).
 Every "hook check NAME ok|FAIL" becomes a case too, and so does the
 backend's CPU per request the hook reports (a figure, failed only if
 missing): "hook ring-cpu ... limit_iops=.." (blkback's ring thread of the
@@ -140,28 +140,6 @@ def main():
             if not after:
                 raise ValueError('loadgen %s reported no resume after %s' % (name, m.group(1)))
             return min(after) + int(m.group(2) or 0)
-        # gap:MARK[+ms]: a suspended guest's disk stalls (frozen, then
-        # blkfront reconnecting: 0.3-0.5 s, then a few completions, then
-        # another 0.3 s seen after xl restore); at a throttled rate of 30/s
-        # or more (3 per 100 ms sample) 300 ms without a completion happens
-        # only then.
-        # Completions may fall inside the stall (1 0 0 1 0, then 6 per 100 ms
-        # after xl save; 0 0 2 0 0, then 6 after the migration): at most two
-        # in 300 ms or more is one. At the scenario's 30/s, 300 ms hold 9.
-        m = re.fullmatch(r'gap:(\w+)([+-]\d+)?', expr)
-        if m:
-            start = marks[m.group(1)]
-            pts = samples.get(name, [])
-            for i in range(1, len(pts)):
-                if pts[i][0] < start:
-                    continue
-                j, quiet = i, 0
-                while j < len(pts) and quiet + pts[j][1] <= 2:
-                    quiet += pts[j][1]
-                    j += 1
-                if j < len(pts) and pts[j - 1][0] - pts[i - 1][0] >= 300:
-                    return pts[j][0] + int(m.group(2) or 0)
-            raise ValueError('no gap of 300 ms after %s' % m.group(1))
         m = re.fullmatch(r'([A-Za-z_]\w*)?([+-]?\d+)?', expr)
         if not m or not (m.group(1) or m.group(2)):
             raise ValueError('bad time ' + expr)

@@ -20,7 +20,7 @@ e2eguest   xvda iops=50
 e2eguest-b xvda iops=30
 '
 WORKLOAD='
-loadgen --name mig --dev /dev/xvda --rw randread --bs 4k --qd 16 --seconds 110
+loadgen --name mig --dev /dev/xvda --rw randread --bs 4k --qd 16 --seconds 118
 '
 LIVE='
 iops_of() {	# the iops limit of the guest VBD xvda in the map ("" if none)
@@ -55,7 +55,7 @@ ms=$(( $(now_ms) - t0 ))
 wait_iops 30
 check rename "[ $rc = 0 ] && [ \"$(iops_of)\" = 30 ]" \
 	"xl rename e2eguest e2eguest-b rc=$rc in $ms ms; the map then holds iops=$(iops_of) (want 30)"
-sleep 10
+sleep 18	# stock mode: see "renamed" below
 
 # ---- xl save + xl restore: a new domid with the same name
 mark save mig
@@ -192,6 +192,11 @@ check loader-followed "grep -q \"now \\\"e2eguest-b\\\"\" $LOG" "$(grep -m 1 "no
 # its boot-time clock did not). The disk comes back after that: blkfront
 # reconnects (0.3-0.7 s without a completion), then stutters for about a
 # second: windows start 2 s after a resume, 1 s after a rename shows.
+# Stock mode's rename window starts 9 s after it: the rename lowers the
+# limit 50 -> 30 while requests wait in the throttle, and Debian 12's
+# blk-throttle (6.1) then often lets a burst through (128 requests in
+# 200 ms, then nothing for 4 s: it pays the burst back); the README says
+# why. The window checks that the new name's rule is what holds after.
 # Both modes: stock mode's new ring threads go into their groups at
 # their birth (before that, when the loader found them by looking at /proc,
 # the restored and the migrated guest got 240 and 225 requests through in
@@ -203,7 +208,8 @@ check loader-followed "grep -q \"now \\\"e2eguest-b\\\"\" $LOG" "$(grep -m 1 "no
 # they would all pass, with more behind them (60-100 per sample).
 EXPECT='
 named window_iops mig 1000 rename 50
-renamed window_iops mig cross:rename:50:30+1000 save 30
+bpf:renamed window_iops mig cross:rename:50:30+1000 save 30
+stock:renamed window_iops mig rename+9000 save 30
 restored window_iops mig resume:save+2000 migrate 30
 restored-no-burst max_sample mig resume:save-500 resume:save+2500 10
 migrated window_iops mig resume:migrate+2000 200000 30
