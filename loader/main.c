@@ -722,6 +722,7 @@ static int run_pass(struct run_state *r)
 	exporter_handle(r->exp, r->pfd + PFD_EXPORTER, nx);
 	exporter_tick(r->exp);
 	watch_err = handle_events(r, &n);
+	sync_retry(&r->s);
 	/* after the events: they only marked VBDs, one scan serves them all */
 	stock_look(r->stock);
 	r->pass++;

@@ -492,8 +492,8 @@ static int rule_keys(const struct qos_rule *r, struct qos_keys *keys)
  * applied each intermediate setting (the new rate with the old burst), and
  * in stock mode each one was a change of io.max.
  */
-static void apply_rule(struct sync *s, const char *dir, unsigned int guest,
-		       const struct qos_rule *r)
+static int apply_rule(struct sync *s, const char *dir, unsigned int guest,
+		      const struct qos_rule *r)
 {
 	struct qos_keys keys = { 0 };
 	char qdir[512], bad[600];
@@ -501,8 +501,9 @@ static void apply_rule(struct sync *s, const char *dir, unsigned int guest,
 
 	snprintf(qdir, sizeof(qdir), "%s/qos", dir);
 	if (sync_make_qos_dir(s->xs, s->backend, guest, qdir)) {
-		log_warn("%s: cannot create: %s", qdir, strerror(errno));
-		return;
+		ret = errno ? -errno : -EIO;
+		log_warn("%s: cannot create: %s", qdir, strerror(-ret));
+		return ret;
 	}
 	ret = rule_keys(r, &keys);
 	if (ret)
@@ -513,6 +514,7 @@ static void apply_rule(struct sync *s, const char *dir, unsigned int guest,
 	else
 		log_info("%s: limits written from rule at line %u", qdir, r->line);
 	qos_keys_free(&keys);
+	return ret;
 }
 
 /*
@@ -570,7 +572,11 @@ struct dom_name {
 	unsigned int domid;
 	char *name;		/* NULL: none yet */
 	bool watched;		/* /local/domain/<domid>/name */
+	__u64 retry_ns;		/* its rules' write failed: try again then (0: none) */
 };
+
+/* A failed write of a name's rules is tried again this often. */
+#define RULE_RETRY_NS 1000000000ull
 
 static struct dom_name **name_slot(struct sync *s, unsigned int domid)
 {
@@ -799,7 +805,7 @@ static void sync_vbd(struct sync *s, unsigned int domid, unsigned int devid)
 		const struct qos_rule *r = name ? qos_rules_find_vbd(&s->rules, name, devid) : NULL;
 
 		if (r)
-			apply_rule(s, dir, domid, r);
+			(void)apply_rule(s, dir, domid, r);	/* it says what failed */
 		if (!err)
 			name_track(s, domid, name);
 		free(name);
@@ -848,7 +854,7 @@ static void sync_dom(struct sync *s, unsigned int domid)
 		const struct qos_rule *r = name ? qos_rules_find_domain(&s->rules, name) : NULL;
 
 		if (r)
-			apply_rule(s, vdir, domid, r);
+			(void)apply_rule(s, vdir, domid, r);
 		if (!err)
 			name_track(s, domid, name);
 		free(name);
@@ -986,7 +992,7 @@ static void sync_name(struct sync *s, unsigned int domid)
 	struct dom_name *d = *name_slot(s, domid);
 	const struct qos_rule *r;
 	char vdir[256], dir[300];
-	unsigned int n, i, devid, applied = 0;
+	unsigned int n, i, devid, applied = 0, failed = 0;
 	char **ents;
 	char *name;
 	int err;
@@ -1012,15 +1018,27 @@ static void sync_name(struct sync *s, unsigned int domid)
 		if (!r)
 			continue;
 		xs_vbd_dir(dir, sizeof(dir), s->vbd_root, domid, devid);
-		apply_rule(s, dir, domid, r);
+		if (apply_rule(s, dir, domid, r))
+			failed++;
 		applied++;
 	}
 	free(ents);
 	r = qos_rules_find_domain(&s->rules, name);
 	if (r) {
-		apply_rule(s, vdir, domid, r);
+		if (apply_rule(s, vdir, domid, r))
+			failed++;
 		applied++;
 	}
+	if (failed) {
+		if (!d->retry_ns)
+			log_warn("domain %u: now \"%s\": %u of its %u rules not written (tried "
+				 "again every second; the limits in force stay)", domid, name,
+				 failed, applied);
+		d->retry_ns = blkqos_mono_ns() + RULE_RETRY_NS;
+		free(name);
+		return;		/* d->name unchanged: sync_retry tries again */
+	}
+	d->retry_ns = 0;
 	if (applied)
 		log_info("domain %u: now \"%s\": %u of its rules written", domid, name, applied);
 	else
@@ -1028,6 +1046,18 @@ static void sync_name(struct sync *s, unsigned int domid)
 			 domid, name);
 	free(d->name);
 	d->name = name;
+}
+
+void sync_retry(struct sync *s)
+{
+	__u64 now = blkqos_mono_ns();
+	struct dom_name *d;
+	int i;
+
+	for (i = 0; i < 64; i++)
+		for (d = s->names[i]; d; d = d->next)
+			if (d->retry_ns && now >= d->retry_ns)
+				sync_name(s, d->domid);
 }
 
 void sync_rewatch(struct sync *s)

@@ -73,6 +73,8 @@ void sync_all(struct sync *s);
 void sync_path(struct sync *s, const char *path);
 /* After a reconnect: watch the names of the domains followed again. */
 void sync_rewatch(struct sync *s);
+/* Write again the rules of names whose write failed, once their time has come. */
+void sync_retry(struct sync *s);
 /* Forget domains xenstore says no longer exist (after @releaseDomain); an
  * error is not death. In a driver domain, forget domains without VBDs. */
 void sync_reap(struct sync *s);

@@ -139,6 +139,10 @@ start_xenstored() {
 }
 gxs() { XENSTORED_PATH=$SOCK.dom$GUEST "$@"; }	# as the guest
 xsctl() { xenstore-write "/tool/xenstored-test/$1" "$2"; }
+# the test xenstored's fault injection: the next COUNT requests of TYPE
+# (on PATH or below it) answer ERRNO
+fault() { xsctl fail "$*"; }	# TYPE COUNT ERRNO [PATH]
+faults_left() { xenstore-read /tool/xenstored-test/faults-left; }
 newdom() { # DOMID NAME: a running domain
 	xenstore-write "/local/domain/$1/name" "$2" && xsctl introduce-domain "$1"
 }

@@ -42,8 +42,6 @@ dom_rate() { # DOMID LIMIT: the doms map entry's rate, or "absent"
 	bpftool map dump pinned $PIN/doms -j | jq -r --argjson d "$1" --arg l "$2" \
 		'[.[].formatted | select(.key == $d)] | if length == 0 then "absent" else .[0].value.limits[$l].rate end'
 }
-fault() { xsctl fail "$*"; }	# TYPE COUNT ERRNO [PATH]
-faults_left() { xenstore-read /tool/xenstored-test/faults-left; }
 # The loader handles events in order: once a later change is in force, it
 # has finished with the earlier one.
 NB=0

@@ -65,6 +65,22 @@ xenstore-write /local/domain/11/name web02
 poll_eq "renamed 'web03' -> 'web02': web02's rule again" 300 rate 11 51712 iops
 check_eq "... without web03's iops-size in the maps" 0 "$(iops_size 11 51712)"
 check_eq "... nor in xenstore" absent "$(xenstore-read $V/11/51712/qos/iops-size 2>/dev/null || echo absent)"
+# A rule is written in one transaction: a conflict at the commit is tried
+# again at once; a failed write lands nothing of the rule, the limits in
+# force stay, and the loader tries again a second later.
+fault TRANSACTION_END 1 EAGAIN
+xenstore-write /local/domain/11/name web03
+poll_eq "a conflict at the rule's commit is retried: web03's rule lands" 200 rate 11 51712 iops
+check_eq "... the conflict was injected and met" 0 "$(faults_left)"
+mark
+fault WRITE 1 EIO $V/11/51712/qos
+xenstore-write /local/domain/11/name web02
+if wait_log "1 of its 1 rules not written"; then ok "a failed write of web02's rule is said in the log"
+else notok "a failed write of web02's rule is said in the log" "'1 of its 1 rules not written'" "$(since | tail -2 | tr '\n' ' ')"; fi
+check_eq "... nothing of it landed in xenstore" 200 "$(xenstore-read $V/11/51712/qos/iops)"
+check_eq "... the limits in force stay" 200 "$(rate 11 51712 iops)"
+check_eq "... the failure was injected and met" 0 "$(faults_left)"
+poll_eq "... and it is written a second later" 300 rate 11 51712 iops
 mark
 xenstore-write /local/domain/11/name nameless
 if wait_log "nameless"; then ok "renamed to a name without a rule: said in the log"
