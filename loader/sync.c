@@ -621,6 +621,21 @@ static void name_track(struct sync *s, unsigned int domid, const char *name)
 	name_watch(s, d);
 }
 
+/*
+ * A rule of a new VBD or domain could not be written: the whole name is
+ * written again by sync_retry (as after a rename whose write failed).
+ */
+static void name_retry_later(struct sync *s, unsigned int domid)
+{
+	struct dom_name *d = *name_slot(s, domid);
+
+	if (!d)
+		return;
+	free(d->name);
+	d->name = NULL;
+	d->retry_ns = blkqos_mono_ns() + RULE_RETRY_NS;
+}
+
 static void name_forget(struct sync *s, unsigned int domid)
 {
 	struct dom_name **p = name_slot(s, domid), *d = *p;
@@ -804,10 +819,12 @@ static void sync_vbd(struct sync *s, unsigned int domid, unsigned int devid)
 		char *name = rule_name(s, domid, &err);
 		const struct qos_rule *r = name ? qos_rules_find_vbd(&s->rules, name, devid) : NULL;
 
-		if (r)
-			(void)apply_rule(s, dir, domid, r);	/* it says what failed */
+		bool failed = r && apply_rule(s, dir, domid, r);
+
 		if (!err)
 			name_track(s, domid, name);
+		if (!err && failed)
+			name_retry_later(s, domid);
 		free(name);
 		free(ents);
 		ents = xs_directory(s->xs, XBT_NULL, dir, &n);
@@ -853,10 +870,12 @@ static void sync_dom(struct sync *s, unsigned int domid)
 		char *name = rule_name(s, domid, &err);
 		const struct qos_rule *r = name ? qos_rules_find_domain(&s->rules, name) : NULL;
 
-		if (r)
-			(void)apply_rule(s, vdir, domid, r);
+		bool failed = r && apply_rule(s, vdir, domid, r);
+
 		if (!err)
 			name_track(s, domid, name);
+		if (!err && failed)
+			name_retry_later(s, domid);
 		free(name);
 	}
 	read_qos_dir(s, &k, vdir, domid);
@@ -1002,6 +1021,8 @@ static void sync_name(struct sync *s, unsigned int domid)
 	name = rule_name(s, domid, &err);
 	if (!name || (d->name && !strcmp(name, d->name))) {
 		free(name);	/* unchanged, gone (dying), or not to be trusted */
+		if (!err || err == -EPERM)
+			d->retry_ns = 0;	/* a failed read is tried again */
 		return;
 	}
 	xs_dom_dir(vdir, sizeof(vdir), s->vbd_root, domid);
@@ -1056,8 +1077,10 @@ void sync_retry(struct sync *s)
 
 	for (i = 0; i < 64; i++)
 		for (d = s->names[i]; d; d = d->next)
-			if (d->retry_ns && now >= d->retry_ns)
+			if (d->retry_ns && now >= d->retry_ns) {
+				d->retry_ns = now + RULE_RETRY_NS;
 				sync_name(s, d->domid);
+			}
 }
 
 void sync_rewatch(struct sync *s)

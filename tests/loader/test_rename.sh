@@ -94,6 +94,17 @@ if wait_log "/local/domain/11/name: ignored"; then ok "a guest-writable name is 
 else notok "a guest-writable name is ignored, naming the path" "'/local/domain/11/name: ignored'" "$(since | tail -2 | tr '\n' ' ')"; fi
 check_eq "... the limits in force stay" 300 "$(rate 11 51712 iops)"
 
+# ---- a new VBD whose rule cannot be written gets it a second later ------------------
+newdom 13 web02
+fault WRITE 1 EIO $V/13/51712/qos
+xenstore-write $V/13/51712/params /dev/vg/c $V/13/51712/state 4
+wait_eq 5 0 faults_left
+check_eq "a new VBD's rule write fails: the fault was met" 0 "$(faults_left)"
+poll_eq "... web02's rule is written a second later" 300 rate 13 51712 iops
+xenstore-rm $V/13
+xsctl release-domain 13
+poll_eq "... and domain 13 goes" absent rate 13 51712 iops
+
 # ---- xl migrate: <name>--incoming gets <name>'s rule as soon as its disks exist ------
 newdom 12 web01--incoming
 xenstore-write $V/12/51712/params /dev/vg/b $V/12/51712/state 2
