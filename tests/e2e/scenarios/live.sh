@@ -11,7 +11,7 @@ LIMITS='
 xvda iops=30 iops-burst=60
 '
 WORKLOAD='
-loadgen --name live --dev /dev/xvda --rw randread --bs 4k --qd 16 --seconds 30
+loadgen --name live --dev /dev/xvda --rw randread --bs 4k --qd 16 --seconds 36
 '
 LIVE='
 wait_loadgen live
@@ -48,6 +48,11 @@ qdisk_set xvda iops=60 iops-burst=60
 '
 # (the facts of live_set and live_write: the time to be in force, in the
 # maps and in stock mode in io.max)
+# Stock mode's window after the lowering to 60 starts 8 s after its mark:
+# Debian 12's blk-throttle often lets a burst through at a lowered io.max
+# while requests wait, then pays it back (162 requests in 200 ms, then
+# 2.4 s of nothing, in a run of 2026-12-02); the README, "Stock-kernel
+# mode", says why. The window checks the limit that holds after.
 EXPECT='
 bpf,stock:live-set-in-force fact_max live-set-in-force ms 100
 bpf,stock:live-write-in-force fact_max live-write-in-force ms 100
@@ -55,6 +60,7 @@ stock:live-set-iomax fact_max live-set-in-force-iomax ms 100
 stock:live-write-iomax fact_max live-write-in-force-iomax ms 100
 live-before window_iops live 1000 live1 30
 live-after-set window_iops live cross:live1:30:90+1000 live2 90
-live-after-write window_iops live cross:live2:90:60+1000 30000 60
+bpf,qdisk:live-after-write window_iops live cross:live2:90:60+1000 36000 60
+stock:live-after-write window_iops live live2+8000 36000 60
 live-no-refill max_sample live live1 cross:live1:30:90+2000 14
 '
