@@ -425,7 +425,12 @@ check_rc "blkqos unload exits 0" 0 "$BLKQOS" unload
 check_eq "after unload: the slice is gone" no "$(is_dir "$SLICE")"
 check_eq "after unload: the thread is back in the root group" / "$(group_of "${STUB_PID[9.xvda-0]}")"
 check_eq "after unload: $PIN is gone" no "$(is_dir $PIN)"
-left=$(bpftool prog list -j | jq -r '.[] | select(.name == "blkqos_stock_a" or .name == "blkqos_stock_account") | .id' | tr '\n' ' ')
+# the kernel frees a program after its last reference goes, not at once
+stock_progs() {
+	bpftool prog list -j | jq -r '.[] | select(.name == "blkqos_stock_a" or .name == "blkqos_stock_account") | .id' | tr '\n' ' '
+}
+wait_eq 2 "" stock_progs
+left=$(stock_progs)
 if [ -z "$left" ]; then ok "after unload: no accounting program is loaded"
 elif pgrep -x blkqos >/dev/null; then echo "# programs $left belong to another blkqos process"
 else notok "after unload: no accounting program is loaded" "none" "$left"; fi
