@@ -15,7 +15,7 @@
  * Output (stdout; one line each, space-separated key=value):
  *   SAMPLE  name=N t_ms=T ops=O bytes=B        completions in (T-interval, T]
  *   VERIFYBAD name=N block=K reason=R          first mismatches in --verify
- *   RESUME  name=N t_ms=T slept_ms=S           the guest was suspended (xl save,
+ *   RESUME  name=N t_ms=T slept_ms=S           (--resumes) the guest was suspended (xl save,
  *                                              a migration) and runs again at T
  *   LOADGEN name=N ... ops= bytes= seconds= iops= bps= errors= lat_*_us= ...
  * The LOADGEN line is printed last, once per run.
@@ -56,6 +56,7 @@ struct opts {
 	int interval_ms;	/* 0 = no samples */
 	uint64_t seed;
 	int quiet_samples;
+	int resumes;		/* --resumes: report suspends (RESUME lines) */
 	double rate;		/* --rate: submissions per second at most; 0 = as fast as qd allows */
 	int sync;		/* --sync: O_DSYNC, so every write is a FUA write */
 };
@@ -473,7 +474,8 @@ static void run_loop(struct run *r, next_fn next, uint64_t meas_start, uint64_t 
 		}
 		uint64_t t = now_ns();
 
-		resume_check(r, t);
+		if (r->o->resumes)
+			resume_check(r, t);
 		if (end && t >= end)
 			stopping = 1;
 		for (i = 0; i < n; i++) {
@@ -527,7 +529,7 @@ static void usage(void)
 		"       [--mix READ_PCT] [--bs 4k] [--qd 1] [--seconds 10] [--ramp 0]\n"
 		"       [--offset 0] [--size BYTES] [--verify] [--verify-phase write|read|both]\n"
 		"       [--interval-ms 100]\n"
-		"       [--no-samples] [--seed N] [--rate OPS_PER_S] [--sync]\n"
+		"       [--no-samples] [--resumes] [--seed N] [--rate OPS_PER_S] [--sync]\n"
 		"  I/O: O_DIRECT + Linux AIO (raw io_submit), --qd requests in flight, one thread.\n"
 		"  --verify: write every block of the region with a checksummed pattern\n"
 		"            (at --qd), read all back and count mismatches; --rw is ignored.\n"
@@ -548,7 +550,7 @@ int main(int argc, char **argv)
 		{ "seconds", 1, 0, 's' }, { "ramp", 1, 0, 'R' }, { "offset", 1, 0, 'o' },
 		{ "size", 1, 0, 'z' }, { "verify", 0, 0, 'v' }, { "verify-phase", 1, 0, 'V' },
 		{ "interval-ms", 1, 0, 'i' },
-		{ "no-samples", 0, 0, 'N' }, { "seed", 1, 0, 'S' }, { "help", 0, 0, 'h' },
+		{ "no-samples", 0, 0, 'N' }, { "resumes", 0, 0, 'U' }, { "seed", 1, 0, 'S' }, { "help", 0, 0, 'h' },
 		{ "rate", 1, 0, 'P' }, { "sync", 0, 0, 'Y' },
 		{ 0, 0, 0, 0 }
 	};
@@ -593,6 +595,7 @@ int main(int argc, char **argv)
 			break;
 		case 'i': o.interval_ms = atoi(optarg); break;
 		case 'N': o.quiet_samples = 1; break;
+		case 'U': o.resumes = 1; break;
 		case 'S': o.seed = strtoull(optarg, NULL, 0); break;
 		case 'P': o.rate = atof(optarg); break;
 		case 'Y': o.sync = 1; break;

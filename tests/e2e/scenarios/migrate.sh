@@ -20,7 +20,7 @@ e2eguest   xvda iops=50
 e2eguest-b xvda iops=30
 '
 WORKLOAD='
-loadgen --name mig --dev /dev/xvda --rw randread --bs 4k --qd 16 --seconds 118
+loadgen --name mig --dev /dev/xvda --rw randread --bs 4k --qd 16 --seconds 118 --resumes
 '
 LIVE='
 iops_of() {	# the iops limit of the guest VBD xvda in the map ("" if none)
