@@ -49,10 +49,12 @@ void cg_io_rates(const struct blkqos_limits *l, __u64 rates[4])
 	rates[3] = lower(l->write_bps.rate, l->bps.rate);
 }
 
+/* io.max's keys, in the order of cg_io_rates() */
+static const char *const iomax_key[4] = { "riops", "wiops", "rbps", "wbps" };
+
 int cg_iomax_line(unsigned int maj, unsigned int min, const struct blkqos_limits *l,
 		  char *buf, size_t len)
 {
-	static const char *const key[4] = { "riops", "wiops", "rbps", "wbps" };
 	__u64 r[4];
 	size_t off;
 	int i, n;
@@ -64,9 +66,10 @@ int cg_iomax_line(unsigned int maj, unsigned int min, const struct blkqos_limits
 	off = n;
 	for (i = 0; i < 4; i++) {
 		if (r[i])
-			n = snprintf(buf + off, len - off, " %s=%llu", key[i], (unsigned long long)r[i]);
+			n = snprintf(buf + off, len - off, " %s=%llu", iomax_key[i],
+				     (unsigned long long)r[i]);
 		else
-			n = snprintf(buf + off, len - off, " %s=max", key[i]);
+			n = snprintf(buf + off, len - off, " %s=max", iomax_key[i]);
 		if (n < 0 || (size_t)n >= len - off)
 			return -ENOSPC;
 		off += n;
@@ -77,16 +80,16 @@ int cg_iomax_line(unsigned int maj, unsigned int min, const struct blkqos_limits
 /* One "key=value" of an io.max line into rates[] (order of cg_io_rates), 0 = max. */
 static bool iomax_field(const char *tok, __u64 rates[4])
 {
-	static const char *const key[4] = { "riops=", "wiops=", "rbps=", "wbps=" };
 	unsigned long long v;
 	char *end;
 	int i;
 
 	for (i = 0; i < 4; i++) {
-		size_t n = strlen(key[i]);
+		size_t n = strlen(iomax_key[i]);
 
-		if (strncmp(tok, key[i], n))
+		if (strncmp(tok, iomax_key[i], n) || tok[n] != '=')
 			continue;
+		n++;
 		if (!strcmp(tok + n, "max")) {
 			rates[i] = 0;
 			return true;
